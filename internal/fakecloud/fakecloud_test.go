@@ -1,0 +1,97 @@
+package fakecloud
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type fakeSvc struct{}
+
+func (fakeSvc) Name() string  { return "drive" }
+func (fakeSvc) Files() []File { return []File{{Path: "a", Size: 1}} }
+func (fakeSvc) ErrorBody(status int) (string, []byte) {
+	return "application/json", []byte(`{"error":{"code":` + http.StatusText(status) + `}}`)
+}
+
+func newServer(t *testing.T) (*Cloud, *httptest.Server) {
+	c := New(0)
+	c.Register(fakeSvc{})
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", c.ControlHandler())
+	mux.Handle("/drive/", c.Wrap("drive", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte("ok"))
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return c, srv
+}
+
+func TestFaultTimesRetryAfterAndStats(t *testing.T) {
+	_, srv := newServer(t)
+	resp, err := http.Post(srv.URL+"/_fakecloud/faults", "application/json",
+		strings.NewReader(`{"service":"any","path":"/drive/x","status":429,"retry_after":"2s","times":2}`))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatal(err, resp.Status)
+	}
+	var got []string
+	for range 3 {
+		resp, err := http.Post(srv.URL+"/drive/x", "application/octet-stream", bytes.NewReader(make([]byte, 10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got = append(got, resp.Status+"/"+resp.Header.Get("Retry-After"))
+	}
+	want := "[429 Too Many Requests/2 429 Too Many Requests/2 200 OK/]"
+	if s := strings.Join(strings.Fields(strings.Join(got, " ")), " "); "["+s+"]" != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+	resp, _ = http.Get(srv.URL + "/_fakecloud/stats")
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `"requests":3`) || !strings.Contains(string(body), `"upload_bytes":30`) {
+		t.Fatalf("stats %s", body)
+	}
+}
+
+func TestResetAfterBytesDropsConnection(t *testing.T) {
+	c, srv := newServer(t)
+	c.AddFault(Fault{Service: "drive", ResetAfterBytes: 100, Times: 1})
+	_, err := http.Post(srv.URL+"/drive/x", "application/octet-stream", bytes.NewReader(make([]byte, 1000)))
+	if err == nil {
+		t.Fatal("request survived a reset")
+	}
+	resp, err := http.Post(srv.URL+"/drive/x", "application/octet-stream", bytes.NewReader(make([]byte, 10)))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatal("fault did not clear after its one time", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	c, _ := newServer(t)
+	tok, _ := c.IssueToken("drive")
+	r := httptest.NewRequest("GET", "/drive/v3/files", nil)
+	if c.CheckToken("drive", r) != TokenMissing {
+		t.Error("no header should be missing")
+	}
+	r.Header.Set("Authorization", "Bearer "+tok)
+	if c.CheckToken("drive", r) != TokenOK || c.CheckToken("dropbox", r) != TokenInvalid {
+		t.Error("token not scoped to its service")
+	}
+	c.ExpireTokens("drive")
+	if c.CheckToken("drive", r) != TokenExpired {
+		t.Error("expired token accepted")
+	}
+	c.RevokeRefresh("drive", true)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/token", strings.NewReader("grant_type=refresh_token&refresh_token=r1"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	c.TokenHandler("drive").ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "invalid_grant") {
+		t.Errorf("revoked refresh = %d %s", rec.Code, rec.Body)
+	}
+}

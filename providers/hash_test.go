@@ -1,0 +1,99 @@
+package providers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestQuickXorVectors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+		{"Sg==", "SgAAAAAAAAAAAAAAAQAAAAAAAAA="},
+		{"tbQ=", "taAFAAAAAAAAAAAAAgAAAAAAAAA="},
+	} {
+		in, _ := base64.StdEncoding.DecodeString(tc.in)
+		got, _, err := HashReader(bytes.NewReader(in), QuickXor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[QuickXor] != tc.want {
+			t.Errorf("quickxor(%s) = %s, want %s", tc.in, got[QuickXor], tc.want)
+		}
+	}
+}
+
+// quickXorReference is the algorithm as documented, one bit at a time.
+func quickXorReference(p []byte) []byte {
+	var reg [20]byte
+	for i, b := range p {
+		off := (i * 11) % 160
+		for bit := 0; bit < 8; bit++ {
+			if b&(1<<bit) != 0 {
+				pos := (off + bit) % 160
+				reg[pos/8] ^= 1 << (pos % 8)
+			}
+		}
+	}
+	n := uint64(len(p))
+	for i := 0; i < 8; i++ {
+		reg[12+i] ^= byte(n >> (8 * i))
+	}
+	return reg[:]
+}
+
+func TestQuickXorMatchesReferenceInPieces(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{1, 19, 20, 21, 159, 160, 161, 1000, 65537} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(r.Uint32())
+		}
+		h := NewQuickXor()
+		for rest := data; len(rest) > 0; {
+			n := min(len(rest), 1+r.IntN(300))
+			h.Write(rest[:n])
+			rest = rest[n:]
+		}
+		if got, want := h.Sum(nil), quickXorReference(data); !bytes.Equal(got, want) {
+			t.Fatalf("size %d: got %x want %x", size, got, want)
+		}
+	}
+}
+
+func TestContentHashVectors(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{1, "1cd6ef71e6e0ff46ad2609d403dc3fee244417089aa4461245a4e4fe23a55e42"},
+		{4194304, "d4d63bac5b866c71620185392a8a6218ac1092454a2d16f820363b69852befa3"},
+		{4194305, "8f553da8d00d0bf509d8470e242888be33019c20c0544811f5b2b89e98360b92"},
+	} {
+		h := NewContentHash()
+		h.Write([]byte(strings.Repeat("A", tc.n)))
+		before := EncodeHash(ContentHash, h.Sum(nil))
+		if again := EncodeHash(ContentHash, h.Sum(nil)); again != before {
+			t.Fatalf("Sum changed the state: %s then %s", before, again)
+		}
+		if before != tc.want {
+			t.Errorf("content_hash(%d×A) = %s, want %s", tc.n, before, tc.want)
+		}
+	}
+}
+
+func TestHashReaderOnePass(t *testing.T) {
+	got, n, err := HashReader(strings.NewReader("abc"), SHA256, MD5)
+	if err != nil || n != 3 {
+		t.Fatal(n, err)
+	}
+	if got[SHA256] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" || got[MD5] != "900150983cd24fb0d6963f7d28e17f72" {
+		t.Errorf("got %v", got)
+	}
+	if !SameHash(MD5, "900150983CD24FB0D6963F7D28E17F72", got[MD5]) {
+		t.Error("hex case should not matter")
+	}
+}

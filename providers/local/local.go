@@ -1,0 +1,362 @@
+// Package local stores backups in a folder: a USB disk, a second drive or a
+// mounted network share. Every file appears atomically: it is written under
+// a temporary name, synced, and renamed into place.
+package local
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/offsite-backup/offsite/providers"
+)
+
+// tempPrefix marks files being written. They are never listed, and stale
+// ones are swept (see Sweep).
+const tempPrefix = ".offsite-tmp-"
+
+// Client is a local folder destination.
+type Client struct {
+	root  string
+	owner string // names this installation's temp files, so Sweep knows its own
+}
+
+var _ providers.Provider = (*Client)(nil)
+
+// Config configures a Client.
+type Config struct {
+	// Root is the destination folder. It must exist: a missing root usually
+	// means an unplugged disk or an unmounted share, and writing into the
+	// empty mount point instead would fill the local disk.
+	Root string
+	// Owner is a short stable token naming this installation (letters and
+	// digits); temp files carry it.
+	Owner string
+}
+
+// New returns a Client for c.Root. It does not touch the disk; Check does.
+func New(c Config) *Client {
+	owner := strings.Map(func(r rune) rune {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, c.Owner)
+	if owner == "" {
+		owner = "x"
+	}
+	return &Client{root: c.Root, owner: owner}
+}
+
+func (c *Client) HashKind() providers.HashKind { return providers.SHA256 }
+
+// Check reports whether the destination can be written now.
+func (c *Client) Check(ctx context.Context) error {
+	if err := c.checkRoot(); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(c.root, c.tempPattern())
+	if err != nil {
+		return c.classify("write test file", err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func (c *Client) tempPattern() string { return tempPrefix + c.owner + "-*" }
+
+func (c *Client) checkRoot() error {
+	st, err := os.Stat(c.root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return providers.Errorf(providers.Fatal, providers.ReasonMissing,
+				"plug in the backup disk or connect the share, or fix the destination's path in the config",
+				"destination folder %s does not exist", c.root)
+		}
+		return c.classify("open destination", err)
+	}
+	if !st.IsDir() {
+		return providers.Errorf(providers.Fatal, providers.ReasonMissing, "point the destination's path at a folder",
+			"destination %s is not a folder", c.root)
+	}
+	return nil
+}
+
+// abs maps a slash path onto the folder, refusing anything that would leave it.
+func (c *Client) abs(p string) (string, error) {
+	clean := path.Clean("/" + p)
+	if clean == "/" || strings.Contains(p, "\x00") {
+		return "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "invalid path %q", p)
+	}
+	for _, part := range strings.Split(clean[1:], "/") {
+		if strings.HasPrefix(part, tempPrefix) {
+			return "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "name %q is reserved for offsite's temporary files", part)
+		}
+	}
+	return filepath.Join(c.root, filepath.FromSlash(clean[1:])), nil
+}
+
+// Put writes size bytes from r to path through a synced temp file and a rename.
+func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
+	if err := c.checkRoot(); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	dst, err := c.abs(p)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return providers.RemoteFile{}, c.classify("create folder", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), c.tempPattern())
+	if err != nil {
+		return providers.RemoteFile{}, c.classify("create temp file", err)
+	}
+	tmp := f.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	h := sha256.New()
+	w := io.MultiWriter(f, h)
+	var src io.Reader = io.LimitReader(r, size)
+	if ctx.Done() != nil {
+		src = &ctxReader{ctx: ctx, r: src}
+	}
+	var written int64
+	if o.OnProgress != nil {
+		src = &progressReader{r: src, fn: o.OnProgress, done: &written}
+	}
+	n, err := io.CopyBuffer(w, src, make([]byte, 1<<20))
+	if err != nil {
+		if ctx.Err() != nil {
+			return providers.RemoteFile{}, ctx.Err()
+		}
+		return providers.RemoteFile{}, c.classify("write", err)
+	}
+	if n != size {
+		return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonSourceGone,
+			"the file shrank while it was read; it will be picked up again once it is stable",
+			"short read: got %d of %d bytes", n, size)
+	}
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
+		return providers.RemoteFile{}, c.classify("sync", err)
+	}
+	if !o.ModTime.IsZero() {
+		_ = os.Chtimes(tmp, o.ModTime, o.ModTime)
+	}
+	// Close before rename: Windows refuses to rename an open file.
+	if err := f.Close(); err != nil {
+		return providers.RemoteFile{}, c.classify("close", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return providers.RemoteFile{}, c.classify("rename into place", err)
+	}
+	committed = true
+	syncDir(filepath.Dir(dst))
+	mt := o.ModTime
+	if mt.IsZero() {
+		mt = time.Now()
+	}
+	return providers.RemoteFile{Path: cleanRel(p), Size: n, ModTime: mt, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+func cleanRel(p string) string { return path.Clean("/" + p)[1:] }
+
+// Stat describes path, hashing its content (local disks report no hash of their own).
+func (c *Client) Stat(ctx context.Context, p string) (providers.RemoteFile, error) {
+	abs, err := c.abs(p)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return providers.RemoteFile{}, c.notFound(p, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return providers.RemoteFile{}, c.classify("stat", err)
+	}
+	if st.IsDir() {
+		return providers.RemoteFile{Path: cleanRel(p), Dir: true, ModTime: st.ModTime()}, nil
+	}
+	sum, _, err := providers.HashReader(&ctxReader{ctx: ctx, r: f}, providers.SHA256)
+	if err != nil {
+		return providers.RemoteFile{}, c.classify("read", err)
+	}
+	return providers.RemoteFile{Path: cleanRel(p), Size: st.Size(), ModTime: st.ModTime(), Hash: sum[providers.SHA256]}, nil
+}
+
+// List returns dir's entries without hashes (Stat one to hash it).
+func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
+	abs := c.root
+	if d := cleanRel(dir); d != "" {
+		var err error
+		if abs, err = c.abs(d); err != nil {
+			return nil, err
+		}
+	}
+	entries, err := os.ReadDir(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		if abs == c.root {
+			return nil, c.checkRoot()
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, c.classify("list", err)
+	}
+	var out []providers.RemoteFile
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, providers.RemoteFile{
+			Path:    path.Join(cleanRel(dir), e.Name()),
+			Size:    info.Size(),
+			ModTime: info.ModTime(),
+			Dir:     e.IsDir(),
+		})
+	}
+	return out, nil
+}
+
+func (c *Client) Delete(ctx context.Context, p string) error {
+	abs, err := c.abs(p)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return c.classify("delete", err)
+	}
+	syncDir(filepath.Dir(abs))
+	return nil
+}
+
+func (c *Client) Get(ctx context.Context, p string) (io.ReadCloser, error) {
+	abs, err := c.abs(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, c.notFound(p, err)
+	}
+	return f, nil
+}
+
+// Quota reports the free space of the disk holding the folder.
+func (c *Client) Quota(ctx context.Context) (used, total int64, err error) {
+	if err := c.checkRoot(); err != nil {
+		return 0, 0, err
+	}
+	return diskUsage(c.root)
+}
+
+// Sweep removes temp files a crash left behind: this installation's own
+// (it holds the state lock, so none of them is being written), and anyone's
+// older than a day (an upload that old is dead). It returns how many it removed.
+func (c *Client) Sweep(ctx context.Context) (int, error) {
+	if err := c.checkRoot(); err != nil {
+		return 0, err
+	}
+	own := tempPrefix + c.owner + "-"
+	removed := 0
+	err := filepath.WalkDir(c.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || ctx.Err() != nil {
+			return ctx.Err() // unreadable corners are skipped
+		}
+		if d.IsDir() || !strings.HasPrefix(d.Name(), tempPrefix) {
+			return nil
+		}
+		stale := strings.HasPrefix(d.Name(), own)
+		if !stale {
+			if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				stale = true
+			}
+		}
+		if stale && os.Remove(p) == nil {
+			removed++
+		}
+		return nil
+	})
+	return removed, err
+}
+
+func (c *Client) notFound(p string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		if rerr := c.checkRoot(); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("%s: %w", p, providers.ErrNotFound)
+	}
+	return c.classify("open "+p, err)
+}
+
+// classify is the adapter's one mapping from OS errors to kinds.
+func (c *Client) classify(op string, err error) error {
+	wrapped := fmt.Errorf("%s in %s: %w", op, c.root, err)
+	switch {
+	case isNoSpace(err):
+		return &providers.Error{Kind: providers.Fatal, Reason: providers.ReasonQuota,
+			Hint: "the backup disk is full: delete old backups from it or use a larger disk", Err: wrapped}
+	case errors.Is(err, fs.ErrPermission) || isReadOnly(err):
+		return &providers.Error{Kind: providers.Fatal, Reason: providers.ReasonReadOnly,
+			Hint: "offsite cannot write there: check the disk is not write-protected and the service's user may write to the folder", Err: wrapped}
+	case errors.Is(err, fs.ErrNotExist):
+		if rerr := c.checkRoot(); rerr != nil {
+			return rerr
+		}
+		return &providers.Error{Kind: providers.Temporary, Err: wrapped}
+	}
+	return &providers.Error{Kind: providers.Temporary, Err: wrapped}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+type progressReader struct {
+	r    io.Reader
+	fn   func(int64)
+	done *int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		*p.done += int64(n)
+		p.fn(*p.done)
+	}
+	return n, err
+}

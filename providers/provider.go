@@ -1,0 +1,82 @@
+// Package providers defines what offsite needs from a remote store: the
+// Provider interface, the remote file description, the error kinds every
+// adapter classifies into, and the hashes services report.
+//
+// Adapters live in sub-packages (local, gdrive, dropbox, onedrive). They
+// must never import the queue, watcher or daemon packages: a provider knows
+// how to store bytes, nothing about why.
+package providers
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Provider stores files in one remote account. Implementations are safe for
+// concurrent use. Paths are slash-separated and relative to the
+// destination's root folder ("pos/2026/day.bak"); adapters map them onto
+// the service, creating folders as needed.
+type Provider interface {
+	// Put stores exactly size bytes from r at path, replacing nothing: when
+	// a file already exists at path the adapter either proves it holds the
+	// same content (and returns it) or fails with a Permanent error.
+	// On any error no partial file may stay visible at path. r may be read
+	// more than once (Seek to 0) and an adapter may Seek within it to resume
+	// a session.
+	Put(ctx context.Context, path string, r io.ReadSeeker, size int64, o PutOptions) (RemoteFile, error)
+	// Stat describes path. The error matches ErrNotFound when it is absent.
+	Stat(ctx context.Context, path string) (RemoteFile, error)
+	// List returns the files directly inside dir ("" is the root), folders
+	// flagged with Dir. A missing dir gives an empty list, not an error.
+	List(ctx context.Context, dir string) ([]RemoteFile, error)
+	// Delete removes the file at path. It returns nil when it is already absent.
+	Delete(ctx context.Context, path string) error
+	// Get opens the stored content of path for reading.
+	Get(ctx context.Context, path string) (io.ReadCloser, error)
+	// HashKind names the hash RemoteFile.Hash carries for this service.
+	HashKind() HashKind
+}
+
+// RemoteFile describes one stored file as the service reports it.
+type RemoteFile struct {
+	Path    string    // slash-separated, relative to the destination root
+	Size    int64     // bytes
+	ModTime time.Time // as stored by the service (may be the upload time)
+	Hash    string    // the service's own hash in the encoding of HashKind; "" when unknown
+	Dir     bool      // a folder, listed by List
+}
+
+// PutOptions carries what an upload needs besides the bytes.
+type PutOptions struct {
+	// ModTime is the source file's modification time, stored where the
+	// service allows it.
+	ModTime time.Time
+	// Hash is the expected hash of the content in the provider's HashKind,
+	// computed by the caller from the source before the upload. When set,
+	// a stored file whose hash differs is an error, never a success.
+	Hash string
+	// Session is resumable-upload state saved from an earlier attempt (via
+	// OnSession), possibly by another process. Adapters validate it and
+	// start over when it is stale; it is opaque to everyone else.
+	Session []byte
+	// OnSession, when set, receives new session state each time the service
+	// acknowledges data, so the caller can persist it and resume after a
+	// crash. A nil state means the session is finished or abandoned.
+	// Session state is a secret: it must never be logged.
+	OnSession func(state []byte)
+	// OnProgress, when set, receives the count of bytes the service has
+	// acknowledged so far.
+	OnProgress func(done int64)
+}
+
+// Quotaer is implemented by providers that can report the account's space.
+type Quotaer interface {
+	// Quota returns used and total bytes; total is 0 when unlimited or unknown.
+	Quota(ctx context.Context) (used, total int64, err error)
+}
+
+// Closer is implemented by providers that hold resources.
+type Closer interface {
+	Close() error
+}

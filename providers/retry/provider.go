@@ -1,0 +1,131 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/offsite-backup/offsite/providers"
+)
+
+// Provider wraps another Provider so that every call is retried by Do and
+// every upload is checked against the expected hash. Wrap each destination
+// once, at start-up.
+type Provider struct {
+	p      providers.Provider
+	policy Policy
+	pacer  *Pacer
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New wraps p. pacer may be shared with chunk retries inside the adapter;
+// nil makes a new one.
+func New(p providers.Provider, policy Policy, pacer *Pacer) *Provider {
+	if pacer == nil {
+		pacer = &Pacer{}
+	}
+	return &Provider{p: p, policy: policy, pacer: pacer}
+}
+
+// Unwrap returns the wrapped provider, for optional interfaces.
+func (r *Provider) Unwrap() providers.Provider { return r.p }
+
+// Pacer returns the destination's pacer.
+func (r *Provider) Pacer() *Pacer { return r.pacer }
+
+func (r *Provider) HashKind() providers.HashKind { return r.p.HashKind() }
+
+// Put rewinds the body before every attempt and carries the newest session
+// state from one attempt into the next, so a retry resumes rather than
+// restarts. A stored file whose hash differs from o.Hash is removed and
+// reported as a Temporary checksum error.
+func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
+	var out providers.RemoteFile
+	session := o.Session
+	userOnSession := o.OnSession
+	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) error {
+		if _, err := body.Seek(0, io.SeekStart); err != nil {
+			return providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "rewind %s: %w", path, err)
+		}
+		attempt := o
+		attempt.Session = session
+		attempt.OnSession = func(state []byte) {
+			session = state
+			if userOnSession != nil {
+				userOnSession(state)
+			}
+		}
+		rf, err := r.p.Put(ctx, path, body, size, attempt)
+		if err != nil {
+			return err
+		}
+		if o.Hash != "" && !providers.SameHash(r.p.HashKind(), o.Hash, rf.Hash) {
+			// Never count corrupt bytes as a backup. The path is this
+			// version's own, so removing it cannot touch another file.
+			_ = r.p.Delete(ctx, path)
+			session = nil
+			return providers.Errorf(providers.Temporary, providers.ReasonChecksum, "",
+				"checksum mismatch for %s: sent %s %s, service stored %q", path, r.p.HashKind(), o.Hash, rf.Hash)
+		}
+		out = rf
+		return nil
+	})
+	return out, err
+}
+
+func (r *Provider) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
+	var out providers.RemoteFile
+	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) (err error) {
+		out, err = r.p.Stat(ctx, path)
+		return err
+	})
+	return out, err
+}
+
+func (r *Provider) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
+	var out []providers.RemoteFile
+	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) (err error) {
+		out, err = r.p.List(ctx, dir)
+		return err
+	})
+	return out, err
+}
+
+func (r *Provider) Delete(ctx context.Context, path string) error {
+	return Do(ctx, r.policy, r.pacer, func(ctx context.Context) error {
+		return r.p.Delete(ctx, path)
+	})
+}
+
+func (r *Provider) Get(ctx context.Context, path string) (io.ReadCloser, error) {
+	var out io.ReadCloser
+	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) (err error) {
+		out, err = r.p.Get(ctx, path)
+		return err
+	})
+	return out, err
+}
+
+// Quota passes through when the wrapped provider can report space.
+func (r *Provider) Quota(ctx context.Context) (used, total int64, err error) {
+	q, ok := r.p.(providers.Quotaer)
+	if !ok {
+		return 0, 0, fmt.Errorf("quota: %w", errNoQuota)
+	}
+	err = Do(ctx, r.policy, r.pacer, func(ctx context.Context) (err error) {
+		used, total, err = q.Quota(ctx)
+		return err
+	})
+	return used, total, err
+}
+
+// Close passes through when the wrapped provider holds resources.
+func (r *Provider) Close() error {
+	if c, ok := r.p.(providers.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+var errNoQuota = providers.Errorf(providers.Permanent, "", "", "this destination cannot report its free space")
