@@ -1,0 +1,235 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Job is one version's upload to one destination.
+type Job struct {
+	ID          int64
+	Version     Version
+	Destination string
+	RemotePath  string
+	State       State
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	ErrorKind   string
+	Session     []byte // resumable-upload state; a secret
+	Acked       int64  // bytes the service acknowledged in Session
+	RemoteHash  string
+	UpdatedAt   time.Time
+	DoneAt      time.Time
+	Alerted     bool // a failure notification went out for this job
+}
+
+const jobColumns = `j.id, v.watch, v.rel_path, v.size, v.mtime_ns, v.sha256, j.destination, j.remote_path, j.state,
+	j.attempts, j.next_attempt_at, j.last_error, j.error_kind, j.session, j.acked, j.remote_hash, j.updated_at, j.done_at, j.alerted`
+
+func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
+	var j Job
+	var mt, next, upd, done int64
+	var state string
+	var alerted int
+	if err := sc.Scan(&j.ID, &j.Version.Watch, &j.Version.Rel, &j.Version.Size, &mt, &j.Version.SHA256, &j.Destination,
+		&j.RemotePath, &state, &j.Attempts, &next, &j.LastError, &j.ErrorKind, &j.Session, &j.Acked, &j.RemoteHash, &upd, &done, &alerted); err != nil {
+		return nil, err
+	}
+	j.Version.ModTime = time.Unix(0, mt)
+	j.State = State(state)
+	j.NextAttempt = unixOrZero(next)
+	j.UpdatedAt = unixOrZero(upd)
+	j.DoneAt = unixOrZero(done)
+	j.Alerted = alerted != 0
+	return &j, nil
+}
+
+func unixOrZero(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Recover puts jobs a crash left in Uploading back to Pending. Call it once
+// at start-up, holding the state lock: delivery is at-least-once, and the
+// adapters' look-before-create makes the repeat harmless.
+func (s *Store) Recover(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, updated_at=? WHERE state=?`, Pending, s.now().UnixNano(), Uploading)
+	if err != nil {
+		return 0, fmt.Errorf("recover jobs: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// Claim takes the oldest due job of a destination not in skip and not
+// paused, and marks it Uploading. It returns nil when nothing is due.
+func (s *Store) Claim(ctx context.Context, skip []string) (*Job, error) {
+	now := s.now().UnixNano()
+	q := `SELECT ` + jobColumns + ` FROM jobs j JOIN versions v ON v.id=j.version_id
+		WHERE j.state IN ('pending','failed') AND j.next_attempt_at <= ?
+		AND j.destination NOT IN (SELECT destination FROM pauses WHERE retry_at > ?)`
+	args := []any{now, now}
+	if len(skip) > 0 {
+		q += ` AND j.destination NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(skip)), ",") + `)`
+		for _, d := range skip {
+			args = append(args, d)
+		}
+	}
+	q += ` ORDER BY j.next_attempt_at, j.id LIMIT 1`
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	j, err := scanJob(tx.QueryRowContext(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim job: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state=?, updated_at=? WHERE id=?`, Uploading, now, j.ID); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	j.State = Uploading
+	return j, nil
+}
+
+// NextDue returns when the earliest waiting job becomes due (zero if none
+// waits), so workers can sleep until then.
+func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
+	var t sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(MAX(j.next_attempt_at, COALESCE(p.retry_at,0))) FROM jobs j LEFT JOIN pauses p ON p.destination=j.destination
+		WHERE j.state IN ('pending','failed')`).Scan(&t)
+	if err != nil || !t.Valid {
+		return time.Time{}, err
+	}
+	return time.Unix(0, t.Int64), nil
+}
+
+// SaveSession records resumable-upload state after the service acknowledged data.
+func (s *Store) SaveSession(ctx context.Context, id int64, session []byte, acked int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET session=?, acked=?, updated_at=? WHERE id=?`, session, acked, s.now().UnixNano(), id)
+	return err
+}
+
+// Done marks a job stored and verified. The commit is synced before it
+// returns: a job is never counted done and then forgotten.
+func (s *Store) Done(ctx context.Context, id int64, remoteHash string) error {
+	now := s.now().UnixNano()
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, remote_hash=?, session=NULL, last_error='', error_kind='', done_at=?, updated_at=? WHERE id=?`,
+		Done, remoteHash, now, now, id)
+	if err != nil {
+		return fmt.Errorf("mark job %d done: %w", id, err)
+	}
+	return nil
+}
+
+// Fail records a failed attempt; the job is tried again at next.
+// keepSession false drops saved session state (it is useless or harmful).
+func (s *Store) Fail(ctx context.Context, id int64, kind, msg string, next time.Time, keepSession bool) (attempts int, err error) {
+	q := `UPDATE jobs SET state=?, attempts=attempts+1, last_error=?, error_kind=?, next_attempt_at=?, updated_at=?`
+	if !keepSession {
+		q += `, session=NULL, acked=0`
+	}
+	q += ` WHERE id=? RETURNING attempts`
+	err = s.db.QueryRowContext(ctx, q, Failed, msg, kind, next.UnixNano(), s.now().UnixNano(), id).Scan(&attempts)
+	return attempts, err
+}
+
+// Requeue returns a claimed job to Pending without counting an attempt
+// (shutdown, a closing upload window, a paused destination).
+func (s *Store) Requeue(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, next_attempt_at=?, updated_at=? WHERE id=? AND state=?`,
+		Pending, at.UnixNano(), s.now().UnixNano(), id, Uploading)
+	return err
+}
+
+// Kill marks a job Dead: it cannot succeed as it is.
+func (s *Store) Kill(ctx context.Context, id int64, kind, msg string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, attempts=attempts+1, last_error=?, error_kind=?, session=NULL, updated_at=? WHERE id=?`,
+		Dead, msg, kind, s.now().UnixNano(), id)
+	return err
+}
+
+// MarkAlerted records that a failure notification went out for a job.
+func (s *Store) MarkAlerted(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET alerted=1 WHERE id=?`, id)
+	return err
+}
+
+// Retry makes dead and failed jobs due now (all, or one destination's).
+func (s *Store) Retry(ctx context.Context, destination string) (int, error) {
+	q := `UPDATE jobs SET state='pending', next_attempt_at=0, updated_at=? WHERE state IN ('dead','failed')`
+	args := []any{s.now().UnixNano()}
+	if destination != "" {
+		q += ` AND destination=?`
+		args = append(args, destination)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// Job returns one job.
+func (s *Store) Job(ctx context.Context, id int64) (*Job, error) {
+	return scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j JOIN versions v ON v.id=j.version_id WHERE j.id=?`, id))
+}
+
+// Jobs lists jobs matching a filter, newest first.
+type Filter struct {
+	States      []State
+	Destination string
+	Watch       string
+	Limit       int
+}
+
+func (s *Store) Jobs(ctx context.Context, f Filter) ([]*Job, error) {
+	q := `SELECT ` + jobColumns + ` FROM jobs j JOIN versions v ON v.id=j.version_id WHERE 1=1`
+	var args []any
+	if len(f.States) > 0 {
+		q += ` AND j.state IN (` + strings.TrimSuffix(strings.Repeat("?,", len(f.States)), ",") + `)`
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if f.Destination != "" {
+		q += ` AND j.destination=?`
+		args = append(args, f.Destination)
+	}
+	if f.Watch != "" {
+		q += ` AND v.watch=?`
+		args = append(args, f.Watch)
+	}
+	q += ` ORDER BY j.updated_at DESC, j.id DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}

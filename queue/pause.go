@@ -1,0 +1,85 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Pause is a destination held back after a Fatal error (login revoked,
+// storage full, disk missing). Its jobs stay queued; one probe job is let
+// through at RetryAt to find out whether it works again.
+type Pause struct {
+	Destination string
+	Reason      string
+	Message     string
+	Since       time.Time
+	RetryAt     time.Time
+	Probes      int
+}
+
+// PauseDestination holds a destination until retryAt. It reports whether
+// the pause is new (so the caller alerts once per cause).
+func (s *Store) PauseDestination(ctx context.Context, dest, reason, msg string, retryAt time.Time) (bool, error) {
+	now := s.now().UnixNano()
+	var existed int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pauses WHERE destination=? AND reason=?`, dest, reason).Scan(&existed); err != nil {
+		return false, err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO pauses(destination,reason,message,since,retry_at) VALUES(?,?,?,?,?)
+		ON CONFLICT(destination) DO UPDATE SET message=excluded.message, retry_at=excluded.retry_at, probes=pauses.probes+1,
+		reason=excluded.reason, since=CASE WHEN pauses.reason=excluded.reason THEN pauses.since ELSE excluded.since END`,
+		dest, reason, msg, now, retryAt.UnixNano())
+	return existed == 0, err
+}
+
+// Unpause clears a destination's pause; it reports whether one was set.
+func (s *Store) Unpause(ctx context.Context, dest string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM pauses WHERE destination=?`, dest)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Pauses lists paused destinations.
+func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT destination, reason, message, since, retry_at, probes FROM pauses ORDER BY destination`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Pause
+	for rows.Next() {
+		var p Pause
+		var since, retry int64
+		if err := rows.Scan(&p.Destination, &p.Reason, &p.Message, &since, &retry, &p.Probes); err != nil {
+			return nil, err
+		}
+		p.Since, p.RetryAt = time.Unix(0, since), time.Unix(0, retry)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Get and Set keep small facts (schedule runs, silences) in meta.
+func (s *Store) Get(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key=?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+func (s *Store) Set(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
+	return err
+}
+
+func (s *Store) Delete(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM meta WHERE key=?`, key)
+	return err
+}

@@ -1,0 +1,243 @@
+// Package queue is offsite's durable job store: one row per file version,
+// one job per version × destination, and the outbox of notifications, in
+// one SQLite database (pure Go, WAL, every commit synced). A crash, kill -9
+// or power cut at any point loses nothing and duplicates nothing: jobs are
+// at-least-once, and the remote path of each is decided once, when it is
+// created, so a retry can never pick a second name for the same version.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// State is a job's place in its life.
+type State string
+
+const (
+	Pending   State = "pending"   // waiting for a worker
+	Uploading State = "uploading" // claimed by a worker
+	Done      State = "done"      // stored and verified
+	Failed    State = "failed"    // waiting for next_attempt_at
+	Dead      State = "dead"      // cannot succeed as it is (permanent error); kept for status and alerts
+)
+
+// Store is the queue database. Safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open opens (creating and migrating) the database at file.
+func Open(file string) (*Store, error) {
+	dsn := "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open queue %s: %w", file, err)
+	}
+	// One connection: SQLite has one writer anyway, and a single
+	// connection makes every transaction see the last committed state.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open queue %s: %w", file, err)
+	}
+	if f, err := os.Stat(file); err == nil && f.Mode().Perm()&0o077 != 0 {
+		// Sessions in the database are credentials.
+		_ = os.Chmod(file, 0o600)
+	}
+	return s, nil
+}
+
+// SetClock replaces the clock (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate() error {
+	if _, err := s.db.Exec(`CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	err := s.db.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key='schema_version'`).Scan(&v)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("the queue database was written by a newer offsite (schema %d, this one knows %d): upgrade offsite", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.db.Begin()
+		if err != nil {
+			return err
+		}
+		stmt := migrations[i]
+		if i == 0 {
+			stmt = strings.Replace(stmt, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);", "", 1)
+		}
+		if _, err := tx.Exec(stmt); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO meta(key,value) VALUES('schema_version',?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, i+1); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Version is one content of one file in a watch.
+type Version struct {
+	Watch   string
+	Rel     string // slash-separated path in the watch
+	Size    int64
+	ModTime time.Time
+	SHA256  string
+}
+
+// Route says which destinations a version goes to.
+type Route struct {
+	Version
+	Destinations []string
+}
+
+// Enqueue records versions and creates the missing jobs, all in one
+// transaction. Versions already known keep their jobs; identical content at
+// the same path is never queued twice. It returns the number of new jobs.
+func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now().UnixNano()
+	created := 0
+	for _, r := range routes {
+		var vid int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO versions(watch,rel_path,size,mtime_ns,sha256,first_seen) VALUES(?,?,?,?,?,?)
+			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns
+			RETURNING id`, r.Watch, r.Rel, r.Size, r.ModTime.UnixNano(), r.SHA256, now).Scan(&vid)
+		if err != nil {
+			return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
+		}
+		for _, d := range r.Destinations {
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`, vid, d).Scan(&exists); err != nil {
+				return 0, err
+			}
+			if exists > 0 {
+				continue
+			}
+			remote, err := remotePath(ctx, tx, d, r.Version)
+			if err != nil {
+				return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs(version_id,destination,remote_path,state,created_at,updated_at) VALUES(?,?,?,?,?,?)`,
+				vid, d, remote, Pending, now, now); err != nil {
+				return 0, fmt.Errorf("enqueue %s/%s for %s: %w", r.Watch, r.Rel, d, err)
+			}
+			created++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	return created, nil
+}
+
+// remotePath decides where a version goes at a destination: <watch>/<rel>,
+// or, when that name already holds other content, the name with the
+// version's UTC modification time before the extension
+// (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten.
+func remotePath(ctx context.Context, tx *sql.Tx, dest string, v Version) (string, error) {
+	base := v.Watch + "/" + v.Rel
+	candidates := []string{base}
+	stamp := v.ModTime.UTC().Format("2006-01-02T150405Z")
+	dir, file := path.Split(base)
+	ext := path.Ext(file)
+	stem := strings.TrimSuffix(file, ext)
+	if stem == "" { // a dot-file such as ".bak": keep the whole name as stem
+		stem, ext = file, ""
+	}
+	candidates = append(candidates, dir+stem+"."+stamp+ext)
+	for i := 2; i < 100; i++ {
+		candidates = append(candidates, fmt.Sprintf("%s%s.%s-%d%s", dir, stem, stamp, i, ext))
+	}
+	for _, c := range candidates {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE destination=? AND remote_path=?`, dest, c).Scan(&n); err != nil {
+			return "", err
+		}
+		if n == 0 {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("no free remote name for %s after 100 tries", base)
+}
+
+// Seen is what the queue knows about a path: the last version recorded.
+type Seen struct {
+	Size    int64
+	ModTime time.Time
+}
+
+// SeenVersions returns, per watch and relative path ("watch\x00rel"), the
+// size and mtime of every recorded version, so a start-up scan can skip
+// hashing files the queue already has.
+func (s *Store) SeenVersions(ctx context.Context) (map[string][]Seen, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT watch, rel_path, size, mtime_ns FROM versions`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]Seen{}
+	for rows.Next() {
+		var w, r string
+		var size, mt int64
+		if err := rows.Scan(&w, &r, &size, &mt); err != nil {
+			return nil, err
+		}
+		k := w + "\x00" + r
+		out[k] = append(out[k], Seen{Size: size, ModTime: time.Unix(0, mt)})
+	}
+	return out, rows.Err()
+}
+
+// Missing reports, for a version already recorded with this exact size and
+// mtime, the destinations it still lacks a job for; known is false when no
+// such version was recorded (the caller must hash the file).
+func (s *Store) Missing(ctx context.Context, watch, rel string, size int64, mtime time.Time, dests []string) (missing []string, known bool, err error) {
+	var vid int64
+	err = s.db.QueryRowContext(ctx, `SELECT id FROM versions WHERE watch=? AND rel_path=? AND size=? AND mtime_ns=? ORDER BY id DESC LIMIT 1`,
+		watch, rel, size, mtime.UnixNano()).Scan(&vid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, d := range dests {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`, vid, d).Scan(&n); err != nil {
+			return nil, true, err
+		}
+		if n == 0 {
+			missing = append(missing, d)
+		}
+	}
+	return missing, true, nil
+}

@@ -1,0 +1,163 @@
+package queue
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func ver(rel, sum string, mtime time.Time) Version {
+	return Version{Watch: "pos", Rel: rel, Size: 10, ModTime: mtime, SHA256: sum}
+}
+
+func TestEnqueueOncePerVersionAndDestination(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
+	r := Route{Version: ver("day.bak", "aaa", mt), Destinations: []string{"usb", "cloud"}}
+	n, err := s.Enqueue(ctx, []Route{r, r})
+	if err != nil || n != 2 {
+		t.Fatalf("first enqueue = %d, %v; want 2 jobs", n, err)
+	}
+	n, _ = s.Enqueue(ctx, []Route{r})
+	if n != 0 {
+		t.Fatalf("identical content queued again: %d new jobs", n)
+	}
+}
+
+func TestNewContentAtSameNameGetsTimestampedName(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	t1 := time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
+	t2 := time.Date(2026, 11, 23, 18, 5, 1, 0, time.FixedZone("CET", 3600))
+	s.Enqueue(ctx, []Route{{Version: ver("data.xlsx", "v1", t1), Destinations: []string{"usb"}}})
+	s.Enqueue(ctx, []Route{{Version: ver("data.xlsx", "v2", t2), Destinations: []string{"usb"}}})
+	s.Enqueue(ctx, []Route{{Version: ver("data.xlsx", "v3", t2), Destinations: []string{"usb"}}})
+	jobs, err := s.Jobs(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, j := range jobs {
+		got[j.Version.SHA256] = j.RemotePath
+	}
+	want := map[string]string{
+		"v1": "pos/data.xlsx",
+		"v2": "pos/data.2026-11-23T170501Z.xlsx",
+		"v3": "pos/data.2026-11-23T170501Z-2.xlsx",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s → %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestClaimLifecycleAndRecover(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	s.Enqueue(ctx, []Route{{Version: ver("a.bak", "a", now), Destinations: []string{"usb"}}})
+	j, err := s.Claim(ctx, nil)
+	if err != nil || j == nil || j.State != Uploading {
+		t.Fatalf("claim = %+v, %v", j, err)
+	}
+	if again, _ := s.Claim(ctx, nil); again != nil {
+		t.Fatal("a claimed job was handed out twice")
+	}
+	// A crash: the job is Uploading when the process dies.
+	if n, _ := s.Recover(ctx); n != 1 {
+		t.Fatalf("recover = %d", n)
+	}
+	j, _ = s.Claim(ctx, nil)
+	s.SaveSession(ctx, j.ID, []byte("sess"), 100)
+	att, err := s.Fail(ctx, j.ID, "temporary", "boom", now.Add(time.Minute), true)
+	if err != nil || att != 1 {
+		t.Fatal(att, err)
+	}
+	if j2, _ := s.Claim(ctx, nil); j2 != nil {
+		t.Fatal("job claimed before next_attempt_at")
+	}
+	now = now.Add(2 * time.Minute)
+	j, _ = s.Claim(ctx, nil)
+	if j == nil || string(j.Session) != "sess" || j.Acked != 100 {
+		t.Fatalf("session not kept across a failure: %+v", j)
+	}
+	if err := s.Done(ctx, j.ID, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := s.Summary(ctx)
+	if len(sum) != 1 || sum[0].Counts[Done] != 1 || sum[0].LastSuccess.IsZero() {
+		t.Fatalf("summary %+v", sum)
+	}
+}
+
+func TestPausedDestinationIsSkippedUntilRetry(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	s.SetClock(func() time.Time { return now })
+	s.Enqueue(ctx, []Route{{Version: ver("a.bak", "a", now), Destinations: []string{"cloud", "usb"}}})
+	isNew, _ := s.PauseDestination(ctx, "cloud", "auth", "login revoked", now.Add(time.Hour))
+	again, _ := s.PauseDestination(ctx, "cloud", "auth", "login revoked", now.Add(2*time.Hour))
+	if !isNew || again {
+		t.Fatalf("new pause %v, repeated pause reported new %v", isNew, again)
+	}
+	j, _ := s.Claim(ctx, nil)
+	if j == nil || j.Destination != "usb" {
+		t.Fatalf("claimed %+v, want the usb job", j)
+	}
+	if j, _ := s.Claim(ctx, nil); j != nil {
+		t.Fatal("paused destination's job claimed")
+	}
+	now = now.Add(3 * time.Hour)
+	if j, _ := s.Claim(ctx, nil); j == nil || j.Destination != "cloud" {
+		t.Fatal("probe job not released after the pause's retry time")
+	}
+}
+
+func TestOutboxDedupes(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	n, _ := s.AddOutbox(ctx, []string{"mail", "hook"}, "dest/cloud/auth", []byte("{}"))
+	m, _ := s.AddOutbox(ctx, []string{"mail", "hook"}, "dest/cloud/auth", []byte("{}"))
+	if n != 2 || m != 0 {
+		t.Fatalf("added %d then %d", n, m)
+	}
+	due, _ := s.DueOutbox(ctx, time.Now(), 10)
+	if len(due) != 2 {
+		t.Fatal(due)
+	}
+	s.SentOutbox(ctx, due[0].ID, time.Now())
+	s.RetryOutbox(ctx, due[1].ID, time.Now().Add(time.Hour), "down")
+	if due, _ := s.DueOutbox(ctx, time.Now(), 10); len(due) != 0 {
+		t.Fatalf("still due: %+v", due)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "q.db")
+	s, _ := Open(file)
+	s.Enqueue(context.Background(), []Route{{Version: ver("a.bak", "a", time.Now()), Destinations: []string{"usb"}}})
+	s.Close()
+	s, err := Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d, _ := s.Depth(context.Background()); d != 1 {
+		t.Fatalf("depth after reopen = %d", d)
+	}
+}

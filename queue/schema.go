@@ -1,0 +1,57 @@
+package queue
+
+// migrations are applied in order; meta.schema_version records how many ran.
+// Append only: never edit a migration that has shipped.
+var migrations = []string{
+	`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	CREATE TABLE versions(
+		id INTEGER PRIMARY KEY,
+		watch TEXT NOT NULL,
+		rel_path TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		mtime_ns INTEGER NOT NULL,
+		sha256 TEXT NOT NULL,
+		first_seen INTEGER NOT NULL,
+		UNIQUE(watch, rel_path, sha256));
+	CREATE INDEX versions_seen ON versions(watch, rel_path, size, mtime_ns);
+	CREATE TABLE jobs(
+		id INTEGER PRIMARY KEY,
+		version_id INTEGER NOT NULL REFERENCES versions(id),
+		destination TEXT NOT NULL,
+		remote_path TEXT NOT NULL,
+		state TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt_at INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		error_kind TEXT NOT NULL DEFAULT '',
+		session BLOB,
+		acked INTEGER NOT NULL DEFAULT 0,
+		remote_hash TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		done_at INTEGER NOT NULL DEFAULT 0,
+		alerted INTEGER NOT NULL DEFAULT 0,
+		UNIQUE(version_id, destination),
+		UNIQUE(destination, remote_path));
+	CREATE INDEX jobs_due ON jobs(state, next_attempt_at);
+	CREATE INDEX jobs_done ON jobs(destination, done_at);
+	CREATE TABLE pauses(
+		destination TEXT PRIMARY KEY,
+		reason TEXT NOT NULL,
+		message TEXT NOT NULL,
+		since INTEGER NOT NULL,
+		retry_at INTEGER NOT NULL,
+		probes INTEGER NOT NULL DEFAULT 0);
+	CREATE TABLE outbox(
+		id INTEGER PRIMARY KEY,
+		channel TEXT NOT NULL,
+		dedupe_key TEXT NOT NULL,
+		payload BLOB NOT NULL,
+		created_at INTEGER NOT NULL,
+		sent_at INTEGER NOT NULL DEFAULT 0,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt_at INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		UNIQUE(channel, dedupe_key));
+	CREATE INDEX outbox_due ON outbox(sent_at, next_attempt_at);`,
+}
