@@ -1,0 +1,235 @@
+// Package daemon is the pipeline: ready files from the watcher are hashed
+// and queued, workers upload due jobs through the providers, and outcomes
+// become queue transitions and notifications. It owns the policy (slow
+// retries, pauses, alerts); the queue owns the state.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/watcher"
+)
+
+// Destination is one configured remote, ready to use.
+type Destination struct {
+	Name     string
+	Type     string
+	Provider providers.Provider // wrapped once with retry.New
+	// Open reports whether uploads may start now (the upload window); nil = always.
+	Open func(now time.Time) bool
+}
+
+// Watch routes one watched folder's files to destinations.
+type Watch struct {
+	Name         string
+	Path         string
+	Destinations []string
+}
+
+// Notifier is where events go; *notify.Notifier implements it.
+type Notifier interface {
+	Notify(ctx context.Context, e notify.Event) error
+}
+
+// Rechecker sends a file back through the completeness gate; *watcher.Watcher implements it.
+type Rechecker interface {
+	Recheck(watch, rel string)
+}
+
+// Options wire a Daemon.
+type Options struct {
+	Store        *queue.Store
+	Watches      []Watch
+	Destinations []*Destination
+	Workers      int          // concurrent uploads (default 2)
+	Retry        retry.Policy // slow, queue-held retries: Initial (2s) and Max (1h)
+	AlertAfter   int          // failed attempts before a failure alert (default 5)
+	Notifier     Notifier     // nil: events are only logged
+	Gate         Rechecker    // nil: changed files wait for the watcher's next look
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Daemon runs the pipeline. Create it with New.
+type Daemon struct {
+	o       Options
+	store   *queue.Store
+	log     *slog.Logger
+	now     func() time.Time
+	watches map[string]Watch
+	dests   map[string]*Destination
+
+	intake chan watcher.File
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	run      *runStats // the current upload run, for the report
+	missing  map[string]bool
+	progress map[int64]int64 // job → bytes acknowledged, for status
+}
+
+// New builds a Daemon.
+func New(o Options) *Daemon {
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.Retry.Initial <= 0 {
+		o.Retry.Initial = 2 * time.Second
+	}
+	if o.Retry.Max <= 0 {
+		o.Retry.Max = time.Hour
+	}
+	if o.AlertAfter <= 0 {
+		o.AlertAfter = 5
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := &Daemon{
+		o:        o,
+		store:    o.Store,
+		log:      o.Log,
+		now:      o.Now,
+		watches:  map[string]Watch{},
+		dests:    map[string]*Destination{},
+		intake:   make(chan watcher.File, 4096),
+		wake:     make(chan struct{}, 1),
+		missing:  map[string]bool{},
+		progress: map[int64]int64{},
+	}
+	for _, w := range o.Watches {
+		d.watches[w.Name] = w
+	}
+	for _, dst := range o.Destinations {
+		d.dests[dst.Name] = dst
+	}
+	return d
+}
+
+// Ready is the watcher's report of a complete file. It never blocks for
+// long: hashing and queueing happen in the intake loop.
+func (d *Daemon) Ready(f watcher.File) {
+	d.intake <- f
+}
+
+// Missing is the watcher's report that a watched folder vanished.
+func (d *Daemon) Missing(watch string, err error) {
+	d.mu.Lock()
+	already := d.missing[watch]
+	d.missing[watch] = true
+	d.mu.Unlock()
+	if already {
+		return
+	}
+	path := d.watches[watch].Path
+	d.log.Warn("watched folder is missing", "watch", watch, "path", path, "err", err)
+	d.notify(notify.FolderMissing(watch, path))
+}
+
+// Back is the watcher's report that a missing folder returned.
+func (d *Daemon) Back(watch string) {
+	d.mu.Lock()
+	was := d.missing[watch]
+	delete(d.missing, watch)
+	d.mu.Unlock()
+	if !was {
+		return
+	}
+	path := d.watches[watch].Path
+	d.log.Info("watched folder is back", "watch", watch, "path", path)
+	d.notify(notify.FolderBack(watch, path))
+}
+
+func (d *Daemon) notify(e notify.Event) {
+	if e.Time.IsZero() {
+		e.Time = d.now()
+	}
+	if d.o.Notifier == nil {
+		return
+	}
+	// Notify only stores the event; delivery happens elsewhere. Use a
+	// fresh context so an event raised during shutdown is still kept.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.o.Notifier.Notify(ctx, e); err != nil {
+		d.log.Error("could not store notification", "kind", e.Kind, "err", err)
+	}
+}
+
+// kick wakes an idle worker.
+func (d *Daemon) kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run recovers interrupted jobs, then runs intake and workers until ctx
+// ends. On return no job is left claimed.
+func (d *Daemon) Run(ctx context.Context) error {
+	if n, err := d.store.Recover(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		d.log.Info("resuming uploads interrupted by a stop or crash", "jobs", n)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { d.intakeLoop(ctx) })
+	for range d.o.Workers {
+		wg.Go(func() { d.workerLoop(ctx, false) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Drain uploads every due job and returns when none is left due, for
+// `offsite once`. It reports an error when any job failed or is held back.
+func (d *Daemon) Drain(ctx context.Context) error {
+	if _, err := d.store.Recover(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for range d.o.Workers {
+		wg.Go(func() { d.workerLoop(ctx, true) })
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.outstanding(ctx)
+}
+
+// outstanding describes jobs that are not done, if any.
+func (d *Daemon) outstanding(ctx context.Context) error {
+	jobs, err := d.store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Pending, queue.Failed, queue.Dead, queue.Uploading}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, j := range jobs {
+		if j.State == queue.Dead && j.ErrorKind == kindSuperseded {
+			continue
+		}
+		msg := j.LastError
+		if msg == "" {
+			msg = "not uploaded yet"
+		}
+		errs = append(errs, fmt.Errorf("%s → %s: %s", filepath.ToSlash(j.Version.Watch+"/"+j.Version.Rel), j.Destination, msg))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d upload(s) not done:\n%w", len(errs), errors.Join(errs...))
+}

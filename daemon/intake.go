@@ -1,0 +1,138 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/watcher"
+)
+
+// intakeLoop turns ready files into queued jobs, in batches so a burst of
+// thousands of files costs a few synced transactions, not thousands.
+func (d *Daemon) intakeLoop(ctx context.Context) {
+	var batch []queue.Route
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := d.enqueue(ctx, batch); err != nil {
+			d.log.Error("could not queue files; they will be queued on the next scan", "files", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		var f watcher.File
+		select {
+		case <-ctx.Done():
+			return
+		case f = <-d.intake:
+		}
+		for {
+			if r, ok := d.admit(ctx, f); ok {
+				batch = append(batch, r)
+			}
+			if len(batch) >= 500 {
+				flush()
+			}
+			// Keep taking what is already waiting; flush when the burst ends.
+			select {
+			case f = <-d.intake:
+				continue
+			default:
+			}
+			break
+		}
+		flush()
+	}
+}
+
+func (d *Daemon) enqueue(ctx context.Context, routes []queue.Route) error {
+	n, err := d.store.Enqueue(ctx, routes)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		d.log.Debug("queued", "files", len(routes), "jobs", n)
+		d.kick()
+	}
+	return nil
+}
+
+// Ingest queues files synchronously (used by `offsite once` and `push`).
+func (d *Daemon) Ingest(ctx context.Context, files []watcher.File) error {
+	var routes []queue.Route
+	for _, f := range files {
+		if r, ok := d.admit(ctx, f); ok {
+			routes = append(routes, r)
+		}
+	}
+	return d.enqueue(ctx, routes)
+}
+
+// admit decides whether a ready file needs jobs, hashing it when the queue
+// has not seen this size and mtime before. A file that changes while it is
+// read goes back to the gate.
+func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool) {
+	w, ok := d.watches[f.Watch]
+	if !ok || len(w.Destinations) == 0 {
+		return queue.Route{}, false
+	}
+	missing, known, err := d.store.Missing(ctx, f.Watch, f.Rel, f.Size, f.ModTime, w.Destinations)
+	if err != nil {
+		d.log.Error("queue lookup failed", "watch", f.Watch, "file", f.Rel, "err", err)
+		return queue.Route{}, false
+	}
+	if known && len(missing) == 0 {
+		return queue.Route{}, false
+	}
+	sum, err := hashStable(f)
+	if err != nil {
+		if errors.Is(err, errChanged) {
+			d.log.Debug("file changed while it was read; waiting for it to settle again", "watch", f.Watch, "file", f.Rel)
+			if d.o.Gate != nil {
+				d.o.Gate.Recheck(f.Watch, f.Rel)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			d.log.Warn("cannot read backup file; will try again on the next scan", "watch", f.Watch, "file", f.Rel, "err", err)
+		}
+		return queue.Route{}, false
+	}
+	return queue.Route{
+		Version:      queue.Version{Watch: f.Watch, Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, SHA256: sum},
+		Destinations: w.Destinations,
+	}, true
+}
+
+var errChanged = errors.New("file changed while it was read")
+
+// hashStable hashes f and checks that its size and mtime did not move
+// meanwhile, so the hash belongs to exactly the version the gate passed.
+func hashStable(f watcher.File) (string, error) {
+	file, err := openShared(f.Abs)
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	sums, n, err := providers.HashReader(file, providers.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", f.Abs, err)
+	}
+	st, err := os.Stat(f.Abs)
+	if err != nil {
+		return "", err
+	}
+	if n != f.Size || st.Size() != f.Size || !st.ModTime().Equal(f.ModTime) {
+		return "", errChanged
+	}
+	return sums[providers.SHA256], nil
+}
+
+// sameFile reports whether the file at abs still is the version v.
+func sameFile(st os.FileInfo, v queue.Version) bool {
+	return st.Size() == v.Size && st.ModTime().Equal(v.ModTime)
+}

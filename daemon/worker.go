@@ -1,0 +1,280 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/queue"
+)
+
+// kindSuperseded marks jobs whose source was replaced by a newer version
+// before it could be sent; the newer version has its own job.
+const kindSuperseded = "superseded"
+
+// Pause probes: a Fatal destination is tried again after 5 minutes, then
+// doubling up to an hour, so a fixed login or a freed disk is noticed soon.
+const (
+	probeFirst = 5 * time.Minute
+	probeMax   = time.Hour
+)
+
+func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
+	for ctx.Err() == nil {
+		job, err := d.store.Claim(ctx, d.closedDestinations())
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("cannot read the queue", "err", err)
+				sleepCtx(ctx, 5*time.Second)
+			}
+			continue
+		}
+		if job == nil {
+			if drain {
+				return
+			}
+			d.maybeReport(ctx)
+			d.idle(ctx)
+			continue
+		}
+		d.process(ctx, job)
+	}
+}
+
+// idle waits for new work: a kick from intake, the next due job, or a minute.
+func (d *Daemon) idle(ctx context.Context) {
+	wait := time.Minute
+	if next, err := d.store.NextDue(ctx); err == nil && !next.IsZero() {
+		wait = min(wait, max(next.Sub(d.now()), 50*time.Millisecond))
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.wake:
+	case <-t.C:
+	}
+}
+
+func (d *Daemon) closedDestinations() []string {
+	var closed []string
+	now := d.now()
+	for name, dst := range d.dests {
+		if dst.Open != nil && !dst.Open(now) {
+			closed = append(closed, name)
+		}
+	}
+	return closed
+}
+
+// process runs one claimed job to one of its outcomes.
+func (d *Daemon) process(ctx context.Context, j *queue.Job) {
+	dst := d.dests[j.Destination]
+	w, wok := d.watches[j.Version.Watch]
+	if dst == nil || !wok {
+		// The config no longer routes it; keep the job for a later config.
+		d.store.Requeue(context.WithoutCancel(ctx), j.ID, d.now().Add(time.Hour))
+		return
+	}
+	log := d.log.With("watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination)
+	start := d.now()
+	rf, err := d.upload(ctx, dst, w, j)
+	// Transitions must land even when ctx was just cancelled.
+	bg := context.WithoutCancel(ctx)
+	switch kind := providers.KindOf(err); {
+	case err == nil:
+		if err := d.store.Done(bg, j.ID, rf.Hash); err != nil {
+			log.Error("upload finished but could not be recorded; it will be checked again", "err", err)
+			return
+		}
+		log.Info("uploaded", "remote", j.RemotePath, "bytes", j.Version.Size, "hash", rf.Hash, "took", d.now().Sub(start).Round(time.Millisecond))
+		d.recordUpload(j, dst, rf)
+		d.recovered(bg, j)
+	case kind == providers.Canceled || ctx.Err() != nil:
+		d.store.Requeue(bg, j.ID, time.Time{})
+	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone:
+		log.Info("backup file was replaced or removed before it could be sent; its newer version is queued instead", "err", err)
+		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
+	case kind == providers.Permanent:
+		log.Error("upload cannot succeed", "err", err)
+		d.store.Kill(bg, j.ID, kind.String(), err.Error())
+		d.recordFailure(j, err)
+		d.notify(notify.UploadFailing(j.Version.Watch, j.Version.Rel, j.Destination, j.Attempts+1, err))
+		d.store.MarkAlerted(bg, j.ID)
+	case kind == providers.Fatal:
+		d.pause(bg, j, dst, err)
+	default:
+		d.retryLater(bg, j, err, log)
+	}
+}
+
+var errSuperseded = errors.New("the source file changed after it was queued")
+
+// upload sends the job's version, after checking the source still holds it.
+func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
+	abs := filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel))
+	f, err := openShared(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "%s was removed before it was sent", abs)
+		}
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check that the service's user may read the backup folder", "open %s: %w", abs, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	if !sameFile(st, j.Version) {
+		return providers.RemoteFile{}, errSuperseded
+	}
+	kind := dst.Provider.HashKind()
+	want := j.Version.SHA256
+	if kind != providers.SHA256 {
+		// One pass for the service's hash and our own, which proves the
+		// bytes still are the queued version.
+		sums, _, err := providers.HashReader(f, providers.SHA256, kind)
+		if err != nil {
+			return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "", "read %s: %w", abs, err)
+		}
+		if sums[providers.SHA256] != j.Version.SHA256 {
+			return providers.RemoteFile{}, errSuperseded
+		}
+		want = sums[kind]
+	}
+	opts := providers.PutOptions{
+		ModTime: j.Version.ModTime,
+		Hash:    want,
+		Session: j.Session,
+		OnSession: func(state []byte) {
+			acked := d.acked(j.ID)
+			if err := d.store.SaveSession(context.WithoutCancel(ctx), j.ID, state, acked); err != nil {
+				d.log.Warn("could not save upload session; a restart would start this file over", "file", j.Version.Rel, "err", err)
+			}
+		},
+		OnProgress: func(n int64) { d.setAcked(j.ID, n) },
+	}
+	defer d.clearAcked(j.ID)
+	rf, err := dst.Provider.Put(ctx, j.RemotePath, f, j.Version.Size, opts)
+	if err != nil {
+		return rf, err
+	}
+	// A file rewritten during the upload could have sent a torn mix; the
+	// hash check normally catches it, and this catches the rest.
+	if st2, err := os.Stat(abs); err != nil || !sameFile(st2, j.Version) {
+		_ = dst.Provider.Delete(ctx, j.RemotePath)
+		return rf, errSuperseded
+	}
+	return rf, nil
+}
+
+func (d *Daemon) acked(id int64) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.progress[id]
+}
+
+func (d *Daemon) setAcked(id, n int64) {
+	d.mu.Lock()
+	d.progress[id] = n
+	d.mu.Unlock()
+}
+
+func (d *Daemon) clearAcked(id int64) {
+	d.mu.Lock()
+	delete(d.progress, id)
+	d.mu.Unlock()
+}
+
+// retryLater schedules the next slow retry and alerts once after AlertAfter attempts.
+func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log interface {
+	Warn(string, ...any)
+}) {
+	attempt := j.Attempts + 1
+	wait := retry.Backoff(d.o.Retry, attempt, rand.Float64())
+	if ra := providers.RetryAfterOf(err); ra > wait {
+		wait = ra
+	}
+	keep := providers.ReasonOf(err) != providers.ReasonChecksum
+	attempts, ferr := d.store.Fail(ctx, j.ID, providers.KindOf(err).String(), err.Error(), d.now().Add(wait), keep)
+	if ferr != nil {
+		d.log.Error("cannot record a failed upload", "err", ferr)
+		return
+	}
+	log.Warn("upload failed; will retry", "attempt", attempts, "retry_in", wait.Round(time.Second), "err", err)
+	if attempts >= d.o.AlertAfter && !j.Alerted {
+		d.recordFailure(j, err)
+		d.notify(notify.UploadFailing(j.Version.Watch, j.Version.Rel, j.Destination, attempts, err))
+		d.store.MarkAlerted(ctx, j.ID)
+	}
+}
+
+// pause holds a Fatal destination back; its jobs stay queued.
+func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err error) {
+	probes := 0
+	if ps, perr := d.store.Pauses(ctx); perr == nil {
+		for _, p := range ps {
+			if p.Destination == dst.Name {
+				probes = p.Probes + 1
+			}
+		}
+	}
+	wait := probeFirst
+	for range probes {
+		wait = min(wait*2, probeMax)
+	}
+	reason := providers.ReasonOf(err)
+	isNew, perr := d.store.PauseDestination(ctx, dst.Name, string(reason), err.Error(), d.now().Add(wait))
+	if perr != nil {
+		d.log.Error("cannot record a paused destination", "err", perr)
+	}
+	d.store.Requeue(ctx, j.ID, time.Time{})
+	d.log.Error("destination unusable; its uploads are held until it works again", "destination", dst.Name,
+		"reason", reason, "hint", providers.HintOf(err), "next_try", wait, "err", err)
+	if isNew {
+		d.recordFailure(j, err)
+		d.notify(notify.DestinationFailed(dst.Name, dst.Type, reason, providers.HintOf(err), err))
+	}
+}
+
+// recovered clears a pause and says so once.
+func (d *Daemon) recovered(ctx context.Context, j *queue.Job) {
+	if was, err := d.store.Unpause(ctx, j.Destination); err == nil && was {
+		d.log.Info("destination works again", "destination", j.Destination)
+		d.notify(notify.DestinationRecovered(j.Destination))
+	}
+}
+
+// maybeReport sends the run report once the queue has nothing left to do.
+func (d *Daemon) maybeReport(ctx context.Context) {
+	d.mu.Lock()
+	active := d.run != nil
+	d.mu.Unlock()
+	if !active {
+		return
+	}
+	if n, err := d.store.Depth(ctx); err != nil || n > 0 {
+		if next, _ := d.store.NextDue(ctx); next.IsZero() || next.Sub(d.now()) < time.Minute {
+			return // more is coming soon: one report per run
+		}
+	}
+	if e, ok := d.FinishRun(); ok {
+		d.notify(e)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

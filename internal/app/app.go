@@ -1,0 +1,181 @@
+// Package app wires offsite's parts from a loaded config: the state
+// folder, the queue, each destination's provider, the watcher, the
+// notifier and the daemon. cmd/offsite only parses flags and calls it.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/daemon"
+	"github.com/offsite-backup/offsite/internal/statelock"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/dropbox"
+	"github.com/offsite-backup/offsite/providers/gdrive"
+	"github.com/offsite-backup/offsite/providers/local"
+	"github.com/offsite-backup/offsite/providers/onedrive"
+	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/watcher"
+)
+
+// App is an opened state folder with its config.
+type App struct {
+	Cfg   *config.Config
+	Store *queue.Store
+	Log   *slog.Logger
+	lock  *statelock.Lock
+}
+
+// Open loads the config at path and opens the queue. With exclusive set it
+// first takes the state lock, failing when another daemon holds it.
+func Open(path string, log *slog.Logger, exclusive string) (*App, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConfig(cfg, log, exclusive)
+}
+
+// OpenConfig is Open for a config already loaded.
+func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &App{Cfg: cfg, Log: log}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state folder %s: %w", cfg.StateDir, err)
+	}
+	if exclusive != "" {
+		l, err := statelock.Acquire(cfg.StateDir, exclusive)
+		if err != nil {
+			return nil, err
+		}
+		a.lock = l
+	}
+	st, err := queue.Open(filepath.Join(cfg.StateDir, "queue.db"))
+	if err != nil {
+		a.lock.Release()
+		return nil, err
+	}
+	a.Store = st
+	return a, nil
+}
+
+// Close releases everything Open took.
+func (a *App) Close() error {
+	err := a.Store.Close()
+	a.lock.Release()
+	return err
+}
+
+// owner names this installation in temp files it leaves at destinations.
+func (a *App) owner() string {
+	sum := sha256.Sum256([]byte(a.Cfg.StateDir))
+	return hex.EncodeToString(sum[:4])
+}
+
+// Provider builds one destination's provider, wrapped with the retry
+// decorator; the pacer is shared with the adapter's own chunk retries.
+func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Provider, error) {
+	pacer := &retry.Pacer{}
+	var p providers.Provider
+	var err error
+	token := d.TokenPath(a.Cfg.StateDir)
+	switch d.Type {
+	case "local":
+		p = local.New(local.Config{Root: d.Path, Owner: a.owner()})
+	case "gdrive":
+		p, err = gdrive.New(ctx, gdrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer})
+	case "dropbox":
+		p, err = dropbox.New(ctx, dropbox.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer})
+	case "onedrive":
+		p, err = onedrive.New(ctx, onedrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant, DriveID: d.DriveID,
+			ChunkSize: int64(d.ChunkSize), Pacer: pacer})
+	default:
+		return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("destination %s: %w", d.Name, err)
+	}
+	policy := retry.DefaultPolicy
+	policy.Report = func(attempt int, err error, wait time.Duration) {
+		a.Log.Debug("retrying", "destination", d.Name, "attempt", attempt, "wait", wait, "err", err)
+	}
+	return retry.New(p, policy, pacer), nil
+}
+
+// Destinations builds every configured destination. A destination whose
+// provider cannot be built (no login yet, say) is still returned, with a
+// provider that fails Fatal, so its jobs wait and an alert says why while
+// the other destinations keep working.
+func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
+	var out []*daemon.Destination
+	for i := range a.Cfg.Destinations {
+		d := &a.Cfg.Destinations[i]
+		p, err := a.Provider(ctx, d)
+		if err != nil {
+			a.Log.Error("destination unusable", "destination", d.Name, "err", err)
+			p = broken{err: err, kind: hashKindFor(d.Type)}
+		}
+		if l, ok := unwrap(p).(*local.Client); ok {
+			if n, err := l.Sweep(ctx); err == nil && n > 0 {
+				a.Log.Info("removed partial files left by an earlier crash", "destination", d.Name, "files", n)
+			}
+		}
+		out = append(out, &daemon.Destination{Name: d.Name, Type: d.Type, Provider: p, Open: windowFunc(d)})
+	}
+	return out
+}
+
+func unwrap(p providers.Provider) providers.Provider {
+	for {
+		u, ok := p.(interface{ Unwrap() providers.Provider })
+		if !ok {
+			return p
+		}
+		p = u.Unwrap()
+	}
+}
+
+func hashKindFor(typ string) providers.HashKind {
+	switch typ {
+	case "gdrive":
+		return providers.MD5
+	case "dropbox":
+		return providers.ContentHash
+	case "onedrive":
+		return providers.QuickXor
+	}
+	return providers.SHA256
+}
+
+// windowFunc returns the destination's upload window check, or nil.
+func windowFunc(d *config.Destination) func(time.Time) bool {
+	return nil
+}
+
+// Watches returns the daemon's routing table and the watcher's configs.
+func (a *App) Watches() ([]daemon.Watch, []watcher.Config) {
+	var routes []daemon.Watch
+	var cfgs []watcher.Config
+	for _, w := range a.Cfg.Watches {
+		routes = append(routes, daemon.Watch{Name: w.Name, Path: w.Path, Destinations: w.Destinations})
+		cfgs = append(cfgs, watcher.Config{
+			Name: w.Name, Path: w.Path, Include: w.Include, Exclude: w.Exclude, Recursive: w.Recursive,
+			Settle: time.Duration(w.Settle), Rescan: time.Duration(w.Rescan), Poll: time.Duration(w.Poll),
+			Ignore: []string{a.Cfg.StateDir},
+		})
+	}
+	return routes, cfgs
+}

@@ -1,0 +1,51 @@
+// Package layers holds one test: it keeps the dependency layers honest.
+package layers
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayers fails when a provider package imports the pipeline, or the
+// queue imports a provider adapter: providers know how to store bytes,
+// nothing about why.
+func TestLayers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}}: {{join .Imports \" \"}}", "../../...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const mod = "github.com/offsite-backup/offsite/"
+	rules := []struct {
+		from      string
+		forbidden []string
+	}{
+		{mod + "providers", []string{mod + "queue", mod + "watcher", mod + "daemon", mod + "notify", mod + "config", mod + "internal/app"}},
+		{mod + "queue", []string{mod + "providers/", mod + "watcher", mod + "daemon", mod + "notify"}},
+		{mod + "watcher", []string{mod + "providers", mod + "queue", mod + "daemon"}},
+		{mod + "config", []string{mod + "providers/", mod + "queue", mod + "daemon", mod + "watcher"}},
+	}
+	checked := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		pkg, imports, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		for _, r := range rules {
+			if pkg != r.from && !strings.HasPrefix(pkg, r.from+"/") {
+				continue
+			}
+			checked++
+			for _, imp := range strings.Fields(imports) {
+				for _, f := range r.forbidden {
+					if imp == strings.TrimSuffix(f, "/") || strings.HasPrefix(imp, f) && strings.HasSuffix(f, "/") || strings.HasPrefix(imp, f+"/") {
+						t.Errorf("%s imports %s: that crosses a layer (see docs/architecture.md)", pkg, imp)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no package checked: the rule list is stale")
+	}
+}
