@@ -58,6 +58,8 @@ type Options struct {
 	Gate         Rechecker    // nil: changed files wait for the watcher's next look
 	Log          *slog.Logger
 	Now          func() time.Time
+	// AfterRun, when set, is called with each finished upload run (health pings).
+	AfterRun func(r notify.RunReport)
 }
 
 // Daemon runs the pipeline. Create it with New.
@@ -118,6 +120,9 @@ func New(o Options) *Daemon {
 	}
 	return d
 }
+
+// SetGate connects the watcher once both exist.
+func (d *Daemon) SetGate(g Rechecker) { d.o.Gate = g }
 
 // Ready is the watcher's report of a complete file. It never blocks for
 // long: hashing and queueing happen in the intake loop.

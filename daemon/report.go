@@ -14,6 +14,16 @@ type runStats struct {
 	start    time.Time
 	uploads  []notify.Upload
 	failures []notify.Failure
+	notes    []string
+}
+
+// AddNote puts a line into the next run report (a pause that ended, a
+// schedule that ran late).
+func (d *Daemon) AddNote(note string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.currentRun()
+	r.notes = append(r.notes, note)
 }
 
 func (d *Daemon) currentRun() *runStats {
@@ -50,5 +60,9 @@ func (d *Daemon) FinishRun() (notify.Event, bool) {
 	if r == nil {
 		return notify.Event{}, false
 	}
-	return notify.Report(notify.RunReport{Start: r.start, End: d.now(), Uploads: r.uploads, Failures: r.failures}), true
+	rep := notify.RunReport{Start: r.start, End: d.now(), Uploads: r.uploads, Failures: r.failures, Notes: r.notes}
+	if d.o.AfterRun != nil {
+		d.o.AfterRun(rep)
+	}
+	return notify.Report(rep), true
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
@@ -106,7 +107,7 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) {
 		log.Error("upload cannot succeed", "err", err)
 		d.store.Kill(bg, j.ID, kind.String(), err.Error())
 		d.recordFailure(j, err)
-		d.notify(notify.UploadFailing(j.Version.Watch, j.Version.Rel, j.Destination, j.Attempts+1, err))
+		d.notify(uploadFailing(j, j.Attempts+1, err))
 		d.store.MarkAlerted(bg, j.ID)
 	case kind == providers.Fatal:
 		d.pause(bg, j, dst, err)
@@ -211,7 +212,7 @@ func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log in
 	log.Warn("upload failed; will retry", "attempt", attempts, "retry_in", wait.Round(time.Second), "err", err)
 	if attempts >= d.o.AlertAfter && !j.Alerted {
 		d.recordFailure(j, err)
-		d.notify(notify.UploadFailing(j.Version.Watch, j.Version.Rel, j.Destination, attempts, err))
+		d.notify(uploadFailing(j, attempts, err))
 		d.store.MarkAlerted(ctx, j.ID)
 	}
 }
@@ -219,12 +220,8 @@ func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log in
 // pause holds a Fatal destination back; its jobs stay queued.
 func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err error) {
 	probes := 0
-	if ps, perr := d.store.Pauses(ctx); perr == nil {
-		for _, p := range ps {
-			if p.Destination == dst.Name {
-				probes = p.Probes + 1
-			}
-		}
+	if p, ok, _ := d.store.PauseOf(ctx, dst.Name); ok {
+		probes = p.Probes + 1
 	}
 	wait := probeFirst
 	for range probes {
@@ -240,15 +237,21 @@ func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err 
 		"reason", reason, "hint", providers.HintOf(err), "next_try", wait, "err", err)
 	if isNew {
 		d.recordFailure(j, err)
-		d.notify(notify.DestinationFailed(dst.Name, dst.Type, reason, providers.HintOf(err), err))
+		since := d.now()
+		if p, ok, _ := d.store.PauseOf(ctx, dst.Name); ok {
+			since = p.Since
+		}
+		// One alert per episode: the key survives restarts, and a cause
+		// that is fixed and comes back later alerts again.
+		d.notify(notify.DestinationFailed(dst.Name, dst.Type, reason, providers.HintOf(err), err).Episode(since))
 	}
 }
 
 // recovered clears a pause and says so once.
 func (d *Daemon) recovered(ctx context.Context, j *queue.Job) {
-	if was, err := d.store.Unpause(ctx, j.Destination); err == nil && was {
+	if p, was, err := d.store.Unpause(ctx, j.Destination); err == nil && was {
 		d.log.Info("destination works again", "destination", j.Destination)
-		d.notify(notify.DestinationRecovered(j.Destination))
+		d.notify(notify.DestinationRecovered(j.Destination).Episode(p.Since))
 	}
 }
 
@@ -268,6 +271,14 @@ func (d *Daemon) maybeReport(ctx context.Context) {
 	if e, ok := d.FinishRun(); ok {
 		d.notify(e)
 	}
+}
+
+// uploadFailing is one alert per job: a later version of the same file
+// failing gets its own.
+func uploadFailing(j *queue.Job, attempts int, err error) notify.Event {
+	e := notify.UploadFailing(j.Version.Watch, j.Version.Rel, j.Destination, attempts, err)
+	e.Key += "#" + strconv.FormatInt(j.ID, 10)
+	return e
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -34,14 +34,30 @@ func (s *Store) PauseDestination(ctx context.Context, dest, reason, msg string, 
 	return existed == 0, err
 }
 
-// Unpause clears a destination's pause; it reports whether one was set.
-func (s *Store) Unpause(ctx context.Context, dest string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM pauses WHERE destination=?`, dest)
-	if err != nil {
-		return false, err
+// Unpause clears a destination's pause and returns it; ok is false when
+// none was set.
+func (s *Store) Unpause(ctx context.Context, dest string) (p Pause, ok bool, err error) {
+	var since int64
+	err = s.db.QueryRowContext(ctx, `DELETE FROM pauses WHERE destination=? RETURNING reason, message, since`, dest).Scan(&p.Reason, &p.Message, &since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Pause{}, false, nil
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	if err != nil {
+		return Pause{}, false, err
+	}
+	p.Destination, p.Since = dest, time.Unix(0, since)
+	return p, true, nil
+}
+
+// PauseOf returns a destination's pause, if any.
+func (s *Store) PauseOf(ctx context.Context, dest string) (Pause, bool, error) {
+	ps, err := s.Pauses(ctx)
+	for _, p := range ps {
+		if p.Destination == dest {
+			return p, true, err
+		}
+	}
+	return Pause{}, false, err
 }
 
 // Pauses lists paused destinations.

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offsite-backup/offsite/internal/app"
+)
+
+// open loads the config and opens the state folder; exclusive names the
+// command taking the state lock ("" for read-only commands).
+func (g *globals) open(exclusive string) (*app.App, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return app.OpenConfig(cfg, g.logger(cfg), exclusive)
+}
+
+func cmdRun(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon in the foreground: watch, queue, upload, notify",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("run")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Run(c.Context())
+		},
+	}
+}
+
+func cmdOnce(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "once",
+		Short: "Scan every watch, upload everything due, then exit (non-zero if anything failed)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("once")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Once(c.Context()); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
+		},
+	}
+}
+
+func cmdPush(g *globals) *cobra.Command {
+	var to, as string
+	cmd := &cobra.Command{
+		Use:   "push FILE --to DEST",
+		Short: "Upload one file to a destination now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			rf, err := a.Push(c.Context(), args[0], to, as, progressFor(g.stdout))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", args[0], to, rf.Path, rf.Size, rf.Hash)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "destination name from the config (required)")
+	cmd.Flags().StringVar(&as, "as", "", "remote path (default: the file's name at the destination's root)")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+func cmdStatus(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show what was uploaded, what is waiting, and what needs attention",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			st, err := a.Status(c.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			st.Print(g.stdout)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print machine-readable JSON (see docs/status.md)")
+	return cmd
+}
+
+func cmdCheck(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Check the config, the watched folders and every destination",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "config %s: ok\n", cfg.File)
+			a, err := app.OpenConfig(cfg, g.logger(cfg), "")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if n := a.Check(c.Context(), g.stdout); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", n)}
+			}
+			fmt.Fprintln(g.stdout, "all good")
+			return nil
+		},
+	}
+}
+
+func cmdLs(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls DEST [FOLDER]",
+		Short: "List files at a destination",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			dir := ""
+			if len(args) == 2 {
+				dir = args[1]
+			}
+			files, err := a.List(c.Context(), args[0], dir)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if f.Dir {
+					fmt.Fprintf(g.stdout, "%12s  %-20s  %s/\n", "-", "", f.Path)
+					continue
+				}
+				fmt.Fprintf(g.stdout, "%12d  %-20s  %s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), f.Path)
+			}
+			return nil
+		},
+	}
+}
+
+func cmdRestore(g *globals) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "restore DEST REMOTE --to PATH",
+		Short: "Download a backup from a destination and check it",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			n, err := a.Restore(c.Context(), args[0], args[1], to)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], args[1], to, n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "where to write the file (required; an existing file is not overwritten)")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+func cmdVerify(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check that the newest uploads are still at their destinations, with the right hash",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if bad := a.Verify(c.Context(), g.stdout); bad > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing or changed at their destination", bad)}
+			}
+			return nil
+		},
+	}
+}
+
+func cmdRetry(g *globals) *cobra.Command {
+	var dest string
+	cmd := &cobra.Command{
+		Use:   "retry",
+		Short: "Try failed uploads again now",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			n, err := a.Store.Retry(c.Context(), dest)
+			if err != nil {
+				return err
+			}
+			if dest != "" {
+				a.Store.Unpause(c.Context(), dest)
+			}
+			fmt.Fprintf(g.stdout, "%d upload(s) will be tried again now\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dest, "to", "", "only this destination")
+	return cmd
+}
+
+func cmdPause(g *globals) *cobra.Command {
+	var until, watch string
+	cmd := &cobra.Command{
+		Use:   "pause --until DATE [--watch NAME]",
+		Short: "Silence missed-backup alerts until a date (holidays, summer closure)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			t, err := time.ParseInLocation("2006-01-02", until, time.Local)
+			if err != nil {
+				return fmt.Errorf("--until %q: give a date as YYYY-MM-DD", until)
+			}
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Pause(c.Context(), watch, t); err != nil {
+				return err
+			}
+			what := "all watches"
+			if watch != "" {
+				what = "watch " + watch
+			}
+			fmt.Fprintf(g.stdout, "missed-backup alerts for %s are silenced until %s; they resume by themselves then\n", what, t.Format("Mon 2 Jan 2006"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&until, "until", "", "date (YYYY-MM-DD) when alerts resume (required)")
+	cmd.Flags().StringVar(&watch, "watch", "", "only this watch")
+	cmd.MarkFlagRequired("until")
+	return cmd
+}
+
+func cmdResume(g *globals) *cobra.Command {
+	var watch string
+	cmd := &cobra.Command{
+		Use:   "resume [--watch NAME]",
+		Short: "End a pause now",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Pause(c.Context(), watch, time.Time{}); err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stdout, "missed-backup alerts are on again")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&watch, "watch", "", "only this watch")
+	return cmd
+}

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests drive the real binary, as a shop's PC would: real files
+// written by a separate writer, the daemon killed with SIGKILL, and the
+// destination read back independently.
+
+var offsiteBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "offsite-bin")
+	if err != nil {
+		panic(err)
+	}
+	offsiteBin = filepath.Join(dir, "offsite")
+	if out, err := exec.Command("go", "build", "-race", "-o", offsiteBin, ".").CombinedOutput(); err != nil {
+		// -race needs cgo; fall back to a plain build.
+		if out2, err2 := exec.Command("go", "build", "-o", offsiteBin, ".").CombinedOutput(); err2 != nil {
+			fmt.Fprintf(os.Stderr, "build offsite: %v\n%s\n%s", err2, out, out2)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type env struct {
+	t      *testing.T
+	dir    string
+	watch  string
+	dest   string
+	config string
+}
+
+func newEnv(t *testing.T, settle string) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{t: t, dir: dir, watch: filepath.Join(dir, "backups"), dest: filepath.Join(dir, "usb"), config: filepath.Join(dir, "offsite.yaml")}
+	os.MkdirAll(e.watch, 0o755)
+	os.MkdirAll(e.dest, 0o755)
+	cfg := fmt.Sprintf(`state_dir: %s
+watches:
+  - name: pos
+    path: %s
+    settle: %s
+    recursive: true
+    destinations: [usb]
+destinations:
+  - name: usb
+    type: local
+    path: %s
+retry:
+  initial: 100ms
+  max: 1s
+`, filepath.Join(dir, "state"), e.watch, settle, e.dest)
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) cmd(args ...string) *exec.Cmd {
+	c := exec.Command(offsiteBin, append(args, "-c", e.config)...)
+	return c
+}
+
+func (e *env) run(args ...string) (string, error) {
+	var out bytes.Buffer
+	c := e.cmd(args...)
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	return out.String(), err
+}
+
+// destFiles maps every file at the destination to its sha256.
+func (e *env) destFiles() map[string]string {
+	got := map[string]string{}
+	filepath.WalkDir(e.dest, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(e.dest, p)
+		b, _ := os.ReadFile(p)
+		sum := sha256.Sum256(b)
+		got[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	return got
+}
+
+// writeSlowly writes data in pieces, as a backup program does.
+func writeSlowly(t *testing.T, path string, data []byte, pieces int, pause time.Duration) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	step := max(1, len(data)/pieces)
+	for i := 0; i < len(data); i += step {
+		f.Write(data[i:min(len(data), i+step)])
+		time.Sleep(pause)
+	}
+}
+
+func randomData(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestOnceUploadsWhatRealWritersLeave covers the shapes backups arrive in:
+// Unicode and spaced names, a 0-byte file, lock and temp files beside them.
+func TestOnceUploadsWhatRealWritersLeave(t *testing.T) {
+	e := newEnv(t, "300ms")
+	want := map[string][]byte{
+		"säkerhetskopia_åäö.bak": randomData(1, 5000),
+		"sao_lưu_dữ_liệu.xlsx":   randomData(2, 7000),
+		"Kassa 1/day end.zip":    randomData(3, 9000),
+		"empty.bak":              {},
+	}
+	for name, data := range want {
+		os.MkdirAll(filepath.Dir(filepath.Join(e.watch, name)), 0o755)
+		os.WriteFile(filepath.Join(e.watch, name), data, 0o644)
+	}
+	for _, junk := range []string{"~$ledger.xlsx", ".~lock.ledger.xlsx#", "upload.tmp", "movie.part", ".rsync.a1b2c3"} {
+		os.WriteFile(filepath.Join(e.watch, junk), []byte("junk"), 0o644)
+	}
+	if out, err := e.run("once"); err != nil {
+		t.Fatalf("once: %v\n%s", err, out)
+	}
+	got := e.destFiles()
+	for name, data := range want {
+		if got["pos/"+name] != sha(data) {
+			t.Errorf("%s: missing or different at the destination", name)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("destination holds %d files, want %d: %v", len(got), len(want), got)
+	}
+	// A second run finds nothing new to send.
+	before := e.destFiles()
+	if out, err := e.run("once"); err != nil {
+		t.Fatalf("second once: %v\n%s", err, out)
+	}
+	if after := e.destFiles(); len(after) != len(before) {
+		t.Errorf("second once changed the destination: %v", after)
+	}
+}
+
+// TestRunSendsNewVersionsBeside checks overwrite-in-place: two versions of
+// one name both arrive, the second with a timestamped name.
+func TestRunSendsNewVersionsBeside(t *testing.T) {
+	e := newEnv(t, "300ms")
+	c := e.cmd("run")
+	var log bytes.Buffer
+	c.Stderr = &log
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Process.Signal(syscall.SIGTERM); c.Wait() }()
+	v1, v2 := randomData(10, 30000), randomData(11, 40000)
+	writeSlowly(t, filepath.Join(e.watch, "data.xlsx"), v1, 5, 100*time.Millisecond)
+	waitFor(t, 10*time.Second, func() bool { return len(e.destFiles()) == 1 }, &log)
+	time.Sleep(1100 * time.Millisecond) // a new mtime second
+	writeSlowly(t, filepath.Join(e.watch, "data.xlsx"), v2, 5, 100*time.Millisecond)
+	waitFor(t, 10*time.Second, func() bool { return len(e.destFiles()) == 2 }, &log)
+	got := e.destFiles()
+	if got["pos/data.xlsx"] != sha(v1) {
+		t.Errorf("first version overwritten or missing: %v", got)
+	}
+	found := false
+	for name, sum := range got {
+		if strings.HasPrefix(name, "pos/data.") && strings.HasSuffix(name, "Z.xlsx") && sum == sha(v2) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("second version not stored beside the first with a timestamp: %v", got)
+	}
+	c.Process.Signal(syscall.SIGTERM)
+	if err := c.Wait(); err != nil {
+		t.Errorf("run did not exit cleanly on SIGTERM: %v\n%s", err, log.String())
+	}
+}
+
+func TestSecondRunNamesTheHolder(t *testing.T) {
+	e := newEnv(t, "1s")
+	c := e.cmd("run")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	var out string
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err = e.run("run")
+		if strings.Contains(out, "already uses") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err == nil || !strings.Contains(out, fmt.Sprintf("pid %d", c.Process.Pid)) {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	// After a kill -9 the lock goes with the process.
+	c.Process.Kill()
+	c.Wait()
+	if out, err := e.run("once"); err != nil {
+		t.Fatalf("once after the holder was killed: %v\n%s", err, out)
+	}
+}
+
+// TestKillLoop kills `offsite run` with SIGKILL at random moments while
+// files keep arriving, then runs `offsite once`: every file must be at the
+// destination exactly once with its hash, and nothing partial visible.
+func TestKillLoop(t *testing.T) {
+	kills := 20
+	if testing.Short() {
+		kills = 5
+	}
+	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
+		fmt.Sscan(n, &kills)
+	}
+	e := newEnv(t, "200ms")
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	want := map[string]string{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // the shop program: keeps writing backups, some large and slow
+		defer close(done)
+		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			name := fmt.Sprintf("day-%04d.bak", i)
+			if i%7 == 0 {
+				name = fmt.Sprintf("Kassa %d/sub %d/day-%04d.zip", i%3, i%2, i)
+			}
+			size := 1000 + r.IntN(200_000)
+			if i%10 == 0 {
+				size = 3_000_000
+			}
+			data := randomData(uint64(i), size)
+			p := filepath.Join(e.watch, name)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			writeSlowly(t, p, data, 4, 20*time.Millisecond)
+			want["pos/"+filepath.ToSlash(name)] = sha(data)
+			time.Sleep(time.Duration(r.IntN(60)) * time.Millisecond)
+		}
+	}()
+	for k := 0; k < kills; k++ {
+		c := e.cmd("run")
+		var log bytes.Buffer
+		c.Stderr = &log
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(150+r.IntN(900)) * time.Millisecond)
+		c.Process.Kill()
+		c.Wait()
+		if strings.Contains(log.String(), "panic") {
+			t.Fatalf("daemon panicked:\n%s", log.String())
+		}
+	}
+	close(stop)
+	<-done
+	out, err := e.run("once")
+	if err != nil {
+		t.Fatalf("once after %d kills: %v\n%s", kills, err, out)
+	}
+	got := e.destFiles()
+	for name, sum := range want {
+		if got[name] != sum {
+			t.Errorf("%s: at destination %q, want %s", name, got[name], sum)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("unexpected file at the destination (partial, temp or duplicate): %s", name)
+		}
+	}
+	t.Logf("%d kills, %d files, all present exactly once", kills, len(want))
+}
+
+func TestStatusJSON(t *testing.T) {
+	e := newEnv(t, "200ms")
+	os.WriteFile(filepath.Join(e.watch, "a.bak"), []byte("hello"), 0o644)
+	if out, err := e.run("once"); err != nil {
+		t.Fatalf("once: %v\n%s", err, out)
+	}
+	out, err := e.run("status", "--json")
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	var st struct {
+		Destinations []struct {
+			Name string `json:"name"`
+			Done int    `json:"done"`
+		} `json:"destinations"`
+		Recent []struct {
+			Remote string `json:"remote"`
+		} `json:"recent"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json is not JSON: %v\n%s", err, out)
+	}
+	if len(st.Destinations) != 1 || st.Destinations[0].Done != 1 || len(st.Recent) != 1 || st.Recent[0].Remote != "pos/a.bak" {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestBadConfigNamesLineAndFix(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "offsite.yaml")
+	os.WriteFile(cfg, []byte("watches:\n  - name: pos\n    path: /does/not/exist\n    destinations: [usb]\ndestinations:\n  - name: usb\n    type: local\n    path: /tmp\n    retires: 5\n"), 0o600)
+	out, err := exec.Command(offsiteBin, "check", "-c", cfg).CombinedOutput()
+	if err == nil {
+		t.Fatal("check accepted a bad config")
+	}
+	for _, want := range []string{"offsite.yaml:3", "/does/not/exist", "offsite.yaml:9", "retires"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool, log *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %v; log:\n%s", d, log.String())
+}

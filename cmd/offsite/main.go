@@ -1,0 +1,126 @@
+// Command offsite gets a shop's backup files off the premises: it watches
+// backup folders and uploads every complete backup to a USB disk, a network
+// share, Google Drive, Dropbox or OneDrive. See `offsite --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offsite-backup/offsite/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// exitError carries a chosen exit status through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signalContext()
+	defer stop()
+	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "offsite:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(1)
+	}
+}
+
+// signalContext ends the context on the first SIGINT/SIGTERM, so the
+// daemon finishes or checkpoints the current chunk; a second signal exits
+// at once.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		fmt.Fprintln(os.Stderr, "offsite: stopping after the current chunk (press Ctrl+C again to quit at once)")
+		cancel()
+		<-ch
+		fmt.Fprintln(os.Stderr, "offsite: quitting now; interrupted uploads resume on the next start")
+		os.Exit(130)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+type globals struct {
+	config  string
+	verbose bool
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "offsite",
+		Short: "Get a shop's backup files off the premises, automatically",
+		Long: `offsite watches the folders where your point-of-sale or accounting program writes
+its backups, and copies every complete backup to a USB disk, a network share,
+Google Drive, Dropbox or OneDrive — surviving crashes, reboots and outages, and
+telling you when something goes wrong.
+
+Start with:   offsite init      (writes a config)
+Then:         offsite check     (tests it)
+And:          offsite service install && offsite service start`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (default ./offsite.yaml, then the OS config folder)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug detail")
+	root.AddCommand(
+		cmdRun(g), cmdOnce(g), cmdPush(g), cmdStatus(g), cmdCheck(g), cmdAuth(g), cmdLs(g),
+		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g),
+	)
+	return root
+}
+
+// loadConfig finds and loads the config named by -c.
+func (g *globals) loadConfig() (*config.Config, error) {
+	path, err := config.Find(g.config)
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(path)
+}
+
+// logger writes human-readable logs to stderr.
+func (g *globals) logger(cfg *config.Config) *slog.Logger {
+	level := slog.LevelInfo
+	if cfg != nil {
+		switch cfg.LogLevel {
+		case "debug":
+			level = slog.LevelDebug
+		case "warn":
+			level = slog.LevelWarn
+		case "error":
+			level = slog.LevelError
+		}
+	}
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,185 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/offsite-backup/offsite/daemon"
+	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/watcher"
+)
+
+// Notifier builds the notifier over the queue's outbox.
+func (a *App) Notifier() (*notify.Notifier, error) {
+	var urls []string
+	var on [][]notify.Kind
+	for _, n := range a.Cfg.Notify {
+		urls = append(urls, n.URL)
+		var kinds []notify.Kind
+		for _, k := range n.On {
+			kinds = append(kinds, notify.Kind(k))
+		}
+		on = append(on, kinds)
+	}
+	chs, err := notify.ParseChannels(urls, on)
+	if err != nil {
+		return nil, err
+	}
+	return notify.New(chs, outbox{a.Store}, a.Log), nil
+}
+
+// pipeline is everything `run` and `once` share.
+type pipeline struct {
+	daemon   *daemon.Daemon
+	notifier *notify.Notifier
+	watchers []watcher.Config
+}
+
+func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
+	n, err := a.Notifier()
+	if err != nil {
+		return nil, err
+	}
+	routes, wcfgs := a.Watches()
+	d := daemon.New(daemon.Options{
+		Store:        a.Store,
+		Watches:      routes,
+		Destinations: a.Destinations(ctx),
+		Workers:      a.Cfg.Workers,
+		Retry:        retry.Policy{Initial: time.Duration(a.Cfg.Retry.Initial), Max: time.Duration(a.Cfg.Retry.Max)},
+		AlertAfter:   a.Cfg.Retry.AlertAfter,
+		Notifier:     n,
+		Log:          a.Log,
+	})
+	return &pipeline{daemon: d, notifier: n, watchers: wcfgs}, nil
+}
+
+// Run is the daemon: watch, queue, upload and notify until ctx ends.
+func (a *App) Run(ctx context.Context) error {
+	p, err := a.pipeline(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := watcher.New(p.watchers, p.daemon, a.Log)
+	if err != nil {
+		return err
+	}
+	p.daemon.SetGate(w)
+	a.Log.Info("offsite running", "watches", len(a.Cfg.Watches), "destinations", len(a.Cfg.Destinations), "state", a.Cfg.StateDir)
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	wg.Go(func() {
+		if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("watcher: %w", err)
+		}
+	})
+	wg.Go(func() { p.daemon.Run(ctx) })
+	// Notifications keep a moment after shutdown to deliver what is due.
+	nctx, ncancel := context.WithCancel(context.WithoutCancel(ctx))
+	var nwg sync.WaitGroup
+	nwg.Go(func() { p.notifier.Run(nctx) })
+	wg.Go(func() { a.monitor(ctx, p) })
+	if a.Cfg.HTTP != "" {
+		srv := &http.Server{Addr: a.Cfg.HTTP, Handler: a.httpHandler(p), ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error("status listener stopped", "addr", a.Cfg.HTTP, "err", err)
+			}
+		})
+		wg.Go(func() {
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			defer c()
+			srv.Shutdown(sctx)
+		})
+	}
+	wg.Wait()
+	if e, ok := p.daemon.FinishRun(); ok {
+		p.notifier.Notify(context.Background(), e)
+	}
+	time.AfterFunc(3*time.Second, ncancel)
+	nwg.Wait()
+	ncancel()
+	a.Log.Info("offsite stopped")
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// Once scans every watch, uploads everything due, sends what notifications
+// are due, and returns an error naming every upload not done.
+func (a *App) Once(ctx context.Context) error {
+	p, err := a.pipeline(ctx)
+	if err != nil {
+		return err
+	}
+	files, missing := a.scanOnce(ctx, p.watchers)
+	for _, m := range missing {
+		p.daemon.Missing(m, nil)
+	}
+	if err := p.daemon.Ingest(ctx, files); err != nil {
+		return err
+	}
+	drainErr := p.daemon.Drain(ctx)
+	if e, ok := p.daemon.FinishRun(); ok {
+		p.notifier.Notify(context.WithoutCancel(ctx), e)
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := p.notifier.Flush(fctx); err != nil {
+		a.Log.Warn("some notifications could not be sent yet; they are kept and retried", "err", err)
+	}
+	if len(missing) > 0 {
+		return errors.Join(drainErr, fmt.Errorf("watched folder(s) missing: %v", missing))
+	}
+	return drainErr
+}
+
+// scanOnce runs the watchers just long enough for every file already
+// complete to pass the gate, and collects them.
+func (a *App) scanOnce(ctx context.Context, cfgs []watcher.Config) ([]watcher.File, []string) {
+	c := &collector{}
+	w, err := watcher.New(cfgs, c, a.Log)
+	if err != nil {
+		return nil, nil
+	}
+	wait := time.Second
+	for _, cfg := range cfgs {
+		wait = max(wait, cfg.Settle*3/2+500*time.Millisecond)
+	}
+	sctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	w.Run(sctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.files, c.missing
+}
+
+type collector struct {
+	mu      sync.Mutex
+	files   []watcher.File
+	missing []string
+}
+
+func (c *collector) Ready(f watcher.File) {
+	c.mu.Lock()
+	c.files = append(c.files, f)
+	c.mu.Unlock()
+}
+
+func (c *collector) Missing(watch string, err error) {
+	c.mu.Lock()
+	c.missing = append(c.missing, watch)
+	c.mu.Unlock()
+}
+
+func (c *collector) Back(string) {}
