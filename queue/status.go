@@ -62,20 +62,22 @@ func (s *Store) LastArrival(ctx context.Context, watch string) (time.Time, error
 	return time.Unix(0, *t), nil
 }
 
-// RecentSizes returns the sizes of the newest n versions of a watch, newest first.
-func (s *Store) RecentSizes(ctx context.Context, watch string, n int) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT size FROM versions WHERE watch=? ORDER BY first_seen DESC, id DESC LIMIT ?`, watch, n)
+// RecentVersions returns the newest n versions of a watch, newest first.
+func (s *Store) RecentVersions(ctx context.Context, watch string, n int) ([]Version, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT watch, rel_path, size, mtime_ns, sha256 FROM versions WHERE watch=? ORDER BY first_seen DESC, id DESC LIMIT ?`, watch, n)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []int64
+	var out []Version
 	for rows.Next() {
-		var sz int64
-		if err := rows.Scan(&sz); err != nil {
+		var v Version
+		var mt int64
+		if err := rows.Scan(&v.Watch, &v.Rel, &v.Size, &mt, &v.SHA256); err != nil {
 			return nil, err
 		}
-		out = append(out, sz)
+		v.ModTime = time.Unix(0, mt)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

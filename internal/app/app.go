@@ -162,7 +162,10 @@ func hashKindFor(typ string) providers.HashKind {
 
 // windowFunc returns the destination's upload window check, or nil.
 func windowFunc(d *config.Destination) func(time.Time) bool {
-	return nil
+	if d.Window == "" {
+		return nil
+	}
+	return d.InWindow
 }
 
 // Watches returns the daemon's routing table and the watcher's configs.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/daemon"
+	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/watcher"
@@ -33,6 +34,51 @@ func (a *App) Notifier() (*notify.Notifier, error) {
 	return notify.New(chs, outbox{a.Store}, a.Log), nil
 }
 
+// pingHealth tells the health-check URLs how a run went: success only when
+// the uploads went through, no destination is paused and every producer is
+// on time, so a dead-man's switch also catches a POS that stopped writing.
+func (a *App) pingHealth(r notify.RunReport) {
+	if len(a.Cfg.Healthcheck) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p := notify.NewPinger(a.Cfg.Healthcheck, nil)
+		ok := len(r.Failures) == 0 && a.producersFresh(ctx, time.Now())
+		if ps, err := a.Store.Pauses(ctx); err != nil || len(ps) > 0 {
+			ok = false
+		}
+		var err error
+		if ok {
+			err = p.Success(ctx)
+		} else {
+			err = p.Fail(ctx)
+		}
+		if err != nil {
+			a.Log.Warn("health-check ping failed", "err", err)
+		}
+	}()
+}
+
+// producersFresh is false when any watch is missing its backup.
+func (a *App) producersFresh(ctx context.Context, now time.Time) bool {
+	for _, w := range a.Cfg.Watches {
+		c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location()})
+		if err != nil {
+			continue
+		}
+		last, _ := a.Store.LastArrival(ctx, w.Name)
+		if last.IsZero() {
+			last = a.watchingSince(ctx, w.Name, now)
+		}
+		if missed, _ := c.Missed(now, last, a.silence(ctx, w.Name)); missed {
+			return false
+		}
+	}
+	return true
+}
+
 // pipeline is everything `run` and `once` share.
 type pipeline struct {
 	daemon   *daemon.Daemon
@@ -55,6 +101,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 		AlertAfter:   a.Cfg.Retry.AlertAfter,
 		Notifier:     n,
 		Log:          a.Log,
+		AfterRun:     a.pingHealth,
 	})
 	return &pipeline{daemon: d, notifier: n, watchers: wcfgs}, nil
 }

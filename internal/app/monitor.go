@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offsite-backup/offsite/expect"
+	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/queue"
+)
+
+// monitor watches the producers rather than the uploads: a backup that did
+// not come (expect_every / expect_cron), one much smaller than usual, a
+// silence that ended, and the weekly proof of backup.
+func (a *App) monitor(ctx context.Context, p *pipeline) {
+	checkers := map[string]*expect.Checker{}
+	for _, w := range a.Cfg.Watches {
+		c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location(), MinSizeRatio: w.MinSizeRatio})
+		if err != nil {
+			a.Log.Error("missed-backup check off", "watch", w.Name, "err", err)
+			continue
+		}
+		checkers[w.Name] = c
+	}
+	newest := map[string]string{}
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		a.checkProducers(ctx, p, checkers, newest, time.Now())
+		a.weekly(ctx, p, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watchingSince is when offsite began watching a watch (kept across
+// restarts), standing in for the last arrival before the first one.
+func (a *App) watchingSince(ctx context.Context, watch string, now time.Time) time.Time {
+	key := "watching_since/" + watch
+	if v, ok, _ := a.Store.Get(ctx, key); ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t
+		}
+	}
+	a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+	return now
+}
+
+// silence returns the end of a watch's silence as stored, expired or not.
+func (a *App) silence(ctx context.Context, watch string) time.Time {
+	var latest time.Time
+	for _, k := range []string{silenceKey(""), silenceKey(watch)} {
+		if v, ok, _ := a.Store.Get(ctx, k); ok {
+			if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(latest) {
+				latest = t
+			}
+		}
+	}
+	return latest
+}
+
+func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[string]*expect.Checker, newest map[string]string, now time.Time) {
+	for _, w := range a.Cfg.Watches {
+		c := checkers[w.Name]
+		if c == nil {
+			continue
+		}
+		silenced := a.silence(ctx, w.Name)
+		if !silenced.IsZero() && !now.Before(silenced) {
+			key := "silence_ended/" + w.Name + "/" + silenced.UTC().Format(time.RFC3339)
+			if _, done, _ := a.Store.Get(ctx, key); !done {
+				a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+				p.daemon.AddNote(fmt.Sprintf("Missed-backup alerts for '%s' were silenced until %s; they are on again.", w.Name, silenced.Format("Mon 2 Jan 2006")))
+			}
+		}
+		last, err := a.Store.LastArrival(ctx, w.Name)
+		if err != nil {
+			continue
+		}
+		ref := last
+		if ref.IsZero() {
+			ref = a.watchingSince(ctx, w.Name, now)
+		}
+		if missed, since := c.Missed(now, ref, silenced); missed {
+			var e notify.Event
+			if w.ExpectCron != "" {
+				e = notify.MissedDeadline(w.Name, last, since, now)
+			} else {
+				e = notify.Missed(w.Name, last, time.Duration(w.ExpectEvery), now)
+			}
+			p.notifier.Notify(ctx, e)
+		}
+		vs, err := a.Store.RecentVersions(ctx, w.Name, 8)
+		if err != nil || len(vs) == 0 || newest[w.Name] == vs[0].SHA256 {
+			continue
+		}
+		first := newest[w.Name] == ""
+		newest[w.Name] = vs[0].SHA256
+		if first && now.Sub(vs[0].ModTime) > time.Hour {
+			continue // judged before the restart
+		}
+		var recent []int64
+		for _, v := range vs[1:] {
+			recent = append(recent, v.Size)
+		}
+		if small, median := c.Small(vs[0].Size, recent); small {
+			p.notifier.Notify(ctx, notify.Small(w.Name, vs[0].Rel, vs[0].Size, median))
+		}
+	}
+}
+
+// weekly sends the proof of backup once a week, on Monday morning.
+func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
+	if now.Weekday() != time.Monday || now.Hour() < 8 {
+		return
+	}
+	proof := notify.WeeklyProof{Time: now}
+	for _, w := range a.Cfg.Watches {
+		wp := notify.WatchProof{Watch: w.Name}
+		for _, dest := range w.Destinations {
+			c := notify.Copy{Dest: dest}
+			jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Watch: w.Name, Destination: dest, Limit: 1})
+			if err == nil && len(jobs) > 0 {
+				j := jobs[0]
+				c.File, c.Time, c.Size, c.Hash = j.RemotePath, j.DoneAt, j.Version.Size, j.RemoteHash
+				c.HashKind = string(hashKindFor(a.destType(dest)))
+			}
+			wp.Copies = append(wp.Copies, c)
+		}
+		proof.Watches = append(proof.Watches, wp)
+	}
+	p.notifier.Notify(ctx, notify.Weekly(proof))
+}
+
+func (a *App) destType(name string) string {
+	if d := a.Cfg.Destination(name); d != nil {
+		return d.Type
+	}
+	return ""
+}
