@@ -178,11 +178,13 @@ func TestFatalPausesKeepsJobAndRecovers(t *testing.T) {
 	if st := f.states(t); st[queue.Pending] != 2 || st[queue.Dead] != 0 {
 		t.Fatalf("jobs not kept waiting: %v", st)
 	}
-	if f.prov.calls != 1 {
-		t.Fatalf("a paused destination was tried %d times, want once", f.prov.calls)
+	// Each worker may have had an upload in flight when the first failed.
+	inFlight := f.prov.calls
+	if inFlight > f.d.o.Workers {
+		t.Fatalf("a paused destination was tried %d times, want at most one per worker", inFlight)
 	}
 	f.d.Drain(ctx) // still paused: no new attempt, no new alert
-	if f.prov.calls != 1 {
+	if f.prov.calls != inFlight {
 		t.Fatalf("paused destination tried again before its probe time")
 	}
 	f.advance(6 * time.Minute)

@@ -221,6 +221,12 @@ func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log in
 func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err error) {
 	probes := 0
 	if p, ok, _ := d.store.PauseOf(ctx, dst.Name); ok {
+		if p.RetryAt.After(d.now()) {
+			// Another worker's upload, already in flight, hit the same
+			// wall: the pause stands as it is.
+			d.store.Requeue(ctx, j.ID, time.Time{})
+			return
+		}
 		probes = p.Probes + 1
 	}
 	wait := probeFirst

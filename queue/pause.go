@@ -23,15 +23,23 @@ type Pause struct {
 // the pause is new (so the caller alerts once per cause).
 func (s *Store) PauseDestination(ctx context.Context, dest, reason, msg string, retryAt time.Time) (bool, error) {
 	now := s.now().UnixNano()
-	var existed int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pauses WHERE destination=? AND reason=?`, dest, reason).Scan(&existed); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		return false, err
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO pauses(destination,reason,message,since,retry_at) VALUES(?,?,?,?,?)
+	defer tx.Rollback()
+	var existed int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pauses WHERE destination=? AND reason=?`, dest, reason).Scan(&existed); err != nil {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO pauses(destination,reason,message,since,retry_at) VALUES(?,?,?,?,?)
 		ON CONFLICT(destination) DO UPDATE SET message=excluded.message, retry_at=excluded.retry_at, probes=pauses.probes+1,
 		reason=excluded.reason, since=CASE WHEN pauses.reason=excluded.reason THEN pauses.since ELSE excluded.since END`,
 		dest, reason, msg, now, retryAt.UnixNano())
-	return existed == 0, err
+	if err != nil {
+		return false, err
+	}
+	return existed == 0, tx.Commit()
 }
 
 // Unpause clears a destination's pause and returns it; ok is false when
