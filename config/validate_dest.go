@@ -1,0 +1,142 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+func (c *Config) validateDestinations(p *problems) {
+	names := map[string]string{}
+	for i := range c.Destinations {
+		d := &c.Destinations[i]
+		at := index("destinations", i)
+		checkName(p, at, "destination", d.Name, names)
+		switch d.Type {
+		case "":
+			p.add(at+".type", "add type: local, gdrive, dropbox or onedrive", "is missing")
+		case TypeLocal:
+			c.validateLocal(p, at, d)
+		case TypeGDrive, TypeDropbox, TypeOneDrive:
+			validateCloud(p, at, d)
+		default:
+			hint := "use local, gdrive, dropbox or onedrive"
+			if s := closest(d.Type, []string{TypeLocal, TypeGDrive, TypeDropbox, TypeOneDrive}); s != "" {
+				hint = "did you mean " + s + "? " + hint
+			}
+			p.add(at+".type", hint, "is %q, which is not a destination type", d.Type)
+		}
+		if d.Window != "" {
+			if _, err := ParseWindow(d.Window); err != nil {
+				p.add(at+".window", "", "is not valid: %v", err)
+			}
+		}
+		checkZone(p, at+".timezone", d.Timezone)
+		checkKeep(p, at+".keep", d.Keep)
+	}
+}
+
+func (c *Config) validateLocal(p *problems, at string, d *Destination) {
+	// Keys a local destination has no use for: most likely a copied entry.
+	for _, k := range []string{"folder", "token_file", "client_id", "client_secret", "endpoint", "tenant", "drive_id", "chunk_size"} {
+		if p.set(at + "." + k) {
+			p.add(at+"."+k, "remove it; a local destination only needs path", "applies only to cloud destinations")
+		}
+	}
+	if d.Path == "" {
+		p.add(at+".path", "add path: the folder to copy backups into, such as a USB drive", "is missing")
+		return
+	}
+	if fi, err := os.Stat(d.Path); err == nil && !fi.IsDir() {
+		p.add(at+".path", "point it at a folder", "is %s, which is a file", d.Path)
+	}
+	for _, w := range c.Watches {
+		if w.Path != "" && inside(d.Path, w.Path) {
+			p.add(at+".path", "put the copies outside every watched folder",
+				"is %s, inside watch %q's folder %s, so offsite would upload its own copies", d.Path, w.Name, w.Path)
+			return
+		}
+	}
+}
+
+func validateCloud(p *problems, at string, d *Destination) {
+	if p.set(at + ".path") {
+		p.add(at+".path", "use folder: for the folder under the account root", "applies only to local destinations")
+	}
+	checkFolder(p, at+".folder", d.Folder)
+	if d.Type != TypeOneDrive {
+		for _, k := range []string{"tenant", "drive_id"} {
+			if p.set(at + "." + k) {
+				p.add(at+"."+k, "remove it", "applies only to onedrive destinations")
+			}
+		}
+	}
+	if d.Endpoint != "" {
+		if u := checkURL(p, at+".endpoint", d.Endpoint, true); u != nil && (u.RawQuery != "" || u.User != nil) {
+			p.add(at+".endpoint", "write only scheme, host and port, such as http://127.0.0.1:8790", "has a query or a login")
+		}
+	} else {
+		// An emulator accepts any client; the real service needs the shop's own.
+		if d.ClientID == "" {
+			p.add(at+".client_id", "create an OAuth client for the shop (see docs/config.md) and write its ID here, or ${VAR}", "is missing")
+		}
+		if d.Type == TypeGDrive && d.ClientSecret == "" {
+			p.add(at+".client_secret", "Google desktop clients come with a secret; write it here or as ${VAR}", "is missing")
+		}
+	}
+	checkChunk(p, at+".chunk_size", d.Type, d.ChunkSize)
+}
+
+func checkChunk(p *problems, at, typ string, s Size) {
+	var mult, maxSize Size
+	switch typ {
+	case TypeGDrive:
+		mult, maxSize = GDriveChunkMultiple, GDriveChunkMax
+	case TypeDropbox:
+		mult, maxSize = DropboxChunkMultiple, DropboxChunkMax
+	case TypeOneDrive:
+		mult, maxSize = OneDriveChunkMultiple, OneDriveChunkMax
+	default:
+		return
+	}
+	def := DefaultChunkSize(typ)
+	switch {
+	case s <= 0:
+		p.add(at, "leave it out for the default "+def.String(), "must be more than 0")
+	case s%mult != 0:
+		lo := s / mult * mult
+		if lo == 0 {
+			lo = mult
+		}
+		p.add(at, fmt.Sprintf("use a multiple of %s such as %s or %s", mult, lo, lo+mult),
+			"is %s, which %s does not accept", s, typ)
+	case s > maxSize:
+		p.add(at, "use at most "+maxSize.String()+"; memory use grows with the chunk", "is %s, above %s's limit", s, typ)
+	}
+}
+
+func (c *Config) validateNotify(p *problems) {
+	events := Events()
+	for i, n := range c.Notify {
+		at := index("notify", i)
+		if n.URL == "" {
+			p.add(at+".url", "write the target as a URL, such as smtp://user:${SMTP_PASSWORD}@mail.example.com:587/?to=you@example.com", "is missing")
+		} else {
+			checkURL(p, at+".url", n.URL, false)
+		}
+		if p.set(at+".on") && len(n.On) == 0 {
+			p.add(at+".on", "leave on out for the default ("+strings.Join(DefaultNotifyOn(), ", ")+")", "is empty, so nothing would be sent")
+		}
+		for j, e := range n.On {
+			if slices.Contains(events, e) {
+				continue
+			}
+			hint := "use " + strings.Join(events, ", ")
+			if s := closest(e, events); s != "" {
+				hint = "did you mean " + s + "? " + hint
+			}
+			p.add(index(at+".on", j), hint, "is %q, which is not an event", e)
+		}
+	}
+}
