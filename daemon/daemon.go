@@ -77,7 +77,9 @@ type Daemon struct {
 	mu       sync.Mutex
 	run      *runStats // the current upload run, for the report
 	missing  map[string]bool
-	progress map[int64]int64 // job → bytes acknowledged, for status
+	progress map[int64]int64     // job → bytes acknowledged, for status
+	known    map[string][]string // queue.KnownKey → destinations with a job; nil until loaded
+	done     chan finished       // uploads waiting for their synced Done; set while workers run
 }
 
 // New builds a Daemon.
@@ -192,11 +194,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { d.intakeLoop(ctx) })
-	for range d.o.Workers {
-		wg.Go(func() { d.workerLoop(ctx, false) })
-	}
+	d.workers(ctx, false)
 	wg.Wait()
 	return nil
+}
+
+// workers runs the upload workers and the committer that records their
+// successes, and returns when all of them have stopped.
+func (d *Daemon) workers(ctx context.Context, drain bool) {
+	done := make(chan finished, 256)
+	d.mu.Lock()
+	d.done = done
+	d.mu.Unlock()
+	committed := make(chan struct{})
+	go func() { d.committer(done); close(committed) }()
+	var wg sync.WaitGroup
+	for range d.o.Workers {
+		wg.Go(func() { d.workerLoop(ctx, drain) })
+	}
+	wg.Wait()
+	close(done)
+	<-committed
 }
 
 // Drain uploads every due job and returns when none is left due, for
@@ -205,11 +223,7 @@ func (d *Daemon) Drain(ctx context.Context) error {
 	if _, err := d.store.Recover(ctx); err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	for range d.o.Workers {
-		wg.Go(func() { d.workerLoop(ctx, true) })
-	}
-	wg.Wait()
+	d.workers(ctx, true)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

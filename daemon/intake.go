@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
@@ -56,6 +57,19 @@ func (d *Daemon) enqueue(ctx context.Context, routes []queue.Route) error {
 	if err != nil {
 		return err
 	}
+	d.mu.Lock()
+	for _, r := range routes {
+		if d.known == nil {
+			break // loaded fresh, these rows included, on the next lookup
+		}
+		k := queue.KnownKey(r.Watch, r.Rel, r.Size, r.ModTime)
+		for _, dst := range r.Destinations {
+			if !slices.Contains(d.known[k], dst) {
+				d.known[k] = append(d.known[k], dst)
+			}
+		}
+	}
+	d.mu.Unlock()
 	if n > 0 {
 		d.log.Debug("queued", "files", len(routes), "jobs", n)
 		d.kick()
@@ -82,12 +96,12 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool) 
 	if !ok || len(w.Destinations) == 0 {
 		return queue.Route{}, false
 	}
-	missing, known, err := d.store.Missing(ctx, f.Watch, f.Rel, f.Size, f.ModTime, w.Destinations)
+	known, err := d.knownDests(ctx, queue.KnownKey(f.Watch, f.Rel, f.Size, f.ModTime))
 	if err != nil {
 		d.log.Error("queue lookup failed", "watch", f.Watch, "file", f.Rel, "err", err)
 		return queue.Route{}, false
 	}
-	if known && len(missing) == 0 {
+	if containsAll(known, w.Destinations) {
 		return queue.Route{}, false
 	}
 	sum, err := hashStable(f)
@@ -106,6 +120,31 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool) 
 		Version:      queue.Version{Watch: f.Watch, Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, SHA256: sum},
 		Destinations: w.Destinations,
 	}, true
+}
+
+// knownDests returns the destinations a version (by size and mtime)
+// already has jobs for. The whole table is loaded once, so a start-up scan
+// of a big folder costs map lookups, not a query per file.
+func (d *Daemon) knownDests(ctx context.Context, key string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.known == nil {
+		k, err := d.store.Known(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.known = k
+	}
+	return d.known[key], nil
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 var errChanged = errors.New("file changed while it was read")

@@ -91,13 +91,7 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) {
 	bg := context.WithoutCancel(ctx)
 	switch kind := providers.KindOf(err); {
 	case err == nil:
-		if err := d.store.Done(bg, j.ID, rf.Hash); err != nil {
-			log.Error("upload finished but could not be recorded; it will be checked again", "err", err)
-			return
-		}
-		log.Info("uploaded", "remote", j.RemotePath, "bytes", j.Version.Size, "hash", rf.Hash, "took", d.now().Sub(start).Round(time.Millisecond))
-		d.recordUpload(j, dst, rf)
-		d.recovered(bg, j)
+		d.done <- finished{job: j, dst: dst, rf: rf, took: d.now().Sub(start)}
 	case kind == providers.Canceled || ctx.Err() != nil:
 		d.store.Requeue(bg, j.ID, time.Time{})
 	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone:
@@ -253,8 +247,60 @@ func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err 
 	}
 }
 
+// finished is an upload waiting for its Done to be recorded.
+type finished struct {
+	job  *queue.Job
+	dst  *Destination
+	rf   providers.RemoteFile
+	took time.Duration
+}
+
+// committer records finished uploads in batches, one fsync per batch, so
+// many small files do not each wait for the disk; workers go on meanwhile.
+// Until its Done is synced a job stays claimed: a crash in between only
+// means the upload is repeated, and the adapters make that harmless.
+func (d *Daemon) committer(in <-chan finished) {
+	ctx := context.Background()
+	for f := range in {
+		batch := []finished{f}
+	more:
+		for len(batch) < 256 {
+			select {
+			case f, ok := <-in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, f)
+			default:
+				break more
+			}
+		}
+		ids := make([]queue.Finished, len(batch))
+		for i, b := range batch {
+			ids[i] = queue.Finished{ID: b.job.ID, RemoteHash: b.rf.Hash}
+		}
+		if err := d.store.Done(ctx, ids...); err != nil {
+			d.log.Error("uploads finished but could not be recorded; they will be checked and repeated", "files", len(batch), "err", err)
+			for _, b := range batch {
+				d.store.Requeue(ctx, b.job.ID, time.Time{})
+			}
+			continue
+		}
+		for _, b := range batch {
+			j := b.job
+			d.log.Info("uploaded", "watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination,
+				"remote", j.RemotePath, "bytes", j.Version.Size, "hash", b.rf.Hash, "took", b.took.Round(time.Millisecond))
+			d.recordUpload(j, b.dst, b.rf)
+			d.recovered(ctx, j)
+		}
+	}
+}
+
 // recovered clears a pause and says so once.
 func (d *Daemon) recovered(ctx context.Context, j *queue.Job) {
+	if _, paused, err := d.store.PauseOf(ctx, j.Destination); err != nil || !paused {
+		return
+	}
 	if p, was, err := d.store.Unpause(ctx, j.Destination); err == nil && was {
 		d.log.Info("destination works again", "destination", j.Destination)
 		d.notify(notify.DestinationRecovered(j.Destination).Episode(p.Since))

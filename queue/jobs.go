@@ -123,16 +123,29 @@ func (s *Store) SaveSession(ctx context.Context, id int64, session []byte, acked
 	return err
 }
 
-// Done marks a job stored and verified. The commit is synced before it
-// returns: a job is never counted done and then forgotten.
-func (s *Store) Done(ctx context.Context, id int64, remoteHash string) error {
+// Finished is one job stored and verified.
+type Finished struct {
+	ID         int64
+	RemoteHash string
+}
+
+// Done marks jobs stored and verified, in one transaction whose commit is
+// fsynced before Done returns: a job is never counted done and then
+// forgotten. Callers batch finished jobs to share the fsync.
+func (s *Store) Done(ctx context.Context, jobs ...Finished) error {
 	now := s.now().UnixNano()
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, remote_hash=?, session=NULL, last_error='', error_kind='', done_at=?, updated_at=? WHERE id=?`,
-		Done, remoteHash, now, now, id)
-	if err != nil {
-		return fmt.Errorf("mark job %d done: %w", id, err)
-	}
-	return nil
+	return s.durable(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE jobs SET state=?, remote_hash=?, session=NULL, last_error='', error_kind='', done_at=?, updated_at=? WHERE id=?`)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if _, err := st.ExecContext(ctx, Done, j.RemoteHash, now, now, j.ID); err != nil {
+				return fmt.Errorf("mark job %d done: %w", j.ID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // Fail records a failed attempt; the job is tried again at next.

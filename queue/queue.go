@@ -38,7 +38,11 @@ type Store struct {
 
 // Open opens (creating and migrating) the database at file.
 func Open(file string) (*Store, error) {
-	dsn := "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	// WAL with synchronous=NORMAL: every commit is atomic and survives a
+	// process crash; only Done (see durable) waits for fsync. A power cut
+	// can at worst roll back the newest claims and enqueues, which the
+	// start-up scan and the adapters' look-before-create redo harmlessly.
+	dsn := "file:" + file + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open queue %s: %w", file, err)
@@ -125,29 +129,37 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 	}
 	defer tx.Rollback()
 	now := s.now().UnixNano()
+	st, err := prepare(ctx, tx,
+		`INSERT INTO versions(watch,rel_path,size,mtime_ns,sha256,first_seen) VALUES(?,?,?,?,?,?)
+			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns
+			RETURNING id`,
+		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`,
+		`SELECT COUNT(*) FROM jobs WHERE destination=? AND remote_path=?`,
+		`INSERT INTO jobs(version_id,destination,remote_path,state,created_at,updated_at) VALUES(?,?,?,?,?,?)`)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	insertVersion, jobExists, nameTaken, insertJob := st[0], st[1], st[2], st[3]
 	created := 0
 	for _, r := range routes {
 		var vid int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO versions(watch,rel_path,size,mtime_ns,sha256,first_seen) VALUES(?,?,?,?,?,?)
-			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns
-			RETURNING id`, r.Watch, r.Rel, r.Size, r.ModTime.UnixNano(), r.SHA256, now).Scan(&vid)
+		err := insertVersion.QueryRowContext(ctx, r.Watch, r.Rel, r.Size, r.ModTime.UnixNano(), r.SHA256, now).Scan(&vid)
 		if err != nil {
 			return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 		}
 		for _, d := range r.Destinations {
 			var exists int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`, vid, d).Scan(&exists); err != nil {
+			if err := jobExists.QueryRowContext(ctx, vid, d).Scan(&exists); err != nil {
 				return 0, err
 			}
 			if exists > 0 {
 				continue
 			}
-			remote, err := remotePath(ctx, tx, d, r.Version)
+			remote, err := remotePath(ctx, nameTaken, d, r.Version)
 			if err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs(version_id,destination,remote_path,state,created_at,updated_at) VALUES(?,?,?,?,?,?)`,
-				vid, d, remote, Pending, now, now); err != nil {
+			if _, err := insertJob.ExecContext(ctx, vid, d, remote, Pending, now, now); err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s for %s: %w", r.Watch, r.Rel, d, err)
 			}
 			created++
@@ -163,7 +175,7 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 // or, when that name already holds other content, the name with the
 // version's UTC modification time before the extension
 // (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten.
-func remotePath(ctx context.Context, tx *sql.Tx, dest string, v Version) (string, error) {
+func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, v Version) (string, error) {
 	base := v.Watch + "/" + v.Rel
 	candidates := []string{base}
 	stamp := v.ModTime.UTC().Format("2006-01-02T150405Z")
@@ -179,7 +191,7 @@ func remotePath(ctx context.Context, tx *sql.Tx, dest string, v Version) (string
 	}
 	for _, c := range candidates {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE destination=? AND remote_path=?`, dest, c).Scan(&n); err != nil {
+		if err := nameTaken.QueryRowContext(ctx, dest, c).Scan(&n); err != nil {
 			return "", err
 		}
 		if n == 0 {
@@ -189,55 +201,66 @@ func remotePath(ctx context.Context, tx *sql.Tx, dest string, v Version) (string
 	return "", fmt.Errorf("no free remote name for %s after 100 tries", base)
 }
 
-// Seen is what the queue knows about a path: the last version recorded.
-type Seen struct {
-	Size    int64
-	ModTime time.Time
+func prepare(ctx context.Context, tx *sql.Tx, queries ...string) ([]*sql.Stmt, error) {
+	out := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
 }
 
-// SeenVersions returns, per watch and relative path ("watch\x00rel"), the
-// size and mtime of every recorded version, so a start-up scan can skip
-// hashing files the queue already has.
-func (s *Store) SeenVersions(ctx context.Context) (map[string][]Seen, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT watch, rel_path, size, mtime_ns FROM versions`)
+// durable runs fn in a transaction whose commit is fsynced before durable
+// returns. Earlier NORMAL commits are in the same WAL, so they become
+// durable with it.
+func (s *Store) durable(ctx context.Context, fn func(*sql.Tx) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=FULL`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=NORMAL`)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Known returns, for every recorded version, the destinations it has jobs
+// for, keyed by KnownKey. A start-up scan of a large folder checks it in
+// memory instead of querying once per file.
+func (s *Store) Known(ctx context.Context) (map[string][]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT v.watch, v.rel_path, v.size, v.mtime_ns, j.destination
+		FROM versions v JOIN jobs j ON j.version_id=v.id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string][]Seen{}
+	out := map[string][]string{}
 	for rows.Next() {
-		var w, r string
+		var w, r, d string
 		var size, mt int64
-		if err := rows.Scan(&w, &r, &size, &mt); err != nil {
+		if err := rows.Scan(&w, &r, &size, &mt, &d); err != nil {
 			return nil, err
 		}
-		k := w + "\x00" + r
-		out[k] = append(out[k], Seen{Size: size, ModTime: time.Unix(0, mt)})
+		k := KnownKey(w, r, size, time.Unix(0, mt))
+		out[k] = append(out[k], d)
 	}
 	return out, rows.Err()
 }
 
-// Missing reports, for a version already recorded with this exact size and
-// mtime, the destinations it still lacks a job for; known is false when no
-// such version was recorded (the caller must hash the file).
-func (s *Store) Missing(ctx context.Context, watch, rel string, size int64, mtime time.Time, dests []string) (missing []string, known bool, err error) {
-	var vid int64
-	err = s.db.QueryRowContext(ctx, `SELECT id FROM versions WHERE watch=? AND rel_path=? AND size=? AND mtime_ns=? ORDER BY id DESC LIMIT 1`,
-		watch, rel, size, mtime.UnixNano()).Scan(&vid)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	for _, d := range dests {
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`, vid, d).Scan(&n); err != nil {
-			return nil, true, err
-		}
-		if n == 0 {
-			missing = append(missing, d)
-		}
-	}
-	return missing, true, nil
+// KnownKey identifies a version by what a directory scan sees.
+func KnownKey(watch, rel string, size int64, mtime time.Time) string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d", watch, rel, size, mtime.UnixNano())
 }

@@ -95,7 +95,7 @@ func TestClaimLifecycleAndRecover(t *testing.T) {
 	if j == nil || string(j.Session) != "sess" || j.Acked != 100 {
 		t.Fatalf("session not kept across a failure: %+v", j)
 	}
-	if err := s.Done(ctx, j.ID, "hash"); err != nil {
+	if err := s.Done(ctx, Finished{ID: j.ID, RemoteHash: "hash"}); err != nil {
 		t.Fatal(err)
 	}
 	sum, _ := s.Summary(ctx)
