@@ -1,0 +1,307 @@
+package dropbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/providertest"
+)
+
+const testChunk = 64 << 10
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, providertest.Options{
+		New:       func(t *testing.T) providers.Provider { return newHarness(t).client(t, testChunk) },
+		ChunkSize: testChunk,
+	})
+}
+
+func put(t *testing.T, c *Client, name string, data []byte, o providers.PutOptions) (providers.RemoteFile, error) {
+	t.Helper()
+	o.Hash = contentHash(data)
+	return c.Put(t.Context(), name, bytes.NewReader(data), int64(len(data)), o)
+}
+
+// stored returns the emulator's files under the test folder.
+func stored(h *harness) []string {
+	var out []string
+	for _, f := range h.srv.Files() {
+		out = append(out, strings.TrimPrefix(f.Path, "Backups/Shop1/"))
+	}
+	return out
+}
+
+func TestRateLimitWaitsForRetryAfter(t *testing.T) {
+	h := newHarness(t)
+	rec := &recorder{base: http.DefaultTransport}
+	c := h.client(t, testChunk, func(c *Config) { c.Transport = rec })
+	h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: "append_v2", Status: 429, RetryAfter: "1s", Times: 1})
+	data := providertest.Data(1, 3*testChunk+10)
+	if _, err := put(t, c, "pos/a.bak", data, providers.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hits := rec.log()
+	for i, x := range hits {
+		if x.status != 429 {
+			continue
+		}
+		if i+1 >= len(hits) {
+			t.Fatal("no request after the 429")
+		}
+		if wait := hits[i+1].at.Sub(x.done); wait < time.Second {
+			t.Errorf("next request %v after a 429 with Retry-After: 1", wait)
+		}
+		if !c.pacer.Until().IsZero() {
+			t.Error("pacer still holding after the upload finished")
+		}
+		return
+	}
+	t.Fatal("the injected 429 never happened")
+}
+
+func TestServerErrorsAreRetried(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: "append_v2", Status: 503, Times: 2})
+	h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: "files/upload", Status: 500, Times: 1})
+	big := providertest.Data(2, 3*testChunk)
+	if _, err := put(t, c, "pos/big.bak", big, providers.PutOptions{}); err != nil {
+		t.Fatalf("session upload through 503s: %v", err)
+	}
+	if _, err := put(t, c, "pos/small.bak", big[:100], providers.PutOptions{}); err != nil {
+		t.Fatalf("small upload through a 500: %v", err)
+	}
+	if got := providertest.Content(t, c, "pos/big.bak"); !bytes.Equal(got, big) {
+		t.Error("content differs")
+	}
+}
+
+func TestConnectionResetMidChunk(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: "append_v2", ResetAfterBytes: testChunk / 2, Times: 1})
+	data := providertest.Data(3, 4*testChunk+5)
+	var progress []int64
+	if _, err := put(t, c, "pos/r.bak", data, providers.PutOptions{OnProgress: func(n int64) { progress = append(progress, n) }}); err != nil {
+		t.Fatal(err)
+	}
+	if got := providertest.Content(t, c, "pos/r.bak"); !bytes.Equal(got, data) {
+		t.Error("content differs after a reset mid-chunk")
+	}
+	want := []int64{testChunk, 2 * testChunk, 3 * testChunk, 4 * testChunk, 4*testChunk + 5}
+	if len(progress) != len(want) || progress[len(progress)-1] != want[len(want)-1] {
+		t.Errorf("progress %v, want %v", progress, want)
+	}
+}
+
+func TestLostAnswerMakesNoDuplicate(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	for _, tc := range []struct {
+		route string
+		size  int
+	}{
+		{"upload_session/finish", 3*testChunk + 7},
+		{"upload_session/append_v2", 3*testChunk + 7},
+		{"files/upload", 1000},
+	} {
+		h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: tc.route, DropResponse: true, Times: 1})
+		name := "lost/" + strings.ReplaceAll(tc.route, "/", "_") + ".bak"
+		data := providertest.Data(uint64(tc.size), tc.size)
+		rf, err := put(t, c, name, data, providers.PutOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.route, err)
+		}
+		if rf.Hash != contentHash(data) {
+			t.Errorf("%s: hash %s", tc.route, rf.Hash)
+		}
+	}
+	got := stored(h)
+	want := []string{"lost/files_upload.bak", "lost/upload_session_append_v2.bak", "lost/upload_session_finish.bak"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+}
+
+func TestConflictWithOtherContentReplaces(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	for i, n := range []int{500, 3*testChunk + 1} {
+		name := []string{"x/small.bak", "x/big.bak"}[i]
+		if _, err := put(t, c, name, providertest.Data(10, n), providers.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		v2 := providertest.Data(11, n)
+		rf, err := put(t, c, name, v2, providers.PutOptions{})
+		if err != nil || rf.Hash != contentHash(v2) {
+			t.Fatalf("replace %s: %+v, %v", name, rf, err)
+		}
+	}
+	if got := stored(h); strings.Join(got, " ") != "x/big.bak x/small.bak" {
+		t.Errorf("stored %q", got)
+	}
+}
+
+func TestExpiredSessionStartsOver(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	data := providertest.Data(4, 4*testChunk)
+	var saved []byte
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := c.Put(ctx, "pos/e.bak", bytes.NewReader(data), int64(len(data)), providers.PutOptions{
+		OnSession:  func(s []byte) { saved = s },
+		OnProgress: func(n int64) { cancel() },
+	})
+	if providers.KindOf(err) != providers.Canceled || saved == nil {
+		t.Fatalf("first attempt: %v, session %v", err, saved != nil)
+	}
+	h.control(t, "POST", "/_fakecloud/dropbox/sessions/expire", nil)
+	var sessions int
+	rf, err := put(t, c, "pos/e.bak", data, providers.PutOptions{
+		Session:   saved,
+		OnSession: func(s []byte) { sessions++ },
+	})
+	if err != nil {
+		t.Fatalf("resume of an expired session: %v", err)
+	}
+	if rf.Size != int64(len(data)) || !bytes.Equal(providertest.Content(t, c, "pos/e.bak"), data) {
+		t.Error("content differs")
+	}
+}
+
+func TestExpiredAccessTokenIsRefreshed(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	file := c.tokens.store.Path
+	before, _ := os.ReadFile(file)
+	h.control(t, "POST", "/_fakecloud/tokens/expire", map[string]string{"service": "dropbox"})
+	// Twenty workers meet the expiry at once; each must carry on.
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			_, err := put(t, c, "many/"+string(rune('a'+i))+".bak", providertest.Data(uint64(i), 3000), providers.PutOptions{})
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatalf("Put after the access token expired: %v", err)
+		}
+	}
+	after, _ := os.ReadFile(file)
+	var tb, ta oauth2.Token
+	json.Unmarshal(before, &tb)
+	json.Unmarshal(after, &ta)
+	if ta.AccessToken == "" || ta.AccessToken == tb.AccessToken || ta.RefreshToken != tb.RefreshToken {
+		t.Errorf("token file not updated with the refreshed token")
+	}
+	if st, _ := os.Stat(file); st.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v", st.Mode().Perm())
+	}
+}
+
+func TestRevokedLoginIsFatal(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	h.control(t, "POST", "/_fakecloud/tokens/revoke", map[string]any{"service": "dropbox", "revoked": true})
+	_, err := put(t, c, "pos/a.bak", []byte("abc"), providers.PutOptions{})
+	if providers.KindOf(err) != providers.Fatal || providers.ReasonOf(err) != providers.ReasonAuth {
+		t.Fatalf("Put with a revoked login = %v (kind %v), want Fatal/auth", err, providers.KindOf(err))
+	}
+	if !strings.Contains(providers.HintOf(err), "offsite auth cloud") {
+		t.Errorf("hint %q does not say how to log in", providers.HintOf(err))
+	}
+	if strings.Contains(err.Error(), "fake-refresh") || strings.Contains(err.Error(), "fake-dropbox") {
+		t.Errorf("error leaks a token: %v", err)
+	}
+}
+
+func TestQuotaFullIsFatal(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	h.control(t, "POST", "/_fakecloud/quota", map[string]any{"service": "dropbox", "bytes": 1000})
+	for _, n := range []int{5000, 2*testChunk + 1} {
+		_, err := put(t, c, "pos/full.bak", providertest.Data(5, n), providers.PutOptions{})
+		if providers.KindOf(err) != providers.Fatal || providers.ReasonOf(err) != providers.ReasonQuota {
+			t.Fatalf("Put of %d bytes over quota = %v, want Fatal/quota", n, err)
+		}
+	}
+	if got := stored(h); len(got) != 0 {
+		t.Errorf("stored %q", got)
+	}
+	used, total, err := c.Quota(t.Context())
+	if err != nil || used != 0 || total != 1000 {
+		t.Errorf("Quota = %d, %d, %v", used, total, err)
+	}
+}
+
+func TestSessionStateIsNotLeaked(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	data := providertest.Data(6, 3*testChunk)
+	var saved []byte
+	r := &failAt{r: bytes.NewReader(data), at: 2 * testChunk}
+	_, err := c.Put(t.Context(), "pos/s.bak", r, int64(len(data)), providers.PutOptions{OnSession: func(s []byte) { saved = s }})
+	var st sessionState
+	if err == nil || json.Unmarshal(saved, &st) != nil || st.ID == "" {
+		t.Fatalf("Put = %v, session %s", err, saved)
+	}
+	if strings.Contains(err.Error(), st.ID) {
+		t.Errorf("error carries the session id: %v", err)
+	}
+	// A session saved for another path is not used.
+	st.Path = "/elsewhere"
+	other, _ := json.Marshal(st)
+	if _, err := put(t, c, "pos/s.bak", data, providers.PutOptions{Session: other}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPathsAreUnderFolderAndCaseInsensitive(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	if _, err := put(t, c, "Pos/Day.BAK", []byte("hello"), providers.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Stat(t.Context(), "pos/day.bak")
+	if err != nil || st.Size != 5 {
+		t.Fatalf("Stat in other case = %+v, %v", st, err)
+	}
+	if got := h.srv.Files(); len(got) != 1 || got[0].Path != "Backups/Shop1/Pos/Day.BAK" {
+		t.Errorf("stored %+v", got)
+	}
+	_, err = put(t, c, "pos/desktop.ini", []byte("x"), providers.PutOptions{})
+	if providers.KindOf(err) != providers.Permanent || providers.ReasonOf(err) != providers.ReasonName {
+		t.Errorf("disallowed name = %v", err)
+	}
+	if _, err := c.Stat(t.Context(), "pos/none"); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("Stat of a missing file = %v", err)
+	}
+}
+
+// failAt fails reads from offset at on.
+type failAt struct {
+	r  *bytes.Reader
+	at int64
+}
+
+func (f *failAt) Read(p []byte) (int, error) {
+	pos, _ := f.r.Seek(0, 1)
+	if pos >= f.at {
+		return 0, errors.New("disk gone")
+	}
+	return f.r.Read(p[:min(int64(len(p)), f.at-pos)])
+}
+
+func (f *failAt) Seek(off int64, whence int) (int64, error) { return f.r.Seek(off, whence) }

@@ -1,0 +1,114 @@
+package dropbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/offsite-backup/offsite/providers"
+)
+
+// TestResumeAfterKill uploads a large file, kills the upload halfway (a
+// cancelled context, as a dying process leaves it), and restarts it with a
+// new Client from the saved session. The service must receive little more
+// than the file once.
+func TestResumeAfterKill(t *testing.T) {
+	size := int64(200 << 20)
+	if testing.Short() {
+		size = 20 << 20
+	}
+	const chunk = 4 << 20
+	h := newHarness(t)
+	want, _, err := providers.HashReader(&pattern{size: size}, providers.ContentHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved []byte
+	var once sync.Once
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err = h.client(t, chunk).Put(ctx, "pos/huge.bak", &pattern{size: size}, size, providers.PutOptions{
+		Hash:      want[providers.ContentHash],
+		OnSession: func(s []byte) { saved = s },
+		OnProgress: func(n int64) {
+			// Die a moment later, most likely with a chunk in flight.
+			if n >= size/2 {
+				once.Do(func() { time.AfterFunc(5*time.Millisecond, cancel) })
+			}
+		},
+	})
+	if err == nil || saved == nil {
+		t.Fatalf("killed upload: %v (session saved: %v)", err, saved != nil)
+	}
+	var first int64 = -1
+	rf, err := h.client(t, chunk).Put(t.Context(), "pos/huge.bak", &pattern{size: size}, size, providers.PutOptions{
+		Hash:    want[providers.ContentHash],
+		Session: saved,
+		OnProgress: func(n int64) {
+			if first < 0 {
+				first = n
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("resumed upload: %v", err)
+	}
+	if rf.Size != size || rf.Hash != want[providers.ContentHash] {
+		t.Fatalf("stored %+v", rf)
+	}
+	if first < size/2 {
+		t.Errorf("resumed upload started at %d, want ≥ %d", first, size/2)
+	}
+	sent := h.stats(t).UploadBytes
+	if sent > size+2*chunk {
+		t.Errorf("service received %d upload bytes for a %d-byte file, more than size + 2 chunks", sent, size)
+	}
+	t.Logf("%d MiB uploaded with %d MiB of upload traffic", size>>20, sent>>20)
+}
+
+// BenchmarkUpload compares Put to fakedropbox with a raw HTTP PUT of the
+// same bytes to the same server, both written to disk.
+func BenchmarkUpload(b *testing.B) {
+	const size = 64 << 20
+	h := newHarness(b)
+	dir := b.TempDir()
+	h.mux.HandleFunc("PUT /raw", func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.CreateTemp(dir, "raw-*")
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		io.CopyBuffer(f, r.Body, make([]byte, 1<<20))
+	})
+	c := h.client(b, DefaultChunkSize)
+	b.Run("dropbox", func(b *testing.B) {
+		b.SetBytes(size)
+		start := time.Now()
+		for i := range b.N {
+			if _, err := c.Put(b.Context(), fmt.Sprintf("bench/%d.bak", i), &pattern{size: size}, size, providers.PutOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(size*int64(b.N))/1e6/time.Since(start).Seconds(), "MB/s")
+	})
+	b.Run("raw", func(b *testing.B) {
+		b.SetBytes(size)
+		start := time.Now()
+		for range b.N {
+			req, _ := http.NewRequest("PUT", h.url+"/raw", io.LimitReader(&pattern{size: size}, size))
+			req.ContentLength = size
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		b.ReportMetric(float64(size*int64(b.N))/1e6/time.Since(start).Seconds(), "MB/s")
+	})
+}
