@@ -1,0 +1,383 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+const (
+	// quickCheck is the gap before the second stat of a file whose mtime was already
+	// older than Settle when a scan found it, so a start-up scan of many old files
+	// does not wait Settle for each.
+	quickCheck = 50 * time.Millisecond
+	// rootCheck is how often the watched folder itself is stat'ed, to notice it
+	// vanishing (or being replaced) when no event says so, and to notice it returning.
+	rootCheck = 2 * time.Second
+	// fallbackPoll is the scan interval after the OS refused a watch (inotify limits).
+	fallbackPoll = 30 * time.Second
+)
+
+// reportedStamp remembers what was last reported for a file; gen is the full scan that
+// last saw it, so files that disappeared are forgotten.
+type reportedStamp struct {
+	stamp
+	gen uint32
+}
+
+// watch is one watched folder. Everything below pend is owned by the loop goroutine.
+type watch struct {
+	cfg    Config
+	filter filter
+	sink   Sink
+	log    *slog.Logger
+	pend   *pending
+
+	quick     time.Duration
+	rootEvery time.Duration
+
+	gate     *gate
+	reported map[string]reportedStamp
+	gen      uint32
+	dirs     map[string]fs.FileInfo // directories with an OS watch, for identity checks
+	root     fs.FileInfo            // the watched folder as last seen
+	missing  bool
+	fallback bool // polling because the OS refused a watch
+
+	fsw     *fsnotify.Watcher
+	drained chan struct{}
+	rescanT *time.Ticker
+}
+
+func newWatch(c Config, f filter, sink Sink, log *slog.Logger) *watch {
+	return &watch{
+		cfg: c, filter: f, sink: sink, log: log,
+		pend:      newPending(),
+		quick:     quickCheck,
+		rootEvery: rootCheck,
+		gate:      newGate(),
+		reported:  make(map[string]reportedStamp),
+		dirs:      make(map[string]fs.FileInfo),
+	}
+}
+
+func (w *watch) polling() bool { return w.cfg.Poll > 0 || w.fallback }
+
+func (w *watch) scanInterval() time.Duration {
+	switch {
+	case w.cfg.Poll > 0:
+		return w.cfg.Poll
+	case w.fallback:
+		return min(fallbackPoll, w.cfg.Rescan)
+	}
+	return w.cfg.Rescan
+}
+
+func (w *watch) run(ctx context.Context) {
+	defer w.closeNotify()
+	w.rescanT = time.NewTicker(w.scanInterval())
+	defer w.rescanT.Stop()
+	rootT := time.NewTicker(w.rootEvery)
+	defer rootT.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	w.start()
+	for {
+		if next, ok := w.gate.next(); ok {
+			timer.Reset(max(time.Until(next), 0))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.pend.wake:
+		case <-timer.C:
+		case <-w.rescanT.C:
+			w.fullScan()
+		case <-rootT.C:
+			w.checkRoot()
+		}
+		w.handleHints()
+		w.settleDue()
+	}
+}
+
+// start opens the folder: Missing when it is absent, otherwise watches and a full scan.
+func (w *watch) start() {
+	fi, err := os.Stat(w.cfg.Path)
+	if err == nil && !fi.IsDir() {
+		err = fmt.Errorf("%s is not a directory", w.cfg.Path)
+	}
+	if err != nil {
+		w.goMissing(err)
+		return
+	}
+	w.root = fi
+	w.openNotify()
+	w.fullScan()
+}
+
+// checkRoot notices the folder vanishing, coming back, or being replaced by another
+// directory of the same name (whose new inode no OS watch covers yet).
+func (w *watch) checkRoot() {
+	fi, err := os.Stat(w.cfg.Path)
+	if err == nil && !fi.IsDir() {
+		err = fmt.Errorf("%s is not a directory", w.cfg.Path)
+	}
+	switch {
+	case w.missing && err == nil:
+		w.closeNotify()
+		w.missing = false
+		w.root = fi
+		w.log.Info("watched folder is back", "path", w.cfg.Path)
+		w.sink.Back(w.cfg.Name)
+		w.openNotify()
+		w.fullScan()
+	case w.missing:
+		if !w.polling() && w.fsw == nil {
+			w.watchParent()
+		}
+	case err != nil:
+		w.goMissing(err)
+	case !os.SameFile(w.root, fi):
+		w.log.Info("watched folder was replaced; rewatching", "path", w.cfg.Path)
+		w.root = fi
+		w.closeNotify()
+		w.openNotify()
+		w.fullScan()
+	}
+}
+
+// goMissing reports the folder gone once. Its files are not "deleted": nothing is
+// forgotten except the pending gate, and a full scan follows its return.
+func (w *watch) goMissing(err error) {
+	if w.missing {
+		return
+	}
+	w.missing = true
+	w.closeNotify()
+	w.gate.reset()
+	w.log.Warn("watched folder missing", "path", w.cfg.Path, "err", err)
+	w.sink.Missing(w.cfg.Name, fmt.Errorf("watch %q: %w", w.cfg.Name, err))
+	if !w.polling() {
+		w.watchParent()
+	}
+}
+
+// watchParent watches the missing folder's parent, so its return is noticed at once
+// rather than at the next rootCheck. Best effort: the parent may be missing too.
+func (w *watch) watchParent() {
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return
+	}
+	if err := fsw.Add(filepath.Dir(w.cfg.Path)); err != nil {
+		fsw.Close()
+		return
+	}
+	w.attach(fsw)
+}
+
+func (w *watch) openNotify() {
+	if w.polling() {
+		return
+	}
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		w.startFallback(err)
+		return
+	}
+	w.attach(fsw)
+}
+
+func (w *watch) attach(fsw *fsnotify.Watcher) {
+	w.fsw = fsw
+	w.drained = make(chan struct{})
+	go drain(fsw, w.pend, w.drained)
+}
+
+func (w *watch) closeNotify() {
+	if w.fsw == nil {
+		return
+	}
+	w.fsw.Close()
+	<-w.drained
+	w.fsw = nil
+	clear(w.dirs)
+}
+
+// startFallback switches to polling when the OS refuses watches (inotify's
+// max_user_watches or max_user_instances): slower, but no silent gap.
+func (w *watch) startFallback(err error) {
+	if w.fallback {
+		return
+	}
+	w.fallback = true
+	w.log.Error("cannot watch folder for changes; polling instead", "path", w.cfg.Path,
+		"every", w.scanInterval(), "err", err)
+	if w.rescanT != nil {
+		w.rescanT.Reset(w.scanInterval())
+	}
+}
+
+// addWatch puts an OS watch on dir, once per directory identity. A refusal is logged
+// (or, at the OS limit, turns on polling); the directory is scanned either way.
+func (w *watch) addWatch(dir string, fi fs.FileInfo) {
+	if w.fsw == nil || w.polling() {
+		return
+	}
+	if old, ok := w.dirs[dir]; ok && os.SameFile(old, fi) {
+		return
+	}
+	err := w.fsw.Add(dir)
+	switch {
+	case err == nil:
+		w.dirs[dir] = fi
+	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EMFILE):
+		w.startFallback(err)
+	default:
+		w.log.Warn("cannot watch subfolder", "path", dir, "err", err)
+	}
+}
+
+func (w *watch) handleHints() {
+	b := w.pend.take()
+	for _, err := range b.errs {
+		w.log.Warn("folder events lost; rescanning", "err", err)
+	}
+	if w.missing {
+		if len(b.paths) > 0 || b.rescan {
+			w.checkRoot()
+		}
+		for rel := range b.rechecks {
+			delete(w.reported, rel)
+		}
+		return
+	}
+	if b.rescan {
+		w.fullScan()
+	}
+	if w.missing {
+		return
+	}
+	for rel := range b.rechecks {
+		delete(w.reported, rel)
+		w.hint(w.abs(rel))
+	}
+	for p := range b.paths {
+		w.hint(p)
+	}
+}
+
+// hint looks at one path an event named. Every event on a pending file restarts its
+// settle period.
+func (w *watch) hint(abs string) {
+	if abs == w.cfg.Path {
+		w.checkRoot()
+		return
+	}
+	if w.missing {
+		return
+	}
+	rel, ok := w.rel(abs)
+	if !ok || (!w.cfg.Recursive && strings.Contains(rel, "/")) {
+		return
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			w.gone(rel, abs)
+		}
+		return
+	}
+	switch {
+	case fi.IsDir():
+		if w.cfg.Recursive && w.filter.dir(rel, abs) {
+			if old, ok := w.dirs[abs]; !ok || !os.SameFile(old, fi) {
+				w.scanDir(abs, rel, fi)
+			}
+		}
+		return
+	case !fi.Mode().IsRegular() || !w.filter.file(rel, abs):
+		return
+	}
+	s := stampOf(fi)
+	if r, ok := w.reported[rel]; ok && r.stamp == s && w.gate.get(rel) == nil {
+		return // an event that changed nothing we report on (chmod, a sibling's rename)
+	}
+	w.gate.observe(rel, s, time.Now(), w.cfg.Settle)
+}
+
+// gone forgets a path that no longer exists: a file deleted before it settled is
+// dropped silently, and a vanished directory's watches are forgotten.
+func (w *watch) gone(rel, abs string) {
+	w.gate.drop(rel)
+	delete(w.reported, rel)
+	prefix := abs + string(filepath.Separator)
+	for d := range w.dirs {
+		if d == abs || strings.HasPrefix(d, prefix) {
+			delete(w.dirs, d)
+			if w.fsw != nil {
+				_ = w.fsw.Remove(d) // usually gone already with the directory
+			}
+		}
+	}
+}
+
+// settleDue stats every file whose deadline has passed: unchanged means complete.
+func (w *watch) settleDue() {
+	now := time.Now()
+	for e := w.gate.due(now); e != nil; e = w.gate.due(now) {
+		abs := w.abs(e.rel)
+		fi, err := os.Lstat(abs)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				delete(w.reported, e.rel)
+			} else {
+				w.log.Warn("cannot stat file; retrying", "path", abs, "err", err)
+				w.gate.observe(e.rel, e.seen, now, w.cfg.Settle)
+			}
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		s := stampOf(fi)
+		if s != e.seen {
+			w.gate.observe(e.rel, s, now, w.cfg.Settle)
+			continue
+		}
+		if r, ok := w.reported[e.rel]; ok && r.stamp == s {
+			continue
+		}
+		w.reported[e.rel] = reportedStamp{stamp: s, gen: w.gen}
+		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime()})
+	}
+}
+
+func (w *watch) abs(rel string) string {
+	return filepath.Join(w.cfg.Path, filepath.FromSlash(rel))
+}
+
+func (w *watch) rel(abs string) (string, bool) {
+	prefix := w.cfg.Path
+	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+		prefix += string(filepath.Separator)
+	}
+	if !strings.HasPrefix(abs, prefix) || len(abs) == len(prefix) {
+		return "", false
+	}
+	return filepath.ToSlash(abs[len(prefix):]), true
+}
