@@ -14,11 +14,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/providers/dropbox/fakedropbox"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
 )
 
@@ -48,18 +50,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cloud := fakecloud.New(*ttl)
 	mux := http.NewServeMux()
 	mux.Handle("/_fakecloud/", cloud.ControlHandler())
-	drive, err := fakedrive.New(cloud, *dataDir)
+	drive, err := fakedrive.New(cloud, filepath.Join(*dataDir, "drive"))
 	if err != nil {
 		return err
 	}
 	drive.Register(mux)
-	// ---- other emulators ----
-	// The Dropbox (fakedropbox) and Graph (fakegraph) emulators are
-	// registered here, with the same shape:
-	//
-	//	dbx, err := fakedropbox.New(cloud, *dataDir) … dbx.Register(mux)
-	//	graph, err := fakegraph.New(cloud, *dataDir) … graph.Register(mux)
-	// ---- end of other emulators ----
+	dbx, err := fakedropbox.New(cloud, filepath.Join(*dataDir, "dropbox"))
+	if err != nil {
+		return err
+	}
+	dbx.Register(mux)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
