@@ -107,3 +107,14 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM meta WHERE key=?`, key)
 	return err
 }
+
+// ProbeNow makes a paused destination's probe due at once (after a fix such
+// as a new login); the daemon lifts the pause when the probe succeeds.
+func (s *Store) ProbeNow(ctx context.Context, dest string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE pauses SET retry_at=0, probes=0 WHERE destination=?`, dest)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}

@@ -228,7 +228,7 @@ func cmdRetry(g *globals) *cobra.Command {
 				return err
 			}
 			if dest != "" {
-				a.Store.Unpause(c.Context(), dest)
+				a.Store.ProbeNow(c.Context(), dest)
 			}
 			fmt.Fprintf(g.stdout, "%d upload(s) will be tried again now\n", n)
 			return nil

@@ -115,23 +115,28 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 	return retry.New(p, policy, pacer), nil
 }
 
-// Destinations builds every configured destination. A destination whose
-// provider cannot be built (no login yet, say) is still returned, with a
-// provider that fails Fatal, so its jobs wait and an alert says why while
-// the other destinations keep working.
+// Destinations builds every configured destination. Cloud adapters are
+// built lazily (see lazy): one that cannot log in yet holds its own jobs
+// while the other destinations keep working.
 func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
 	var out []*daemon.Destination
 	for i := range a.Cfg.Destinations {
 		d := &a.Cfg.Destinations[i]
-		p, err := a.Provider(ctx, d)
-		if err != nil {
-			a.Log.Error("destination unusable", "destination", d.Name, "err", err)
-			p = broken{err: err, kind: hashKindFor(d.Type)}
-		}
-		if l, ok := unwrap(p).(*local.Client); ok {
-			if n, err := l.Sweep(ctx); err == nil && n > 0 {
-				a.Log.Info("removed partial files left by an earlier crash", "destination", d.Name, "files", n)
+		var p providers.Provider
+		if d.Type == "local" {
+			lp, err := a.Provider(ctx, d)
+			if err != nil {
+				a.Log.Error("destination unusable", "destination", d.Name, "err", err)
+				continue
 			}
+			if l, ok := unwrap(lp).(*local.Client); ok {
+				if n, err := l.Sweep(ctx); err == nil && n > 0 {
+					a.Log.Info("removed partial files left by an earlier crash", "destination", d.Name, "files", n)
+				}
+			}
+			p = lp
+		} else {
+			p = &lazy{kind: hashKindFor(d.Type), build: func(ctx context.Context) (providers.Provider, error) { return a.Provider(ctx, d) }}
 		}
 		out = append(out, &daemon.Destination{Name: d.Name, Type: d.Type, Provider: p, Open: windowFunc(d)})
 	}

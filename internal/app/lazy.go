@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/offsite-backup/offsite/providers"
+)
+
+// lazy builds a destination's adapter on first use and again after a
+// Fatal login error, so `offsite auth NAME` run while the service is up
+// takes effect without a restart, and a destination not logged in yet at
+// start-up neither stops the others nor needs a restart later. Until it
+// can be built, every call fails Fatal with the build error, which holds
+// its jobs and raises one alert.
+type lazy struct {
+	build func(context.Context) (providers.Provider, error)
+	kind  providers.HashKind
+
+	mu      sync.Mutex
+	p       providers.Provider
+	lastErr error
+	lastTry time.Time
+}
+
+var _ providers.Provider = (*lazy)(nil)
+
+func (l *lazy) get(ctx context.Context) (providers.Provider, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.p != nil {
+		return l.p, nil
+	}
+	if l.lastErr != nil && time.Since(l.lastTry) < 10*time.Second {
+		return nil, l.lastErr
+	}
+	l.lastTry = time.Now()
+	p, err := l.build(ctx)
+	if err != nil {
+		if providers.KindOf(err) != providers.Fatal {
+			err = &providers.Error{Kind: providers.Fatal, Reason: providers.ReasonOf(err), Hint: providers.HintOf(err), Err: err}
+		}
+		l.lastErr = err
+		return nil, err
+	}
+	l.p, l.lastErr = p, nil
+	return p, nil
+}
+
+// check forgets the adapter after a refused login, so the next call reads
+// the token file again.
+func (l *lazy) check(err error) error {
+	if providers.KindOf(err) == providers.Fatal && providers.ReasonOf(err) == providers.ReasonAuth {
+		l.mu.Lock()
+		if c, ok := l.p.(providers.Closer); ok {
+			c.Close()
+		}
+		l.p = nil
+		l.mu.Unlock()
+	}
+	return err
+}
+
+func (l *lazy) Unwrap() providers.Provider {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.p
+}
+
+func (l *lazy) HashKind() providers.HashKind { return l.kind }
+
+func (l *lazy) Put(ctx context.Context, path string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	rf, err := p.Put(ctx, path, r, size, o)
+	return rf, l.check(err)
+}
+
+func (l *lazy) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	rf, err := p.Stat(ctx, path)
+	return rf, l.check(err)
+}
+
+func (l *lazy) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.List(ctx, dir)
+	return out, l.check(err)
+}
+
+func (l *lazy) Delete(ctx context.Context, path string) error {
+	p, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return l.check(p.Delete(ctx, path))
+}
+
+func (l *lazy) Get(ctx context.Context, path string) (io.ReadCloser, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := p.Get(ctx, path)
+	return rc, l.check(err)
+}
+
+func (l *lazy) Quota(ctx context.Context) (used, total int64, err error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	q, ok := p.(providers.Quotaer)
+	if !ok {
+		return 0, 0, nil
+	}
+	used, total, err = q.Quota(ctx)
+	return used, total, l.check(err)
+}
