@@ -144,6 +144,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 }
 
+// Flush delivers everything due now and returns; failed messages stay in
+// the outbox for a later Run or Flush. For one-shot commands (`offsite once`).
+func (n *Notifier) Flush(ctx context.Context) error { return n.flush(ctx) }
+
 // flush delivers everything due now, batch by batch.
 func (n *Notifier) flush(ctx context.Context) error {
 	for ctx.Err() == nil {
