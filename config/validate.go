@@ -24,7 +24,7 @@ import (
 // Bounds that catch typos without getting in a real setup's way.
 const (
 	maxWorkers = 64
-	minSettle  = Duration(time.Second)
+	minSettle  = Duration(100 * time.Millisecond)
 	minRescan  = Duration(10 * time.Second)
 	minPoll    = Duration(time.Second)
 )
@@ -85,7 +85,7 @@ func (c *Config) validateWatches(p *problems) {
 			p.add(at+".path", "point it at the folder the backups are written to", "is %s, which is a file, not a folder", w.Path)
 		}
 		if w.Settle < minSettle {
-			p.add(at+".settle", "use at least 1s; 5s is the default", "is %s, too short to tell a finished file from one being written", w.Settle)
+			p.add(at+".settle", "use at least 100ms (a few seconds for network shares); 5s is the default", "is %s, too short to tell a finished file from one being written", w.Settle)
 		}
 		if w.Rescan < minRescan {
 			p.add(at+".rescan", "use at least 10s; 10m is the default", "is %s", w.Rescan)
