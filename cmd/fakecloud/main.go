@@ -22,6 +22,7 @@ import (
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers/dropbox/fakedropbox"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
+	"github.com/offsite-backup/offsite/providers/onedrive/fakegraph"
 )
 
 func main() {
@@ -60,6 +61,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	dbx.Register(mux)
+	graph, err := fakegraph.New(cloud, *dataDir)
+	if err != nil {
+		return err
+	}
+	graph.Register(mux)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
