@@ -15,7 +15,7 @@ build:
 # and kill-loop runs are behind -short=false plus the "long" tag (test-long).
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 test-long:
 	$(GO) test -race -count=1 -tags long -timeout 60m $(PKGS)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -216,17 +217,17 @@ func TestSecondRunNamesTheHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { c.Process.Kill(); c.Wait() }()
-	var out string
-	var err error
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		out, err = e.run("run")
-		if strings.Contains(out, "already uses") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err == nil || !strings.Contains(out, fmt.Sprintf("pid %d", c.Process.Pid)) {
+	// Wait until the first one holds the lock, so the second cannot win the race.
+	lockFile := filepath.Join(e.dir, "state", "offsite.lock")
+	holder := fmt.Sprintf("pid %d", c.Process.Pid)
+	waitFor(t, 10*time.Second, func() bool {
+		b, _ := os.ReadFile(lockFile)
+		return strings.Contains(string(b), holder)
+	}, &bytes.Buffer{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, offsiteBin, "run", "-c", e.config).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), holder) {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 	// After a kill -9 the lock goes with the process.
