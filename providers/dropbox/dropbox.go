@@ -54,7 +54,7 @@ type Client struct {
 	chunk  int64
 	pacer  *retry.Pacer
 	policy retry.Policy // chunk retries inside an upload
-	tokens *tokens
+	tokens *oauth.Source
 	files  files.ContextClient
 	users  users.ContextClient
 }
@@ -78,7 +78,7 @@ func New(ctx context.Context, c Config) (*Client, error) {
 	}
 	// Refreshes outlive New's ctx: they happen whenever a token runs out.
 	tctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base, Timeout: time.Minute})
-	toks, err := newTokens(tctx, OAuthConfig(c), oauth.Store{Path: c.TokenFile, Dest: c.Name})
+	toks, err := oauth.NewSource(tctx, OAuthConfig(c), oauth.Store{Path: c.TokenFile, Dest: c.Name})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (c *Client) call(ctx context.Context, op string, fn func(context.Context) e
 		err := fn(context.WithValue(ctx, callKey{}, info))
 		var au auth.AuthAPIError
 		if attempt == 0 && errors.As(err, &au) {
-			c.tokens.refused(info.auth)
+			c.tokens.Invalidate(strings.TrimPrefix(info.auth, "Bearer "))
 			continue
 		}
 		return c.classify(op, err, info)

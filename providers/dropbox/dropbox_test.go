@@ -183,7 +183,7 @@ func TestExpiredSessionStartsOver(t *testing.T) {
 func TestExpiredAccessTokenIsRefreshed(t *testing.T) {
 	h := newHarness(t)
 	c := h.client(t, testChunk)
-	file := c.tokens.store.Path
+	file := c.tokens.Store().Path
 	before, _ := os.ReadFile(file)
 	h.control(t, "POST", "/_fakecloud/tokens/expire", map[string]string{"service": "dropbox"})
 	// Twenty workers meet the expiry at once; each must carry on.

@@ -86,11 +86,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	store := oauth.Store{Path: cfg.TokenFile, Dest: cfg.Name}
 	// Refreshes outlive the caller's context and go through the same transport.
 	tokCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base})
-	toks, err := newTokens(tokCtx, OAuthConfig(cfg), store)
+	toks, err := oauth.NewSource(tokCtx, OAuthConfig(cfg), store)
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Transport: &authTransport{tokens: toks, base: base}}
+	hc := &http.Client{Transport: &oauth.Transport{Source: toks, Base: base}}
 	opts := []option.ClientOption{option.WithHTTPClient(hc)}
 	uploadURL := "https://www.googleapis.com/upload/drive/v3/files"
 	if cfg.Endpoint != "" {

@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -86,40 +88,117 @@ func (s Store) authHint() string {
 	return fmt.Sprintf("run `offsite auth %s` to log in again", s.Dest)
 }
 
-// savingSource refreshes through cfg and saves every new token before
-// handing it out, so a rotated refresh token is never lost.
-type savingSource struct {
-	mu    sync.Mutex
+// Source hands out a destination's access tokens from its saved login. It
+// refreshes when the token expires or when the service refused it
+// (Invalidate: revoked, or the clocks disagree), saves every new token
+// before handing it out (Microsoft rotates refresh tokens on each use), and
+// classifies a refused refresh as Fatal with a hint to log in again. Every
+// adapter uses it; none keeps tokens of its own.
+type Source struct {
+	ctx   context.Context // carries the HTTP client refreshes go through
+	cfg   *oauth2.Config
 	store Store
-	base  oauth2.TokenSource
-	last  *oauth2.Token
+
+	mu  sync.Mutex
+	tok *oauth2.Token
 }
 
-// TokenSource returns a source that refreshes the stored token through cfg
-// and saves each new one. Errors are classified: a refused refresh
-// (invalid_grant and the like) is Fatal with a hint to log in again.
-func TokenSource(ctx context.Context, cfg *oauth2.Config, store Store) (oauth2.TokenSource, error) {
+var _ oauth2.TokenSource = (*Source)(nil)
+
+// NewSource loads the saved login. ctx should outlive single requests (the
+// refreshes happen whenever a token runs out) and may carry
+// oauth2.HTTPClient.
+func NewSource(ctx context.Context, cfg *oauth2.Config, store Store) (*Source, error) {
 	t, err := store.Load()
 	if err != nil {
 		return nil, err
 	}
-	return &savingSource{store: store, base: cfg.TokenSource(ctx, t), last: t}, nil
+	return &Source{ctx: ctx, cfg: cfg, store: store, tok: t}, nil
 }
 
-func (s *savingSource) Token() (*oauth2.Token, error) {
+// TokenSource is NewSource as an oauth2.TokenSource.
+func TokenSource(ctx context.Context, cfg *oauth2.Config, store Store) (oauth2.TokenSource, error) {
+	return NewSource(ctx, cfg, store)
+}
+
+// Token returns a valid access token, refreshing and saving when needed.
+func (s *Source) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.base.Token()
+	if s.tok.Valid() {
+		t := *s.tok
+		return &t, nil
+	}
+	if s.tok.RefreshToken == "" {
+		return nil, ClassifyTokenError(&oauth2.RetrieveError{ErrorCode: "no refresh token saved"}, s.store)
+	}
+	// A token holding only the refresh token makes the source refresh now.
+	nt, err := s.cfg.TokenSource(s.ctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken}).Token()
 	if err != nil {
 		return nil, ClassifyTokenError(err, s.store)
 	}
-	if t.AccessToken != s.last.AccessToken || t.RefreshToken != s.last.RefreshToken {
-		if err := s.store.Save(t); err != nil {
-			return nil, providers.Errorf(providers.Temporary, "", "", "%w", err)
-		}
-		s.last = t
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = s.tok.RefreshToken
 	}
-	return t, nil
+	if err := s.store.Save(nt); err != nil {
+		return nil, providers.Errorf(providers.Temporary, "", "", "%s: %w", s.store.Dest, err)
+	}
+	s.tok = nt
+	t := *nt
+	return &t, nil
+}
+
+// Invalidate makes the next Token refresh, unless the refused token was
+// already replaced (many requests failing on one expiry cause one refresh).
+func (s *Source) Invalidate(refused string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if refused != "" && s.tok.AccessToken == refused {
+		s.tok.Expiry = time.Unix(1, 0)
+	}
+}
+
+// Transport authorises requests with a Source. On a 401 it invalidates
+// the token and, when the body can be sent again, repeats the request once
+// with a fresh one; otherwise the caller's next attempt refreshes.
+type Transport struct {
+	Source *Source
+	Base   http.RoundTripper
+}
+
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, token, err := t.send(req, req.Body)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	t.Source.Invalidate(token)
+	body := req.Body
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil
+		}
+		if body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	resp.Body.Close()
+	resp, _, err = t.send(req, body)
+	return resp, err
+}
+
+func (t *Transport) send(req *http.Request, body io.ReadCloser) (*http.Response, string, error) {
+	tok, err := t.Source.Token()
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, "", err
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := t.Base.RoundTrip(r)
+	return resp, tok.AccessToken, err
 }
 
 // ClassifyTokenError maps a token endpoint failure onto a kind. The
@@ -149,3 +228,6 @@ func Client(ts oauth2.TokenSource, base http.RoundTripper) *http.Client {
 	}
 	return &http.Client{Transport: &oauth2.Transport{Source: ts, Base: base}}
 }
+
+// Store returns where the Source keeps its login.
+func (s *Source) Store() Store { return s.store }

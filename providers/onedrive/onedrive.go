@@ -23,6 +23,7 @@ import (
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/retry"
+	"golang.org/x/oauth2"
 )
 
 var _ providers.Provider = (*Client)(nil)
@@ -90,7 +91,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	store := oauth.Store{Path: cfg.TokenFile, Dest: cfg.Name}
-	toks, err := newTokens(OAuthConfig(cfg), store, &http.Client{Transport: base})
+	// Refreshes outlive New's ctx: they happen whenever a token runs out.
+	tokCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base, Timeout: time.Minute})
+	toks, err := oauth.NewSource(tokCtx, OAuthConfig(cfg), store)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg: cfg,
 		api: &http.Client{
-			Transport: &authTransport{tokens: toks, base: base},
+			Transport: &oauth.Transport{Source: toks, Base: base},
 			// Downloads redirect to a pre-authenticated URL on another host;
 			// Get follows it without the Graph token.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
