@@ -1,0 +1,174 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/notify/outboxtest"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/queue"
+)
+
+type sqliteBox struct {
+	outbox
+	file string
+}
+
+func TestQueueOutboxKeepsTheOutboxContract(t *testing.T) {
+	open := func(t *testing.T, file string) notify.Outbox {
+		s, err := queue.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return sqliteBox{outbox{s}, file}
+	}
+	outboxtest.Run(t, outboxtest.Options{
+		New: func(t *testing.T) notify.Outbox { return open(t, filepath.Join(t.TempDir(), "q.db")) },
+		Reopen: func(t *testing.T, box notify.Outbox) notify.Outbox {
+			b := box.(sqliteBox)
+			b.s.Close()
+			return open(t, b.file)
+		},
+	})
+}
+
+// TestLazyDestinationPicksUpALaterLogin: a cloud destination with no login
+// fails Fatal/auth, and works once a token appears, without a restart.
+func TestLazyDestinationPicksUpALaterLogin(t *testing.T) {
+	token := filepath.Join(t.TempDir(), "tok")
+	builds := 0
+	l := &lazy{kind: providers.SHA256, build: func(context.Context) (providers.Provider, error) {
+		builds++
+		if _, err := os.Stat(token); err != nil {
+			return nil, providers.Errorf(providers.Fatal, providers.ReasonAuth, "run `offsite auth cloud`", "not logged in")
+		}
+		return memProvider{}, nil
+	}}
+	_, err := l.Stat(context.Background(), "x")
+	if providers.KindOf(err) != providers.Fatal || providers.ReasonOf(err) != providers.ReasonAuth {
+		t.Fatalf("before login: %v", err)
+	}
+	os.WriteFile(token, []byte("{}"), 0o600)
+	l.lastTry = time.Time{} // past the rebuild back-off
+	if _, err := l.Stat(context.Background(), "x"); err != nil {
+		t.Fatalf("after login: %v", err)
+	}
+	if builds != 2 {
+		t.Fatalf("built %d times", builds)
+	}
+}
+
+type memProvider struct{}
+
+func (memProvider) Put(context.Context, string, io.ReadSeeker, int64, providers.PutOptions) (providers.RemoteFile, error) {
+	return providers.RemoteFile{}, nil
+}
+func (memProvider) Stat(context.Context, string) (providers.RemoteFile, error) {
+	return providers.RemoteFile{}, nil
+}
+func (memProvider) List(context.Context, string) ([]providers.RemoteFile, error) { return nil, nil }
+func (memProvider) Delete(context.Context, string) error                       { return nil }
+func (memProvider) Get(context.Context, string) (io.ReadCloser, error) {
+	return nil, errors.New("no")
+}
+func (memProvider) HashKind() providers.HashKind { return providers.SHA256 }
+
+func testApp(t *testing.T) (*App, string) {
+	t.Helper()
+	dir := t.TempDir()
+	watch, usb := filepath.Join(dir, "backups"), filepath.Join(dir, "usb")
+	os.MkdirAll(watch, 0o755)
+	os.MkdirAll(usb, 0o755)
+	yaml := "state_dir: " + filepath.Join(dir, "state") + `
+watches:
+  - name: pos
+    path: ` + watch + `
+    settle: 100ms
+    destinations: [usb]
+destinations:
+  - name: usb
+    type: local
+    path: ` + usb + "\n"
+	cfg, err := config.Parse([]byte(yaml), filepath.Join(dir, "offsite.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a, dir
+}
+
+func TestPushRestoreVerifyAndCheck(t *testing.T) {
+	a, dir := testApp(t)
+	ctx := context.Background()
+	src := filepath.Join(dir, "ledger.xlsx")
+	os.WriteFile(src, []byte("ledger v1"), 0o644)
+	rf, err := a.Push(ctx, src, "usb", "", nil)
+	if err != nil || rf.Path != "ledger.xlsx" {
+		t.Fatalf("push: %+v %v", rf, err)
+	}
+	// Same content again: nothing new. New content: stored beside, never over.
+	if rf2, _ := a.Push(ctx, src, "usb", "", nil); rf2.Path != "ledger.xlsx" {
+		t.Fatalf("identical push stored %q", rf2.Path)
+	}
+	os.WriteFile(src, []byte("ledger v2, longer"), 0o644)
+	rf3, err := a.Push(ctx, src, "usb", "", nil)
+	if err != nil || !strings.HasPrefix(rf3.Path, "ledger.") || rf3.Path == "ledger.xlsx" {
+		t.Fatalf("changed push: %+v %v", rf3, err)
+	}
+	out := filepath.Join(dir, "restored.xlsx")
+	if _, err := a.Restore(ctx, "usb", "ledger.xlsx", out); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "ledger v1" {
+		t.Fatalf("restored %q", b)
+	}
+	if _, err := a.Restore(ctx, "usb", "ledger.xlsx", out); err == nil {
+		t.Fatal("restore overwrote an existing file")
+	}
+	var buf bytes.Buffer
+	if n := a.Check(ctx, &buf); n != 0 {
+		t.Fatalf("check found %d problems:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), "✓ destination usb") {
+		t.Fatalf("check output:\n%s", buf.String())
+	}
+	os.RemoveAll(filepath.Join(dir, "usb"))
+	buf.Reset()
+	if n := a.Check(ctx, &buf); n != 1 || !strings.Contains(buf.String(), "plug in the backup disk") {
+		t.Fatalf("check with the disk gone: %d\n%s", n, buf.String())
+	}
+}
+
+func TestPauseSilencesAndExpires(t *testing.T) {
+	a, _ := testApp(t)
+	ctx := context.Background()
+	until := time.Now().Add(48 * time.Hour).Truncate(time.Second)
+	if err := a.Pause(ctx, "pos", until); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.silencedUntil(ctx, "pos"); !got.Equal(until) {
+		t.Fatalf("silenced until %v, want %v", got, until)
+	}
+	if err := a.Pause(ctx, "nope", until); err == nil {
+		t.Fatal("pause of an unknown watch accepted")
+	}
+	a.Pause(ctx, "pos", time.Time{})
+	if got := a.silencedUntil(ctx, "pos"); !got.IsZero() {
+		t.Fatalf("resume left a silence until %v", got)
+	}
+}
