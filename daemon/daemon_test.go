@@ -153,8 +153,8 @@ func TestTemporaryFailuresRetryLaterAndAlertOnce(t *testing.T) {
 	if f.states(t)[queue.Done] != 1 {
 		t.Fatalf("states %v", f.states(t))
 	}
-	if k := f.events.kinds(); len(k) != 1 || k[0] != notify.KindFailure {
-		t.Fatalf("events %v, want exactly one failure alert (after 3 attempts)", k)
+	if k := f.events.kinds(); len(k) != 2 || k[0] != notify.KindFailure || k[1] != notify.KindRecovered {
+		t.Fatalf("events %v, want exactly one failure alert (after 3 attempts), then one recovered", k)
 	}
 	if b, _ := os.ReadFile(filepath.Join(f.dst, "pos", "a.bak")); !bytes.Equal(b, []byte("hello")) {
 		t.Fatal("file not at destination")

@@ -206,8 +206,13 @@ func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log in
 	log.Warn("upload failed; will retry", "attempt", attempts, "retry_in", wait.Round(time.Second), "err", err)
 	if attempts >= d.o.AlertAfter && !j.Alerted {
 		d.recordFailure(j, err)
-		d.notify(uploadFailing(j, attempts, err))
 		d.store.MarkAlerted(ctx, j.ID)
+		// One alert per cause: while uploads to a destination keep failing,
+		// the first file's alert speaks for the rest, and one "works again"
+		// follows when any upload there succeeds.
+		if d.startFailing(ctx, j.Destination) {
+			d.notify(uploadFailing(j, attempts, err))
+		}
 	}
 }
 
@@ -288,6 +293,7 @@ func (d *Daemon) committer(in <-chan finished) {
 		}
 		for _, b := range batch {
 			j := b.job
+			d.stopFailing(ctx, j.Destination)
 			d.log.Info("uploaded", "watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination,
 				"remote", j.RemotePath, "bytes", j.Version.Size, "hash", b.rf.Hash, "took", b.took.Round(time.Millisecond))
 			d.recordUpload(j, b.dst, b.rf)
@@ -323,6 +329,30 @@ func (d *Daemon) maybeReport(ctx context.Context) {
 	if e, ok := d.FinishRun(); ok {
 		d.notify(e)
 	}
+}
+
+func failingKey(dest string) string { return "failing/" + dest }
+
+// startFailing records that uploads to dest are failing; it reports whether
+// this starts a new episode.
+func (d *Daemon) startFailing(ctx context.Context, dest string) bool {
+	if _, ok, err := d.store.Get(ctx, failingKey(dest)); err != nil || ok {
+		return false
+	}
+	d.store.Set(ctx, failingKey(dest), d.now().UTC().Format(time.RFC3339Nano))
+	return true
+}
+
+// stopFailing ends a failing episode of dest, saying so once.
+func (d *Daemon) stopFailing(ctx context.Context, dest string) {
+	v, ok, err := d.store.Get(ctx, failingKey(dest))
+	if err != nil || !ok {
+		return
+	}
+	d.store.Delete(ctx, failingKey(dest))
+	since, _ := time.Parse(time.RFC3339Nano, v)
+	d.log.Info("uploads work again", "destination", dest)
+	d.notify(notify.DestinationRecovered(dest).Episode(since))
 }
 
 // uploadFailing is one alert per job: a later version of the same file
