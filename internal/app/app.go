@@ -86,6 +86,19 @@ func (a *App) owner() string {
 // decorator; the pacer is shared with the adapter's own chunk retries.
 func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Provider, error) {
 	pacer := &retry.Pacer{}
+	// Seconds-scale retries of one call or chunk, inside the adapters. The
+	// config's retry.initial and retry.max, meant for the queue's slow
+	// retries, only ever shorten them.
+	call := retry.DefaultPolicy
+	if r := time.Duration(a.Cfg.Retry.Initial); r > 0 && r < call.Initial {
+		call.Initial = r
+	}
+	if m := time.Duration(a.Cfg.Retry.Max); m > 0 && m < call.Max {
+		call.Max = m
+	}
+	call.Report = func(attempt int, err error, wait time.Duration) {
+		a.Log.Debug("retrying", "destination", d.Name, "attempt", attempt, "wait", wait, "err", err)
+	}
 	var p providers.Provider
 	var err error
 	token := d.TokenPath(a.Cfg.StateDir)
@@ -94,25 +107,26 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 		p = local.New(local.Config{Root: d.Path, Owner: a.owner()})
 	case "gdrive":
 		p, err = gdrive.New(ctx, gdrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
 	case "dropbox":
 		p, err = dropbox.New(ctx, dropbox.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
 	case "onedrive":
 		p, err = onedrive.New(ctx, onedrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
 			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant, DriveID: d.DriveID,
-			ChunkSize: int64(d.ChunkSize), Pacer: pacer})
+			ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
 	default:
 		return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("destination %s: %w", d.Name, err)
 	}
-	policy := retry.DefaultPolicy
-	policy.Report = func(attempt int, err error, wait time.Duration) {
-		a.Log.Debug("retrying", "destination", d.Name, "attempt", attempt, "wait", wait, "err", err)
-	}
-	return retry.New(p, policy, pacer), nil
+	// The decorator retries a whole operation once more (a resumable upload
+	// continues its session); adapters already retried each call, and the
+	// queue owns everything slower, so the counts do not multiply.
+	whole := call
+	whole.Attempts = 2
+	return retry.New(p, whole, pacer), nil
 }
 
 // Destinations builds every configured destination. Cloud adapters are

@@ -44,6 +44,7 @@ type Config struct {
 	Endpoint     string // optional: root of every URL, e.g. the emulator's
 	ChunkSize    int64  // upload-session chunk; default DefaultChunkSize
 	Pacer        *retry.Pacer
+	Policy       retry.Policy      // retries of one call or chunk; zero: retry.DefaultPolicy
 	Transport    http.RoundTripper // optional base transport
 }
 
@@ -94,7 +95,7 @@ func New(ctx context.Context, c Config) (*Client, error) {
 		root = "/" + folder
 	}
 	return &Client{
-		name: c.Name, root: root, chunk: chunk, pacer: pacer, policy: retry.DefaultPolicy,
+		name: c.Name, root: root, chunk: chunk, pacer: pacer, policy: c.Policy, // zero: Do applies the defaults
 		tokens: toks, files: files.NewContext(sdk), users: users.NewContext(sdk),
 	}, nil
 }

@@ -44,6 +44,7 @@ type Config struct {
 	Endpoint     string       // optional emulator root; every URL, the token endpoint's too, is rooted here
 	ChunkSize    int64        // resumable chunk size, rounded up to 256 KiB; files below it go in one request
 	Pacer        *retry.Pacer // shared with the destination's retry decorator; nil makes one
+	Policy       retry.Policy // retries of one call or chunk; zero: retry.DefaultPolicy
 	// Transport carries every request, token refreshes included (nil: a
 	// clone of http.DefaultTransport, which honours HTTPS_PROXY).
 	Transport http.RoundTripper
@@ -108,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		root:      splitPath(cfg.Folder),
 		chunk:     chunk,
 		pacer:     pacer,
-		policy:    retry.DefaultPolicy,
+		policy:    cfg.Policy, // zero: Do applies the defaults
 		store:     store,
 		http:      hc,
 		svc:       svc,

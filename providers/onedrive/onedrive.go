@@ -48,6 +48,8 @@ type Config struct {
 	ChunkSize int64
 	// Pacer is the destination's shared pacer; nil makes one.
 	Pacer *retry.Pacer
+	// Policy bounds the retries of one call or fragment; zero: retry.DefaultPolicy.
+	Policy retry.Policy
 	// Transport carries every request; nil uses a clone of the default,
 	// which honours HTTPS_PROXY and the system CA pool.
 	Transport http.RoundTripper
@@ -122,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		drive:    drive,
 		chunk:    chunk,
 		pacer:    cfg.Pacer,
-		policy:   retry.DefaultPolicy,
+		policy:   cfg.Policy, // zero: Do applies the defaults
 		log:      cfg.Logger,
 		folders:  map[string]bool{},
 		pageSize: 200,
