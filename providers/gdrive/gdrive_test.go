@@ -34,6 +34,7 @@ type emu struct {
 	drive     *fakedrive.Server
 	srv       *httptest.Server
 	tokenFile string
+	access    string // a valid access token, for raw requests
 	rec       *recorder
 }
 
@@ -52,6 +53,7 @@ func newEmu(t testing.TB) *emu {
 	t.Cleanup(e.srv.Close)
 	e.tokenFile = filepath.Join(t.TempDir(), "gdrive-token.json")
 	access, ttl := e.cloud.IssueToken("drive")
+	e.access = access
 	tok := &oauth2.Token{AccessToken: access, TokenType: "Bearer", RefreshToken: "fake-refresh", Expiry: time.Now().Add(ttl)}
 	if err := (oauth.Store{Path: e.tokenFile, Dest: "cloud"}).Save(tok); err != nil {
 		t.Fatal(err)
