@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/notify/outboxtest"
 	"github.com/offsite-backup/offsite/providers"
@@ -170,5 +171,76 @@ func TestPauseSilencesAndExpires(t *testing.T) {
 	a.Pause(ctx, "pos", time.Time{})
 	if got := a.silencedUntil(ctx, "pos"); !got.IsZero() {
 		t.Fatalf("resume left a silence until %v", got)
+	}
+}
+
+// TestMissedBackupAlertRespectsSilenceAcrossRestart drives the producer
+// monitor with chosen times: a watch expecting a backup every 26h alerts
+// once it is overdue, repeats only once a day, stays quiet while silenced
+// (the silence surviving a reopen of the state), and speaks again after.
+func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
+	a, _ := testApp(t)
+	a.Cfg.Watches[0].ExpectEvery = config.Duration(26 * time.Hour)
+	ctx := context.Background()
+	p, err := a.pipeline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkers := map[string]*expect.Checker{}
+	c, _ := expect.New(expect.Rule{Every: 26 * time.Hour})
+	checkers["pos"] = c
+	start := time.Now()
+	a.watchingSince(ctx, "pos", start)
+	missed := func() int {
+		box := outbox{a.Store}
+		msgs, err := box.Due(ctx, start.Add(1000*time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range msgs {
+			if m.Event.Kind == notify.KindMissed {
+				n++
+			}
+		}
+		return n
+	}
+	// The outbox only holds messages for channels; give it one.
+	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindMissed}}}, outbox{a.Store}, a.Log)
+	a.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(25*time.Hour))
+	if n := missed(); n != 0 {
+		t.Fatalf("alert before the window ended: %d", n)
+	}
+	a.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(27*time.Hour))
+	a.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(30*time.Hour))
+	if n := missed(); n != 1 {
+		t.Fatalf("%d missed alerts on the first day, want 1", n)
+	}
+	// Summer closure: silenced for ten days, across a restart of the state.
+	if err := a.Pause(ctx, "pos", start.Add(300*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := a.Cfg
+	a.Close()
+	a2, err := OpenConfig(cfg, a.Log, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a2.Close()
+	a.Store = a2.Store
+	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindMissed}}}, outbox{a2.Store}, a2.Log)
+	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(100*time.Hour))
+	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(200*time.Hour))
+	if n := missed(); n != 1 {
+		t.Fatalf("alerts while silenced: %d missed messages, want still 1", n)
+	}
+	// After the silence the window restarts from its end.
+	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(320*time.Hour))
+	if n := missed(); n != 1 {
+		t.Fatalf("alert right after the silence ended: %d", n)
+	}
+	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(327*time.Hour))
+	if n := missed(); n != 2 {
+		t.Fatalf("no alert once overdue after the silence: %d", n)
 	}
 }

@@ -87,10 +87,12 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 		}
 		if missed, since := c.Missed(now, ref, silenced); missed {
 			var e notify.Event
+			// Before the first arrival, count from when watching began:
+			// that time survives restarts, so the daily reminder keeps one key a day.
 			if w.ExpectCron != "" {
-				e = notify.MissedDeadline(w.Name, last, since, now)
+				e = notify.MissedDeadline(w.Name, ref, since, now)
 			} else {
-				e = notify.Missed(w.Name, last, time.Duration(w.ExpectEvery), now)
+				e = notify.Missed(w.Name, ref, time.Duration(w.ExpectEvery), now)
 			}
 			p.notifier.Notify(ctx, e)
 		}
