@@ -29,7 +29,7 @@ const (
 
 func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
 	for ctx.Err() == nil {
-		job, err := d.store.Claim(ctx, d.closedDestinations())
+		jobs, err := d.store.Claim(ctx, d.closedDestinations(), claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("cannot read the queue", "err", err)
@@ -37,7 +37,7 @@ func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
 			}
 			continue
 		}
-		if job == nil {
+		if len(jobs) == 0 {
 			if drain {
 				return
 			}
@@ -45,9 +45,28 @@ func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
 			d.idle(ctx)
 			continue
 		}
-		d.process(ctx, job)
+		held := map[string]bool{} // destinations that turned unusable during this batch
+		for i, j := range jobs {
+			if ctx.Err() != nil {
+				// Shutting down: hand back what was claimed but not started.
+				for _, rest := range jobs[i:] {
+					d.store.Requeue(context.WithoutCancel(ctx), rest.ID, time.Time{})
+				}
+				return
+			}
+			if held[j.Destination] {
+				d.store.Requeue(ctx, j.ID, time.Time{})
+				continue
+			}
+			if d.process(ctx, j) == providers.Fatal {
+				held[j.Destination] = true
+			}
+		}
 	}
 }
+
+// claimBatch is how many jobs a worker takes from the queue at once.
+const claimBatch = 8
 
 // idle waits for new work: a kick from intake, the next due job, or a minute.
 func (d *Daemon) idle(ctx context.Context) {
@@ -75,14 +94,16 @@ func (d *Daemon) closedDestinations() []string {
 	return closed
 }
 
-// process runs one claimed job to one of its outcomes.
-func (d *Daemon) process(ctx context.Context, j *queue.Job) {
+// process runs one claimed job to one of its outcomes, and returns the
+// kind of its error (Temporary also for success; Fatal means the
+// destination was paused).
+func (d *Daemon) process(ctx context.Context, j *queue.Job) providers.Kind {
 	dst := d.dests[j.Destination]
 	w, wok := d.watches[j.Version.Watch]
 	if dst == nil || !wok {
 		// The config no longer routes it; keep the job for a later config.
 		d.store.Requeue(context.WithoutCancel(ctx), j.ID, d.now().Add(time.Hour))
-		return
+		return providers.Temporary
 	}
 	log := d.log.With("watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination)
 	start := d.now()
@@ -108,6 +129,7 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) {
 	default:
 		d.retryLater(bg, j, err, log)
 	}
+	return providers.KindOf(err)
 }
 
 var errSuperseded = errors.New("the source file changed after it was queued")

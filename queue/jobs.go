@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -68,9 +67,10 @@ func (s *Store) Recover(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// Claim takes the oldest due job of a destination not in skip and not
-// paused, and marks it Uploading. It returns nil when nothing is due.
-func (s *Store) Claim(ctx context.Context, skip []string) (*Job, error) {
+// Claim takes up to n of the oldest due jobs of destinations not in skip
+// and not paused, and marks them Uploading. It returns none when nothing is
+// due. Taking a few at a time keeps the queue query off the per-file path.
+func (s *Store) Claim(ctx context.Context, skip []string, n int) ([]*Job, error) {
 	now := s.now().UnixNano()
 	q := `SELECT ` + jobColumns + ` FROM jobs j JOIN versions v ON v.id=j.version_id
 		WHERE j.state IN ('pending','failed') AND j.next_attempt_at <= ?
@@ -82,27 +82,36 @@ func (s *Store) Claim(ctx context.Context, skip []string) (*Job, error) {
 			args = append(args, d)
 		}
 	}
-	q += ` ORDER BY j.next_attempt_at, j.id LIMIT 1`
+	q += fmt.Sprintf(` ORDER BY j.next_attempt_at, j.id LIMIT %d`, max(n, 1))
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	j, err := scanJob(tx.QueryRowContext(ctx, q, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("claim job: %w", err)
+		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state=?, updated_at=? WHERE id=?`, Uploading, now, j.ID); err != nil {
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		j.State = Uploading
+		out = append(out, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
+	for _, j := range out {
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state=?, updated_at=? WHERE id=?`, Uploading, now, j.ID); err != nil {
+			return nil, err
+		}
 	}
-	j.State = Uploading
-	return j, nil
+	return out, tx.Commit()
 }
 
 // NextDue returns when the earliest waiting job becomes due (zero if none

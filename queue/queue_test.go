@@ -70,28 +70,28 @@ func TestClaimLifecycleAndRecover(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	s.SetClock(func() time.Time { return now })
 	s.Enqueue(ctx, []Route{{Version: ver("a.bak", "a", now), Destinations: []string{"usb"}}})
-	j, err := s.Claim(ctx, nil)
+	j, err := claim1(s)
 	if err != nil || j == nil || j.State != Uploading {
 		t.Fatalf("claim = %+v, %v", j, err)
 	}
-	if again, _ := s.Claim(ctx, nil); again != nil {
+	if again, _ := claim1(s); again != nil {
 		t.Fatal("a claimed job was handed out twice")
 	}
 	// A crash: the job is Uploading when the process dies.
 	if n, _ := s.Recover(ctx); n != 1 {
 		t.Fatalf("recover = %d", n)
 	}
-	j, _ = s.Claim(ctx, nil)
+	j, _ = claim1(s)
 	s.SaveSession(ctx, j.ID, []byte("sess"), 100)
 	att, err := s.Fail(ctx, j.ID, "temporary", "boom", now.Add(time.Minute), true)
 	if err != nil || att != 1 {
 		t.Fatal(att, err)
 	}
-	if j2, _ := s.Claim(ctx, nil); j2 != nil {
+	if j2, _ := claim1(s); j2 != nil {
 		t.Fatal("job claimed before next_attempt_at")
 	}
 	now = now.Add(2 * time.Minute)
-	j, _ = s.Claim(ctx, nil)
+	j, _ = claim1(s)
 	if j == nil || string(j.Session) != "sess" || j.Acked != 100 {
 		t.Fatalf("session not kept across a failure: %+v", j)
 	}
@@ -115,15 +115,15 @@ func TestPausedDestinationIsSkippedUntilRetry(t *testing.T) {
 	if !isNew || again {
 		t.Fatalf("new pause %v, repeated pause reported new %v", isNew, again)
 	}
-	j, _ := s.Claim(ctx, nil)
+	j, _ := claim1(s)
 	if j == nil || j.Destination != "usb" {
 		t.Fatalf("claimed %+v, want the usb job", j)
 	}
-	if j, _ := s.Claim(ctx, nil); j != nil {
+	if j, _ := claim1(s); j != nil {
 		t.Fatal("paused destination's job claimed")
 	}
 	now = now.Add(3 * time.Hour)
-	if j, _ := s.Claim(ctx, nil); j == nil || j.Destination != "cloud" {
+	if j, _ := claim1(s); j == nil || j.Destination != "cloud" {
 		t.Fatal("probe job not released after the pause's retry time")
 	}
 }
@@ -160,4 +160,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if d, _ := s.Depth(context.Background()); d != 1 {
 		t.Fatalf("depth after reopen = %d", d)
 	}
+}
+
+func claim1(s *Store) (*Job, error) {
+	jobs, err := s.Claim(context.Background(), nil, 1)
+	if err != nil || len(jobs) == 0 {
+		return nil, err
+	}
+	return jobs[0], nil
 }
