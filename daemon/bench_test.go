@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/providers/local"
+	"github.com/offsite-backup/offsite/providers/providertest"
 	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/queue"
 	"github.com/offsite-backup/offsite/watcher"
@@ -154,6 +155,7 @@ func BenchmarkLargeFileLocal(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
+		providertest.ResetPeakRSS()
 		b.StartTimer()
 		start = time.Now()
 		if err := d.Ingest(context.Background(), []watcher.File{{Watch: "pos", Rel: "big.bak", Abs: p, Size: st.Size(), ModTime: st.ModTime()}}); err != nil {
@@ -171,6 +173,7 @@ func BenchmarkLargeFileLocal(b *testing.B) {
 		b.ReportMetric(mbps(cpTime), "cp-MB/s")
 		b.ReportMetric(cpTime.Seconds()/ours.Seconds(), "x-cp")
 		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "alloc-MiB")
+		b.ReportMetric(providertest.PeakRSSMiB(), "peakRSS-MiB")
 		b.StartTimer()
 	}
 }

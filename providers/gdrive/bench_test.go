@@ -16,11 +16,12 @@ import (
 // hashes it the same way), in the same run, and reports both rates and
 // their ratio.
 func BenchmarkUpload(b *testing.B) {
-	const size = 64 << 20
-	data := providertest.Data(42, size)
+	size := providertest.BenchBytes(64 << 20)
+	data := providertest.Data(42, int(size))
 	e := newEmu(b)
 	c := e.client(b, DefaultChunkSize)
 	var putTime, rawTime time.Duration
+	providertest.ResetPeakRSS()
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
 		// A new name each time, or the second Put finds the first and sends nothing.
@@ -46,4 +47,5 @@ func BenchmarkUpload(b *testing.B) {
 	b.ReportMetric(mb/putTime.Seconds(), "put-MB/s")
 	b.ReportMetric(mb/rawTime.Seconds(), "raw-MB/s")
 	b.ReportMetric(rawTime.Seconds()/putTime.Seconds(), "x-raw")
+	b.ReportMetric(providertest.PeakRSSMiB(), "peakRSS-MiB") // the emulator and the data are in this process too
 }

@@ -14,14 +14,15 @@ import (
 // in the same run, as one raw PUT to the same emulator, so the adapter's
 // overhead shows as the gap between the two MB/s figures.
 func BenchmarkUpload(b *testing.B) {
-	const size = 16 << 20
+	size := providertest.BenchBytes(16 << 20)
 	e := newEnv(b)
 	cfg := e.config("bench")
 	cfg.ChunkSize = defaultChunkSize
 	c := e.clientWith(cfg)
-	data := providertest.Data(42, size)
+	data := providertest.Data(42, int(size))
 	tok, _ := e.cloud.IssueToken("onedrive")
 	var adapterNs, rawNs int64
+	providertest.ResetPeakRSS()
 	for i := 0; b.Loop(); i++ {
 		name := "f" + string(rune('a'+i%26)) + ".bin"
 		c.Delete(b.Context(), name)
@@ -44,6 +45,8 @@ func BenchmarkUpload(b *testing.B) {
 	mb := float64(size) / 1e6 * float64(b.N)
 	b.ReportMetric(mb/(float64(adapterNs)/1e9), "adapter-MB/s")
 	b.ReportMetric(mb/(float64(rawNs)/1e9), "raw-MB/s")
+	b.ReportMetric(float64(rawNs)/float64(adapterNs), "x-raw")
+	b.ReportMetric(providertest.PeakRSSMiB(), "peakRSS-MiB") // the emulator and the data are in this process too
 }
 
 func nanotime() int64 { return time.Now().UnixNano() }
