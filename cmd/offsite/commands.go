@@ -32,7 +32,7 @@ func cmdRun(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			return a.Run(c.Context())
+			return runManaged(c.Context(), a.Cfg.File, a.Run)
 		},
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
@@ -31,20 +33,7 @@ func cmdService(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := service.New(noopProgram{}, &service.Config{
-				Name:        "offsite",
-				DisplayName: "offsite backup uploader",
-				Description: "Copies new backup files to offsite destinations.",
-				Executable:  exe,
-				Arguments:   []string{"run", "-c", cfgPath},
-				Option: service.KeyValue{
-					"DelayedAutoStart":       true,
-					"OnFailure":              "restart",
-					"OnFailureDelayDuration": "10s",
-					"Restart":                "always",
-					"SystemdScript":          "",
-				},
-			})
+			svc, err := service.New(&managed{}, serviceConfig(exe, cfgPath))
 			if err != nil {
 				return fmt.Errorf("service: %w", err)
 			}
@@ -66,7 +55,61 @@ func cmdService(g *globals) *cobra.Command {
 	return cmd
 }
 
-type noopProgram struct{}
+func serviceConfig(exe, cfgPath string) *service.Config {
+	return &service.Config{
+		Name:        "offsite",
+		DisplayName: "offsite backup uploader",
+		Description: "Copies new backup files to offsite destinations.",
+		Executable:  exe,
+		Arguments:   []string{"run", "-c", cfgPath},
+		Option: service.KeyValue{
+			"DelayedAutoStart":       true,
+			"OnFailure":              "restart",
+			"OnFailureDelayDuration": "10s",
+			"Restart":                "always",
+		},
+	}
+}
 
-func (noopProgram) Start(service.Service) error { return nil }
-func (noopProgram) Stop(service.Service) error  { return nil }
+// managed runs the daemon under a service manager: Windows' SCM must be
+// told the service started and be able to stop it, or it kills the
+// process after 30 seconds.
+type managed struct {
+	run    func(context.Context) error
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (m *managed) Start(service.Service) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel, m.done = cancel, make(chan error, 1)
+	go func() { m.done <- m.run(ctx) }()
+	return nil
+}
+
+func (m *managed) Stop(service.Service) error {
+	if m.cancel == nil {
+		return nil
+	}
+	m.cancel()
+	select {
+	case err := <-m.done:
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("offsite did not stop within 30s; interrupted uploads resume at the next start")
+	}
+}
+
+// runManaged runs fn directly from a terminal, and through the service
+// manager when the OS started us as a service.
+func runManaged(ctx context.Context, cfgPath string, fn func(context.Context) error) error {
+	if service.Interactive() {
+		return fn(ctx)
+	}
+	exe, _ := os.Executable()
+	svc, err := service.New(&managed{run: fn}, serviceConfig(exe, cfgPath))
+	if err != nil {
+		return fn(ctx)
+	}
+	return svc.Run()
+}

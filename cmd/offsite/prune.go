@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func cmdPrune(g *globals) *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "prune [--dry-run]",
+		Short: "Delete old copies at destinations as their keep: rules allow, saying why for each",
+		Long: "prune applies the keep: rules of destinations and schedules. It only deletes files offsite uploaded\n" +
+			"itself, never the newest copy of a backup, and nothing of a watch whose newest upload is failing.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open("")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.Prune(c.Context(), dryRun, g.stdout); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show what would be deleted and why")
+	return cmd
+}
