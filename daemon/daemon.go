@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -27,6 +28,10 @@ type Destination struct {
 	Provider providers.Provider // wrapped once with retry.New
 	// Open reports whether uploads may start now (the upload window); nil = always.
 	Open func(now time.Time) bool
+	// Body, when set, wraps the source on its way to the provider: bandwidth
+	// limits, and holding a running upload at its next read while the
+	// window is closed.
+	Body func(ctx context.Context, r io.ReadSeeker) io.ReadSeeker
 }
 
 // Watch routes one watched folder's files to destinations.

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -179,7 +180,16 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 		OnProgress: func(n int64) { d.setAcked(j.ID, n) },
 	}
 	defer d.clearAcked(j.ID)
-	rf, err := dst.Provider.Put(ctx, j.RemotePath, f, j.Version.Size, opts)
+	var body io.ReadSeeker = f
+	if kind != providers.SHA256 {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return providers.RemoteFile{}, err
+		}
+	}
+	if dst.Body != nil {
+		body = dst.Body(ctx, body)
+	}
+	rf, err := dst.Provider.Put(ctx, j.RemotePath, body, j.Version.Size, opts)
 	if err != nil {
 		return rf, err
 	}
