@@ -79,7 +79,7 @@ func (memProvider) Stat(context.Context, string) (providers.RemoteFile, error) {
 	return providers.RemoteFile{}, nil
 }
 func (memProvider) List(context.Context, string) ([]providers.RemoteFile, error) { return nil, nil }
-func (memProvider) Delete(context.Context, string) error                       { return nil }
+func (memProvider) Delete(context.Context, string) error                         { return nil }
 func (memProvider) Get(context.Context, string) (io.ReadCloser, error) {
 	return nil, errors.New("no")
 }

@@ -1,0 +1,217 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/retention"
+)
+
+const lastPruneKey = "prune/last_run"
+
+// Prune applies every keep rule: per destination to the uploads the queue
+// recorded there, per schedule to the copies it recorded. It only ever
+// deletes files offsite made itself (never anything a listing finds),
+// never the newest verified copy of a watch, and nothing of a watch whose
+// newest upload to that destination is failing. Every decision is printed
+// to w with its reason; with dryRun nothing is deleted. It returns the
+// "dest:path" of each deleted (or, dry, deletable) file.
+func (a *App) Prune(ctx context.Context, dryRun bool, w io.Writer) (deleted []string, err error) {
+	return a.prune(ctx, dryRun, w, func(string) {})
+}
+
+func (a *App) prune(ctx context.Context, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
+	var deleted []string
+	var errs []error
+	for i := range a.Cfg.Destinations {
+		d := &a.Cfg.Destinations[i]
+		if d.Keep.IsZero() {
+			continue
+		}
+		gone, err := a.pruneDestination(ctx, d, dryRun, w, note)
+		deleted = append(deleted, gone...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("prune %s: %w", d.Name, err))
+		}
+	}
+	for i := range a.Cfg.Schedules {
+		s := &a.Cfg.Schedules[i]
+		for _, dn := range s.Destinations {
+			gone, err := a.pruneScheduleCopies(ctx, s, dn, dryRun, w, note)
+			deleted = append(deleted, gone...)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("prune schedule %s at %s: %w", s.Name, dn, err))
+			}
+		}
+	}
+	verb := "deleted"
+	if dryRun {
+		verb = "would delete"
+	}
+	fmt.Fprintf(w, "%s %d file(s)\n", verb, len(deleted))
+	return deleted, errors.Join(errs...)
+}
+
+// maybePrune runs the keep rules at most once a day, from the daemon.
+func (a *App) maybePrune(ctx context.Context, now time.Time, note func(string)) {
+	if !a.hasKeep() {
+		return
+	}
+	if last := a.timeMeta(ctx, lastPruneKey); !last.IsZero() && now.Sub(last) < pruneEvery {
+		return
+	}
+	if _, err := a.prune(ctx, false, io.Discard, note); err != nil && ctx.Err() == nil {
+		a.Log.Error("retention could not finish; trying again tomorrow", "err", err)
+		note(fmt.Sprintf("retention could not finish: %v", err))
+	}
+	a.setTimeMeta(ctx, lastPruneKey, now)
+}
+
+func (a *App) hasKeep() bool {
+	for _, d := range a.Cfg.Destinations {
+		if !d.Keep.IsZero() {
+			return true
+		}
+	}
+	for _, s := range a.Cfg.Schedules {
+		if !s.Keep.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneDestination applies d's keep to each watch routed to d.
+func (a *App) pruneDestination(ctx context.Context, d *config.Destination, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
+	var p providers.Provider
+	var deleted []string
+	var errs []error
+	for _, wt := range a.Cfg.Watches {
+		if !slices.Contains(wt.Destinations, d.Name) {
+			continue
+		}
+		jobs, err := a.Store.Jobs(ctx, queue.Filter{Destination: d.Name, Watch: wt.Name})
+		if err != nil {
+			return deleted, err
+		}
+		items, why := retentionItems(jobs)
+		if why != "" {
+			fmt.Fprintf(w, "%s: %s: nothing pruned: %s\n", d.Name, wt.Name, why)
+			continue
+		}
+		if p == nil {
+			if p, err = a.Provider(ctx, d); err != nil {
+				return deleted, err
+			}
+		}
+		gone, err := a.deleteDrops(ctx, p, d.Name, "watch "+wt.Name, items, policyOf(d.Keep), d.Location(), dryRun, w, note)
+		if !dryRun {
+			for _, g := range gone {
+				if id := jobFor(jobs, g); id != 0 {
+					if merr := a.Store.MarkPruned(context.WithoutCancel(ctx), id); merr != nil {
+						errs = append(errs, merr)
+					}
+				}
+			}
+		}
+		deleted = append(deleted, prefixed(d.Name, gone)...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// retentionItems turns one watch's jobs at one destination into retention
+// items: the done ones, the newest of them protected. why is set when the
+// watch must not be pruned at all.
+func retentionItems(jobs []*queue.Job) (items []retention.Item, why string) {
+	var newest *queue.Job // the newest job that is not superseded
+	for _, j := range jobs {
+		if j.State == queue.Dead && j.ErrorKind == "superseded" {
+			continue
+		}
+		if newest == nil || j.ID > newest.ID {
+			newest = j
+		}
+	}
+	if newest != nil && (newest.State == queue.Failed || newest.State == queue.Dead) {
+		return nil, fmt.Sprintf("the newest upload (%s) is failing; old copies stay until it succeeds", newest.Version.Rel)
+	}
+	var done []*queue.Job
+	for _, j := range jobs {
+		if j.State == queue.Done {
+			done = append(done, j)
+		}
+	}
+	if len(done) == 0 {
+		return nil, "no upload done yet"
+	}
+	top := 0
+	for i, j := range done {
+		if t := done[top]; j.Version.ModTime.After(t.Version.ModTime) || (j.Version.ModTime.Equal(t.Version.ModTime) && j.ID > t.ID) {
+			top = i
+		}
+	}
+	for i, j := range done {
+		items = append(items, retention.Item{Path: j.RemotePath, Time: j.Version.ModTime, Protected: i == top})
+	}
+	return items, ""
+}
+
+func jobFor(jobs []*queue.Job, remote string) int64 {
+	for _, j := range jobs {
+		if j.RemotePath == remote && j.State == queue.Done {
+			return j.ID
+		}
+	}
+	return 0
+}
+
+// deleteDrops runs retention on items and deletes (or, dry, lists) what it
+// drops, printing every decision. It returns the paths deleted.
+func (a *App) deleteDrops(ctx context.Context, p providers.Provider, dest, scope string, items []retention.Item,
+	pol retention.Policy, loc *time.Location, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
+	keep, drop, why := retention.Select(items, pol, loc)
+	for _, k := range keep {
+		fmt.Fprintf(w, "%s: keep   %s (%s)\n", dest, k.Path, why[k.Path])
+	}
+	var gone []string
+	var errs []error
+	for _, d := range drop {
+		if dryRun {
+			fmt.Fprintf(w, "%s: would delete %s (%s)\n", dest, d.Path, why[d.Path])
+			gone = append(gone, d.Path)
+			continue
+		}
+		if err := p.Delete(ctx, d.Path); err != nil {
+			fmt.Fprintf(w, "%s: could not delete %s: %v\n", dest, d.Path, err)
+			errs = append(errs, fmt.Errorf("delete %s: %w", d.Path, err))
+			continue
+		}
+		fmt.Fprintf(w, "%s: delete %s (%s)\n", dest, d.Path, why[d.Path])
+		a.Log.Info("deleted old copy", "destination", dest, "scope", scope, "path", d.Path, "reason", why[d.Path])
+		note(fmt.Sprintf("retention deleted %s:%s (%s; %s)", dest, d.Path, scope, why[d.Path]))
+		gone = append(gone, d.Path)
+	}
+	return gone, errors.Join(errs...)
+}
+
+func policyOf(k config.Keep) retention.Policy {
+	return retention.Policy{Last: k.Last, Daily: k.Daily, Weekly: k.Weekly, Monthly: k.Monthly}
+}
+
+func prefixed(dest string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = dest + ":" + p
+	}
+	return out
+}
