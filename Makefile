@@ -11,19 +11,20 @@ build:
 	$(GO) build -o $(BIN)/offsite ./cmd/offsite
 	$(GO) build -o $(BIN)/fakecloud ./cmd/fakecloud
 
-# The suite CI runs: vet, then every test with the race detector. Long soak
-# and kill-loop runs are behind -short=false plus the "long" tag (test-long).
+# The suite CI runs: vet, then every test with the race detector. test-long
+# adds the 30 s bandwidth transfer and a 100-kill crash loop.
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 test-long:
-	$(GO) test -race -count=1 -tags long -timeout 60m $(PKGS)
+	OFFSITE_LONG=1 OFFSITE_KILLS=100 $(GO) test -race -count=1 -timeout 60m $(PKGS)
 
 # Benchmarks print ratios against a baseline measured in the same run
 # (cp for local copies, a raw HTTP PUT for the clouds); see docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./watcher/ ./daemon/ ./providers/...
+	OFFSITE_BENCH_MB=$${OFFSITE_BENCH_MB:-2048} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./watcher/ ./daemon/
+	OFFSITE_BENCH_MB=$${OFFSITE_CLOUD_MB:-256} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./providers/gdrive/ ./providers/dropbox/ ./providers/onedrive/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -32,6 +32,9 @@ type App struct {
 	Store *queue.Store
 	Log   *slog.Logger
 	lock  *statelock.Lock
+	bw    *bandwidth // upload rate buckets, shared by every upload of this process
+	// daemon is set by Run: uploads then keep to their destinations' windows.
+	daemon bool
 }
 
 // Open loads the config at path and opens the queue. With exclusive set it
@@ -49,7 +52,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &App{Cfg: cfg, Log: log}
+	a := &App{Cfg: cfg, Log: log, bw: newBandwidth(cfg)}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state folder %s: %w", cfg.StateDir, err)
 	}
@@ -124,6 +127,9 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 	// The decorator retries a whole operation once more (a resumable upload
 	// continues its session); adapters already retried each call, and the
 	// queue owns everything slower, so the counts do not multiply.
+	// Inside the retry wrapper, so every attempt meets the quota check,
+	// the upload window and the bandwidth limits.
+	p = a.guard(p, d, a.bw)
 	whole := call
 	whole.Attempts = 2
 	return retry.New(p, whole, pacer), nil

@@ -111,7 +111,13 @@ var _ providers.Provider = (*guarded)(nil)
 // guard wraps p with d's limits; wrap it inside retry.New so every
 // attempt is limited alike. b is the App's one bandwidth.
 func (a *App) guard(p providers.Provider, d *config.Destination, b *bandwidth) providers.Provider {
-	return &guarded{p: p, limiters: a.limiters(d, b), open: windowFunc(d), quota: a.checkQuota}
+	var open func(time.Time) bool
+	if a.daemon {
+		// Only the daemon keeps to upload windows: `check`, `push` and
+		// `restore` are a person acting now.
+		open = windowFunc(d)
+	}
+	return &guarded{p: p, limiters: a.limiters(d, b), open: open, quota: a.checkQuota}
 }
 
 func (g *guarded) Unwrap() providers.Provider   { return g.p }

@@ -108,6 +108,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 
 // Run is the daemon: watch, queue, upload and notify until ctx ends.
 func (a *App) Run(ctx context.Context) error {
+	a.daemon = true
 	p, err := a.pipeline(ctx)
 	if err != nil {
 		return err
@@ -132,6 +133,7 @@ func (a *App) Run(ctx context.Context) error {
 	var nwg sync.WaitGroup
 	nwg.Go(func() { p.notifier.Run(nctx) })
 	wg.Go(func() { a.monitor(ctx, p) })
+	wg.Go(func() { a.RunSchedules(ctx, p, time.Now) })
 	if a.Cfg.HTTP != "" {
 		srv := &http.Server{Addr: a.Cfg.HTTP, Handler: a.httpHandler(p), ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
