@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/queue"
@@ -29,6 +30,7 @@ func (a *App) monitor(ctx context.Context, p *pipeline) {
 	for {
 		a.checkProducers(ctx, p, checkers, newest, time.Now())
 		a.weekly(ctx, p, time.Now())
+		a.dailyDigest(ctx, p, time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -143,4 +145,39 @@ func (a *App) destType(name string) string {
 		return d.Type
 	}
 	return ""
+}
+
+// dailyDigest sends, with `report: daily`, one report a day at 07:00 of
+// the uploads finished and failing in the 24 hours before.
+func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
+	if a.Cfg.Report != config.ReportDaily || now.Hour() < 7 {
+		return
+	}
+	key := "report/daily/" + now.Format("2006-01-02")
+	if _, sent, _ := a.Store.Get(ctx, key); sent {
+		return
+	}
+	since := now.Add(-24 * time.Hour)
+	r := notify.RunReport{Start: since, End: now}
+	done, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Limit: 10000})
+	if err != nil {
+		return
+	}
+	for _, j := range done {
+		if j.DoneAt.Before(since) {
+			continue
+		}
+		r.Uploads = append(r.Uploads, notify.Upload{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination,
+			Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(hashKindFor(a.destType(j.Destination)))})
+	}
+	failing, _ := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 100})
+	for _, j := range failing {
+		if j.ErrorKind == "superseded" {
+			continue
+		}
+		r.Failures = append(r.Failures, notify.Failure{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination, Attempts: j.Attempts, Error: j.LastError})
+	}
+	if err := p.notifier.Notify(ctx, notify.Report(r)); err == nil {
+		a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+	}
 }

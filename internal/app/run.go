@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
@@ -79,6 +80,21 @@ func (a *App) producersFresh(ctx context.Context, now time.Time) bool {
 	return true
 }
 
+// reports passes the daemon's events on, keeping run reports back unless
+// the config asks for one after each run (`report: run`, the default);
+// `report: daily` sends a digest instead (see dailyDigest).
+type reports struct {
+	n    *notify.Notifier
+	mode string
+}
+
+func (r reports) Notify(ctx context.Context, e notify.Event) error {
+	if e.Kind == notify.KindReport && r.mode != "" && r.mode != config.ReportRun {
+		return nil
+	}
+	return r.n.Notify(ctx, e)
+}
+
 // pipeline is everything `run` and `once` share.
 type pipeline struct {
 	daemon   *daemon.Daemon
@@ -99,7 +115,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 		Workers:      a.Cfg.Workers,
 		Retry:        retry.Policy{Initial: time.Duration(a.Cfg.Retry.Initial), Max: time.Duration(a.Cfg.Retry.Max)},
 		AlertAfter:   a.Cfg.Retry.AlertAfter,
-		Notifier:     n,
+		Notifier:     reports{n: n, mode: a.Cfg.Report},
 		Log:          a.Log,
 		AfterRun:     a.pingHealth,
 	})
@@ -150,7 +166,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	if e, ok := p.daemon.FinishRun(); ok {
-		p.notifier.Notify(context.Background(), e)
+		reports{p.notifier, a.Cfg.Report}.Notify(context.Background(), e)
 	}
 	time.AfterFunc(3*time.Second, ncancel)
 	nwg.Wait()
@@ -180,7 +196,7 @@ func (a *App) Once(ctx context.Context) error {
 	}
 	drainErr := p.daemon.Drain(ctx)
 	if e, ok := p.daemon.FinishRun(); ok {
-		p.notifier.Notify(context.WithoutCancel(ctx), e)
+		reports{p.notifier, a.Cfg.Report}.Notify(context.WithoutCancel(ctx), e)
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
