@@ -18,9 +18,13 @@ import (
 // destination's root folder ("pos/2026/day.bak"); adapters map them onto
 // the service, creating folders as needed.
 type Provider interface {
-	// Put stores exactly size bytes from r at path, replacing nothing: when
-	// a file already exists at path the adapter either proves it holds the
-	// same content (and returns it) or fails with a Permanent error.
+	// Put stores exactly size bytes from r at path. It looks before it
+	// creates: when a file with the same content (o.Hash) is already at path
+	// it returns that file and sends nothing, so a retry after a lost
+	// response never makes a second copy (Drive allows duplicate names).
+	// Different content at path is replaced, and exactly one file remains;
+	// the daemon never asks for that, because it names each version once
+	// (see queue), but `push` and schedules rely on it being safe.
 	// On any error no partial file may stay visible at path. r may be read
 	// more than once (Seek to 0) and an adapter may Seek within it to resume
 	// a session.
