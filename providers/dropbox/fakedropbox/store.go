@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers"
 )
 
@@ -49,16 +49,13 @@ func (s *Server) load() error {
 			return fmt.Errorf("fakedropbox: %w", err)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(s.dir, "index.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("fakedropbox: read index: %w", err)
-	}
 	var ix index
-	if err := json.Unmarshal(b, &ix); err != nil {
-		return fmt.Errorf("fakedropbox: damaged index: %w", err)
+	found, err := fakecloud.LoadState(filepath.Join(s.dir, "index.json"), &ix)
+	if err != nil || !found {
+		if err != nil {
+			err = fmt.Errorf("fakedropbox: %w", err)
+		}
+		return err
 	}
 	if ix.Entries != nil {
 		s.entries = ix.Entries
@@ -75,15 +72,7 @@ func (s *Server) load() error {
 
 // saveLocked writes the index atomically. Callers hold s.mu.
 func (s *Server) saveLocked() error {
-	b, err := json.Marshal(index{Entries: s.entries, Sessions: s.sessions})
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(s.dir, "index.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(s.dir, "index.json"))
+	return fakecloud.SaveState(filepath.Join(s.dir, "index.json"), index{Entries: s.entries, Sessions: s.sessions})
 }
 
 // sums hashes a body on its way to disk.

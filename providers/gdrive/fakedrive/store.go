@@ -5,16 +5,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/offsite-backup/offsite/internal/fakecloud"
 )
 
 const folderMime = "application/vnd.google-apps.folder"
@@ -61,18 +60,15 @@ func (s *Server) load() error {
 			return fmt.Errorf("fakedrive: %w", err)
 		}
 	}
-	b, err := os.ReadFile(s.metaPath())
-	if errors.Is(err, fs.ErrNotExist) {
+	found, err := fakecloud.LoadState(s.metaPath(), &s.st)
+	if err != nil {
+		return fmt.Errorf("fakedrive: %w", err)
+	}
+	if !found {
 		now := time.Now().UTC()
 		root := &file{ID: newID(), Name: "My Drive", MimeType: folderMime, Created: now, Modified: now}
 		s.st = state{RootID: root.ID, Files: map[string]*file{root.ID: root}, Sessions: map[string]*session{}}
 		return s.saveLocked()
-	}
-	if err != nil {
-		return fmt.Errorf("fakedrive: %w", err)
-	}
-	if err := json.Unmarshal(b, &s.st); err != nil {
-		return fmt.Errorf("fakedrive: %s is damaged: %w", s.metaPath(), err)
 	}
 	if s.st.Sessions == nil {
 		s.st.Sessions = map[string]*session{}
@@ -83,15 +79,7 @@ func (s *Server) load() error {
 // saveLocked rewrites meta.json through a temp file and a rename, so a
 // killed emulator leaves the old state or the new one. Callers hold s.mu.
 func (s *Server) saveLocked() error {
-	b, err := json.Marshal(&s.st)
-	if err != nil {
-		return err
-	}
-	tmp := s.metaPath() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("fakedrive: save: %w", err)
-	}
-	if err := os.Rename(tmp, s.metaPath()); err != nil {
+	if err := fakecloud.SaveState(s.metaPath(), &s.st); err != nil {
 		return fmt.Errorf("fakedrive: save: %w", err)
 	}
 	return nil

@@ -4,17 +4,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers"
 )
 
@@ -59,19 +57,16 @@ func (s *Server) load() error {
 			return fmt.Errorf("fakegraph: %w", err)
 		}
 	}
-	b, err := os.ReadFile(s.metaPath())
-	if errors.Is(err, fs.ErrNotExist) {
+	found, err := fakecloud.LoadState(s.metaPath(), &s.st)
+	if err != nil {
+		return fmt.Errorf("fakegraph: %w", err)
+	}
+	if !found {
 		now := time.Now().UTC()
 		root := &item{ID: newItemID(), Name: "root", Folder: true, Created: now, Modified: now, FSModified: now}
 		s.st = state{DriveID: strings.ToLower(randomID(8)), RootID: root.ID,
 			Items: map[string]*item{root.ID: root}, Sessions: map[string]*session{}}
 		return s.saveLocked()
-	}
-	if err != nil {
-		return fmt.Errorf("fakegraph: %w", err)
-	}
-	if err := json.Unmarshal(b, &s.st); err != nil {
-		return fmt.Errorf("fakegraph: %s is damaged: %w", s.metaPath(), err)
 	}
 	if s.st.Sessions == nil {
 		s.st.Sessions = map[string]*session{}
@@ -82,15 +77,7 @@ func (s *Server) load() error {
 // saveLocked rewrites meta.json through a temp file and a rename, so a
 // killed emulator leaves the old state or the new one.
 func (s *Server) saveLocked() error {
-	b, err := json.Marshal(&s.st)
-	if err != nil {
-		return err
-	}
-	tmp := s.metaPath() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("fakegraph: save: %w", err)
-	}
-	if err := os.Rename(tmp, s.metaPath()); err != nil {
+	if err := fakecloud.SaveState(s.metaPath(), &s.st); err != nil {
 		return fmt.Errorf("fakegraph: save: %w", err)
 	}
 	return nil
