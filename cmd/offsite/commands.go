@@ -27,7 +27,13 @@ func cmdRun(g *globals) *cobra.Command {
 		Short: "Run the daemon in the foreground: watch, queue, upload, notify",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("run")
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			log, closeLog := g.daemonLogger(cfg)
+			defer closeLog()
+			a, err := app.OpenConfig(cfg, log, "run")
 			if err != nil {
 				return err
 			}

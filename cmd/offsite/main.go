@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -108,6 +109,30 @@ func (g *globals) loadConfig() (*config.Config, error) {
 
 // logger writes human-readable logs to stderr.
 func (g *globals) logger(cfg *config.Config) *slog.Logger {
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: g.level(cfg)}))
+}
+
+// daemonLogger also keeps the log in the state folder (offsite.log, the
+// previous one as offsite.log.1 once it passes 10 MiB): a Windows service
+// has no console, and a technician wants the history.
+func (g *globals) daemonLogger(cfg *config.Config) (*slog.Logger, func()) {
+	opts := &slog.HandlerOptions{Level: g.level(cfg)}
+	console := slog.NewTextHandler(g.stderr, opts)
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return slog.New(console), func() {}
+	}
+	name := filepath.Join(cfg.StateDir, "offsite.log")
+	if st, err := os.Stat(name); err == nil && st.Size() > 10<<20 {
+		os.Rename(name, name+".1")
+	}
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return slog.New(console), func() {}
+	}
+	return slog.New(slog.NewMultiHandler(console, slog.NewTextHandler(f, opts))), func() { f.Close() }
+}
+
+func (g *globals) level(cfg *config.Config) slog.Level {
 	level := slog.LevelInfo
 	if cfg != nil {
 		switch cfg.LogLevel {
@@ -122,5 +147,5 @@ func (g *globals) logger(cfg *config.Config) *slog.Logger {
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	return level
 }
