@@ -226,10 +226,12 @@ func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byt
 		return
 	}
 	src := s.sessionPath(ss.File)
-	h, err := hashFile(src)
-	if err != nil {
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
+	h := ss.running
+	if h == nil || h.n != ss.Offset {
+		if h, err = hashFile(src); err != nil {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
 	}
 	s.mu.Lock()
 	ss.Closed = true

@@ -15,6 +15,9 @@ type session struct {
 	Created time.Time `json:"created"`
 
 	mu sync.Mutex // held while a request writes into the session
+	// running hashes every byte from 0 to Offset, so finish need not read
+	// the file again; nil after a restart or a failed append.
+	running *sums
 }
 
 // sessionLife is how long Dropbox keeps an upload session.
@@ -83,17 +86,30 @@ func (s *Server) appendBody(ss *session, body io.Reader, wantHash string) (misma
 	if _, err := f.Seek(ss.Offset, io.SeekStart); err != nil {
 		return false, err
 	}
-	h := newSums()
-	_, err = io.CopyBuffer(io.MultiWriter(f, h), body, make([]byte, 1<<20))
-	if err == nil && wantHash != "" && wantHash != h.contentHash() {
-		mismatch = true
+	// Hash the appended bytes only when the client sent a hash to check:
+	// the whole file is hashed once, at finish.
+	if ss.Offset == 0 {
+		ss.running = newSums()
 	}
+	w := io.Writer(f)
+	var chunk *sums
+	if wantHash != "" {
+		chunk = newSums()
+		w = io.MultiWriter(w, chunk)
+	}
+	// The running hash is fed as the bytes land; it is dropped if they do not stay.
+	if ss.running != nil {
+		w = io.MultiWriter(w, ss.running)
+	}
+	n, err := io.CopyBuffer(w, body, make([]byte, 1<<20))
+	mismatch = err == nil && chunk != nil && wantHash != chunk.contentHash()
 	if err != nil || mismatch {
 		f.Truncate(ss.Offset)
+		ss.running = nil
 		return mismatch, err
 	}
 	s.mu.Lock()
-	ss.Offset += h.n
+	ss.Offset += n
 	s.saveLocked()
 	s.mu.Unlock()
 	return false, nil
