@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -365,4 +369,62 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool, log *bytes.Buffer)
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("condition not met within %v; log:\n%s", d, log.String())
+}
+
+// TestAlertSurvivesKill9: an alert raised while the webhook is down stays in
+// the outbox through a SIGKILL and is delivered once after the restart —
+// neither lost nor sent twice (the restarted daemon re-derives the same
+// alert key for the same outage).
+func TestAlertSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the outbox's first retry (30-45 s)")
+	}
+	e := newEnv(t, "200ms")
+	var mu sync.Mutex
+	got := 0
+	hook := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens yet: the first delivery fails
+	cfg, _ := os.ReadFile(e.config)
+	cfg = []byte(strings.Replace(string(cfg), "    path: "+e.dest, "    path: "+filepath.Join(e.dir, "unplugged"), 1))
+	cfg = append(cfg, []byte("notify:\n  - url: http://"+addr+"/hook\n    on: [failure]\n")...)
+	os.WriteFile(e.config, cfg, 0o600)
+	os.WriteFile(filepath.Join(e.watch, "a.bak"), []byte("x"), 0o644)
+
+	c := e.cmd("run")
+	var log bytes.Buffer
+	c.Stderr = &log
+	c.Start()
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(log.String(), "destination unusable") }, &log)
+	time.Sleep(500 * time.Millisecond) // the delivery attempt fails and is scheduled again
+	c.Process.Kill()
+	c.Wait()
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("webhook port taken meanwhile: %v", err)
+	}
+	hook.Listener = ln
+	hook.Start()
+	defer hook.Close()
+	c = e.cmd("run")
+	log.Reset()
+	c.Stderr = &log
+	c.Start()
+	defer func() { c.Process.Signal(syscall.SIGTERM); c.Wait() }()
+	waitFor(t, 75*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return got >= 1 }, &log)
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if got != 1 {
+		t.Fatalf("webhook received %d deliveries of one alert, want exactly 1\n%s", got, log.String())
+	}
 }
