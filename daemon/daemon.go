@@ -65,6 +65,9 @@ type Options struct {
 	Now          func() time.Time
 	// AfterRun, when set, is called with each finished upload run (health pings).
 	AfterRun func(r notify.RunReport)
+	// Held, when set, names the watches whose uploads wait for now
+	// (`offsite pause --hold`).
+	Held func(now time.Time) []string
 }
 
 // Daemon runs the pipeline. Create it with New.

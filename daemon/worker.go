@@ -30,7 +30,7 @@ const (
 
 func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
 	for ctx.Err() == nil {
-		jobs, err := d.store.Claim(ctx, d.closedDestinations(), claimBatch)
+		jobs, err := d.store.Claim(ctx, d.held(), claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("cannot read the queue", "err", err)
@@ -84,15 +84,20 @@ func (d *Daemon) idle(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) closedDestinations() []string {
-	var closed []string
+// held is what workers leave alone now: destinations outside their upload
+// window, and watches held by a pause.
+func (d *Daemon) held() queue.Hold {
+	var h queue.Hold
 	now := d.now()
 	for name, dst := range d.dests {
 		if dst.Open != nil && !dst.Open(now) {
-			closed = append(closed, name)
+			h.Destinations = append(h.Destinations, name)
 		}
 	}
-	return closed
+	if d.o.Held != nil {
+		h.Watches = d.o.Held(now)
+	}
+	return h
 }
 
 // process runs one claimed job to one of its outcomes, and returns the

@@ -67,19 +67,32 @@ func (s *Store) Recover(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// Claim takes up to n of the oldest due jobs of destinations not in skip
-// and not paused, and marks them Uploading. It returns none when nothing is
-// due. Taking a few at a time keeps the queue query off the per-file path.
-func (s *Store) Claim(ctx context.Context, skip []string, n int) ([]*Job, error) {
+// Hold names what Claim must leave alone for now.
+type Hold struct {
+	Destinations []string // outside their upload window
+	Watches      []string // held by `offsite pause --hold`
+}
+
+// Claim takes up to n of the oldest due jobs that are not held and whose
+// destination is not paused, and marks them Uploading. It returns none
+// when nothing is due. Taking a few at a time keeps the queue query off the
+// per-file path.
+func (s *Store) Claim(ctx context.Context, hold Hold, n int) ([]*Job, error) {
 	now := s.now().UnixNano()
 	q := `SELECT ` + jobColumns + ` FROM jobs j JOIN versions v ON v.id=j.version_id
 		WHERE j.state IN ('pending','failed') AND j.next_attempt_at <= ?
 		AND j.destination NOT IN (SELECT destination FROM pauses WHERE retry_at > ?)`
 	args := []any{now, now}
-	if len(skip) > 0 {
-		q += ` AND j.destination NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(skip)), ",") + `)`
-		for _, d := range skip {
+	if len(hold.Destinations) > 0 {
+		q += ` AND j.destination NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(hold.Destinations)), ",") + `)`
+		for _, d := range hold.Destinations {
 			args = append(args, d)
+		}
+	}
+	if len(hold.Watches) > 0 {
+		q += ` AND v.watch NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(hold.Watches)), ",") + `)`
+		for _, w := range hold.Watches {
+			args = append(args, w)
 		}
 	}
 	q += fmt.Sprintf(` ORDER BY j.next_attempt_at, j.id LIMIT %d`, max(n, 1))

@@ -163,9 +163,22 @@ func TestReopenKeepsEverything(t *testing.T) {
 }
 
 func claim1(s *Store) (*Job, error) {
-	jobs, err := s.Claim(context.Background(), nil, 1)
+	jobs, err := s.Claim(context.Background(), Hold{}, 1)
 	if err != nil || len(jobs) == 0 {
 		return nil, err
 	}
 	return jobs[0], nil
+}
+
+func TestHeldWatchesAndDestinationsAreNotClaimed(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	s.Enqueue(ctx, []Route{{Version: ver("a.bak", "a", time.Now()), Destinations: []string{"usb", "cloud"}}})
+	if jobs, _ := s.Claim(ctx, Hold{Watches: []string{"pos"}}, 10); len(jobs) != 0 {
+		t.Fatalf("held watch's jobs claimed: %d", len(jobs))
+	}
+	jobs, _ := s.Claim(ctx, Hold{Destinations: []string{"cloud"}}, 10)
+	if len(jobs) != 1 || jobs[0].Destination != "usb" {
+		t.Fatalf("claimed %+v, want only the usb job", jobs)
+	}
 }

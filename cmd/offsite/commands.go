@@ -246,8 +246,9 @@ func cmdRetry(g *globals) *cobra.Command {
 
 func cmdPause(g *globals) *cobra.Command {
 	var until, watch string
+	var hold bool
 	cmd := &cobra.Command{
-		Use:   "pause --until DATE [--watch NAME]",
+		Use:   "pause --until DATE [--watch NAME] [--hold]",
 		Short: "Silence missed-backup alerts until a date (holidays, summer closure)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -260,7 +261,7 @@ func cmdPause(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if err := a.Pause(c.Context(), watch, t); err != nil {
+			if err := a.Pause(c.Context(), watch, t, hold); err != nil {
 				return err
 			}
 			what := "all watches"
@@ -268,11 +269,15 @@ func cmdPause(g *globals) *cobra.Command {
 				what = "watch " + watch
 			}
 			fmt.Fprintf(g.stdout, "missed-backup alerts for %s are silenced until %s; they resume by themselves then\n", what, t.Format("Mon 2 Jan 2006"))
+			if hold {
+				fmt.Fprintf(g.stdout, "uploads for %s wait until then too; new backups are queued meanwhile\n", what)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&until, "until", "", "date (YYYY-MM-DD) when alerts resume (required)")
 	cmd.Flags().StringVar(&watch, "watch", "", "only this watch")
+	cmd.Flags().BoolVar(&hold, "hold", false, "also hold uploads until then (they are queued, not lost)")
 	cmd.MarkFlagRequired("until")
 	return cmd
 }
@@ -289,10 +294,10 @@ func cmdResume(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if err := a.Pause(c.Context(), watch, time.Time{}); err != nil {
+			if err := a.Pause(c.Context(), watch, time.Time{}, false); err != nil {
 				return err
 			}
-			fmt.Fprintln(g.stdout, "missed-backup alerts are on again")
+			fmt.Fprintln(g.stdout, "missed-backup alerts are on again, and held uploads go out")
 			return nil
 		},
 	}

@@ -159,18 +159,27 @@ func TestPauseSilencesAndExpires(t *testing.T) {
 	a, _ := testApp(t)
 	ctx := context.Background()
 	until := time.Now().Add(48 * time.Hour).Truncate(time.Second)
-	if err := a.Pause(ctx, "pos", until); err != nil {
+	if err := a.Pause(ctx, "pos", until, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := a.silencedUntil(ctx, "pos"); !got.Equal(until) {
 		t.Fatalf("silenced until %v, want %v", got, until)
 	}
-	if err := a.Pause(ctx, "nope", until); err == nil {
+	if got := a.held(time.Now()); len(got) != 1 || got[0] != "pos" {
+		t.Fatalf("held watches %v", got)
+	}
+	if got := a.held(until.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("hold did not end by itself: %v", got)
+	}
+	if err := a.Pause(ctx, "nope", until, false); err == nil {
 		t.Fatal("pause of an unknown watch accepted")
 	}
-	a.Pause(ctx, "pos", time.Time{})
+	a.Pause(ctx, "pos", time.Time{}, false)
 	if got := a.silencedUntil(ctx, "pos"); !got.IsZero() {
 		t.Fatalf("resume left a silence until %v", got)
+	}
+	if got := a.held(time.Now()); len(got) != 0 {
+		t.Fatalf("resume left uploads held: %v", got)
 	}
 }
 
@@ -217,7 +226,7 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 		t.Fatalf("%d missed alerts on the first day, want 1", n)
 	}
 	// Summer closure: silenced for ten days, across a restart of the state.
-	if err := a.Pause(ctx, "pos", start.Add(300*time.Hour)); err != nil {
+	if err := a.Pause(ctx, "pos", start.Add(300*time.Hour), false); err != nil {
 		t.Fatal(err)
 	}
 	cfg := a.Cfg

@@ -118,6 +118,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 		Notifier:     reports{n: n, mode: a.Cfg.Report},
 		Log:          a.Log,
 		AfterRun:     a.pingHealth,
+		Held:         a.held,
 	})
 	return &pipeline{daemon: d, notifier: n, watchers: wcfgs}, nil
 }

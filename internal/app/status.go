@@ -46,6 +46,7 @@ type WatchStatus struct {
 	Path        string     `json:"path"`
 	LastArrival *time.Time `json:"last_arrival,omitempty"`
 	SilencedTo  *time.Time `json:"alerts_silenced_until,omitempty"`
+	HeldTo      *time.Time `json:"uploads_held_until,omitempty"`
 }
 
 type JobStatus struct {
@@ -99,6 +100,9 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 		}
 		if t := a.silencedUntil(ctx, w.Name); !t.IsZero() {
 			ws.SilencedTo = &t
+		}
+		if t := a.heldUntil(ctx, w.Name, st.Time); !t.IsZero() {
+			ws.HeldTo = &t
 		}
 		st.Watches = append(st.Watches, ws)
 	}
@@ -167,6 +171,9 @@ func (s *Status) Print(w io.Writer) {
 		}
 		if ws.SilencedTo != nil {
 			last += " (alerts silenced until " + ws.SilencedTo.Format("2006-01-02") + ")"
+		}
+		if ws.HeldTo != nil {
+			last += " (uploads held until " + ws.HeldTo.Format("2006-01-02") + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", ws.Name, ws.Path, last)
 	}

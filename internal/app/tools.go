@@ -268,21 +268,67 @@ func silenceKey(watch string) string {
 	return "silence/" + watch
 }
 
-// Pause silences missed-backup alerts for a watch ("" = all) until t; a
-// zero t ends the silence.
-func (a *App) Pause(ctx context.Context, watch string, until time.Time) error {
+// Pause silences missed-backup alerts for a watch ("" = all) until t, and
+// with hold also keeps its uploads waiting until then; a zero t ends both.
+func (a *App) Pause(ctx context.Context, watch string, until time.Time, hold bool) error {
 	if watch != "" && a.Cfg.Watch(watch) == nil {
 		return fmt.Errorf("no watch named %q in %s", watch, a.Cfg.File)
 	}
 	if until.IsZero() {
+		keys := []string{silenceKey(watch), holdKey(watch)}
 		if watch == "" {
 			for _, w := range a.Cfg.Watches {
-				a.Store.Delete(ctx, silenceKey(w.Name))
+				keys = append(keys, silenceKey(w.Name), holdKey(w.Name))
 			}
 		}
-		return a.Store.Delete(ctx, silenceKey(watch))
+		for _, k := range keys {
+			if err := a.Store.Delete(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return a.Store.Set(ctx, silenceKey(watch), until.Format(time.RFC3339))
+	if err := a.Store.Set(ctx, silenceKey(watch), until.Format(time.RFC3339)); err != nil {
+		return err
+	}
+	if hold {
+		return a.Store.Set(ctx, holdKey(watch), until.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func holdKey(watch string) string {
+	if watch == "" {
+		return "hold/*"
+	}
+	return "hold/" + watch
+}
+
+// heldUntil returns when a watch's held uploads resume (zero: not held).
+func (a *App) heldUntil(ctx context.Context, watch string, now time.Time) time.Time {
+	var latest time.Time
+	for _, k := range []string{holdKey(""), holdKey(watch)} {
+		if v, ok, _ := a.Store.Get(ctx, k); ok {
+			if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(latest) {
+				latest = t
+			}
+		}
+	}
+	if !latest.After(now) {
+		return time.Time{}
+	}
+	return latest
+}
+
+// held lists the watches whose uploads wait at now.
+func (a *App) held(now time.Time) []string {
+	var out []string
+	for _, w := range a.Cfg.Watches {
+		if !a.heldUntil(context.Background(), w.Name, now).IsZero() {
+			out = append(out, w.Name)
+		}
+	}
+	return out
 }
 
 // silencedUntil returns when missed-backup alerts for a watch resume (zero: not silenced).
