@@ -183,7 +183,7 @@ func TestOnceUploadsWhatRealWritersLeave(t *testing.T) {
 func TestRunSendsNewVersionsBeside(t *testing.T) {
 	e := newEnv(t, "300ms")
 	c := e.cmd("run")
-	var log bytes.Buffer
+	var log syncBuffer
 	c.Stderr = &log
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -227,7 +227,7 @@ func TestSecondRunNamesTheHolder(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool {
 		b, _ := os.ReadFile(lockFile)
 		return strings.Contains(string(b), holder)
-	}, &bytes.Buffer{})
+	}, &syncBuffer{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, offsiteBin, "run", "-c", e.config).CombinedOutput()
@@ -359,7 +359,31 @@ func TestBadConfigNamesLineAndFix(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, d time.Duration, cond func() bool, log *bytes.Buffer) {
+// syncBuffer is a bytes.Buffer safe to read while a process writes into it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool, log fmt.Stringer) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
@@ -400,7 +424,7 @@ func TestAlertSurvivesKill9(t *testing.T) {
 	os.WriteFile(filepath.Join(e.watch, "a.bak"), []byte("x"), 0o644)
 
 	c := e.cmd("run")
-	var log bytes.Buffer
+	var log syncBuffer
 	c.Stderr = &log
 	c.Start()
 	waitFor(t, 20*time.Second, func() bool { return strings.Contains(log.String(), "destination unusable") }, &log)
