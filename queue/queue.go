@@ -55,9 +55,12 @@ func Open(file string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open queue %s: %w", file, err)
 	}
-	if f, err := os.Stat(file); err == nil && f.Mode().Perm()&0o077 != 0 {
-		// Sessions in the database are credentials.
-		_ = os.Chmod(file, 0o600)
+	// Upload sessions in the database are credentials: owner only, the
+	// write-ahead log and its index included.
+	for _, f := range []string{file, file + "-wal", file + "-shm"} {
+		if st, err := os.Stat(f); err == nil && st.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(f, 0o600)
+		}
 	}
 	return s, nil
 }

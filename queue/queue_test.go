@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -180,5 +181,24 @@ func TestHeldWatchesAndDestinationsAreNotClaimed(t *testing.T) {
 	jobs, _ := s.Claim(ctx, Hold{Destinations: []string{"cloud"}}, 10)
 	if len(jobs) != 1 || jobs[0].Destination != "usb" {
 		t.Fatalf("claimed %+v, want only the usb job", jobs)
+	}
+}
+
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "q.db")
+	s, err := Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Enqueue(context.Background(), []Route{{Version: ver("a.bak", "a", time.Now()), Destinations: []string{"usb"}}})
+	for _, f := range []string{file, file + "-wal"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v, want owner-only", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }
