@@ -251,3 +251,16 @@ func TestBurstIsQueuedInFewTransactions(t *testing.T) {
 		t.Fatalf("depth %d", d)
 	}
 }
+
+func TestUnreadableBackupIsAlerted(t *testing.T) {
+	f := newFixture(t, func(int) error { return nil })
+	p := filepath.Join(f.src, "locked.bak")
+	// Something that opens but cannot be read as a file: root reads past
+	// permissions, so a folder under a file's name stands in for a locked file.
+	os.Mkdir(p, 0o755)
+	st, _ := os.Stat(p)
+	f.d.Ingest(context.Background(), []watcher.File{{Watch: "pos", Rel: "locked.bak", Abs: p, Size: st.Size(), ModTime: st.ModTime()}})
+	if k := f.events.kinds(); len(k) != 1 || k[0] != notify.KindFailure {
+		t.Fatalf("events %v, want one failure alert naming the unreadable file", k)
+	}
+}

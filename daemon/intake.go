@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 	"github.com/offsite-backup/offsite/watcher"
@@ -113,6 +114,7 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool) 
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			d.log.Warn("cannot read backup file; will try again on the next scan", "watch", f.Watch, "file", f.Rel, "err", err)
+			d.notify(unreadable(f, err))
 		}
 		return queue.Route{}, false
 	}
@@ -145,6 +147,23 @@ func containsAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// unreadable tells people about a backup offsite cannot read: nobody else
+// would notice that it never leaves the PC.
+func unreadable(f watcher.File, err error) notify.Event {
+	fix := "check that the file is not locked open by another program"
+	if errors.Is(err, fs.ErrPermission) {
+		fix = "give the account offsite runs as (the service's user) read access to the backup folder"
+	}
+	return notify.Event{
+		Kind:    notify.KindFailure,
+		Key:     fmt.Sprintf("unreadable/%s/%s/%d", f.Watch, f.Rel, f.ModTime.UnixNano()),
+		Subject: fmt.Sprintf("offsite: cannot read the backup %q", f.Rel),
+		Text: fmt.Sprintf("offsite cannot read the backup %q in '%s', so it is not copied anywhere yet. It tries again at every scan.\n\nWhat to do: %s.\n\nDetails: %v",
+			f.Rel, f.Watch, fix, err),
+		Fields: map[string]string{"watch": f.Watch, "file": f.Rel, "error": err.Error()},
+	}
 }
 
 var errChanged = errors.New("file changed while it was read")
