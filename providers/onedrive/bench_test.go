@@ -21,6 +21,8 @@ func BenchmarkUpload(b *testing.B) {
 	c := e.clientWith(cfg)
 	data := providertest.Data(42, int(size))
 	tok, _ := e.cloud.IssueToken("onedrive")
+	// A simple PUT is limited to 250 MB; rates are compared, not times.
+	raw := data[:min(size, 128<<20)]
 	var adapterNs, rawNs int64
 	providertest.ResetPeakRSS()
 	for i := 0; b.Loop(); i++ {
@@ -33,7 +35,7 @@ func BenchmarkUpload(b *testing.B) {
 		adapterNs += nanotime() - start
 
 		start = nanotime()
-		req, _ := http.NewRequest(http.MethodPut, e.srv.URL+"/v1.0/me/drive/root:/raw.bin:/content", bytes.NewReader(data))
+		req, _ := http.NewRequest(http.MethodPut, e.srv.URL+"/v1.0/me/drive/root:/raw.bin:/content", bytes.NewReader(raw))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode/100 != 2 {
@@ -42,10 +44,11 @@ func BenchmarkUpload(b *testing.B) {
 		resp.Body.Close()
 		rawNs += nanotime() - start
 	}
-	mb := float64(size) / 1e6 * float64(b.N)
-	b.ReportMetric(mb/(float64(adapterNs)/1e9), "adapter-MB/s")
-	b.ReportMetric(mb/(float64(rawNs)/1e9), "raw-MB/s")
-	b.ReportMetric(float64(rawNs)/float64(adapterNs), "x-raw")
+	put := float64(size) / 1e6 * float64(b.N) / (float64(adapterNs) / 1e9)
+	rawRate := float64(len(raw)) / 1e6 * float64(b.N) / (float64(rawNs) / 1e9)
+	b.ReportMetric(put, "adapter-MB/s")
+	b.ReportMetric(rawRate, "raw-MB/s")
+	b.ReportMetric(put/rawRate, "x-raw")
 	b.ReportMetric(providertest.PeakRSSMiB(), "peakRSS-MiB") // the emulator and the data are in this process too
 }
 
