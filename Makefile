@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PKGS    ?= ./...
 
-.PHONY: all build test test-long bench lint demo cross clean
+.PHONY: all build test test-long bench lint demo cross clean fidelity
 
 all: lint test build
 
@@ -34,6 +34,11 @@ lint:
 # A temp watch folder and a local destination: drop a file, see it uploaded.
 demo: build
 	./scripts/demo.sh
+
+# rclone (a widely used third-party client) against the emulators, through an
+# HTTPS proxy with a test CA; installs rclone from the distribution if missing.
+fidelity:
+	./scripts/fidelity.sh
 
 cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o $(BIN)/offsite.exe ./cmd/offsite

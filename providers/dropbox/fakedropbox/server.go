@@ -37,6 +37,7 @@ func New(cloud *fakecloud.Cloud, dataDir string) (*Server, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	cloud.Register(s)
 	return s, nil
 }
 
@@ -84,6 +85,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 		badRequest(w, "Unknown API function: "+strings.TrimPrefix(r.URL.Path, "/2/"))
 	})))
 	mux.Handle("/oauth2/token", s.cloud.Wrap("dropbox", false, s.cloud.TokenHandler("dropbox")))
+	// The path older clients (rclone up to 1.6x) still refresh at.
+	mux.Handle("/1/oauth2/token", s.cloud.Wrap("dropbox", false, s.cloud.TokenHandler("dropbox")))
 	mux.Handle("POST /_fakecloud/dropbox/sessions/expire", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.ExpireSessions()
 		w.WriteHeader(http.StatusNoContent)
