@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cloud := fakecloud.New(*ttl)
 	mux := http.NewServeMux()
 	mux.Handle("/_fakecloud/", cloud.ControlHandler())
-	drive, err := fakedrive.New(cloud, filepath.Join(*dataDir, "drive"))
+	drive, err := fakedrive.New(cloud, *dataDir)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type Server struct {
 	st state
 
 	sessLocks sync.Map // session id → *sync.Mutex: one chunk at a time per session
+	// running: session id → *hashes of the part file's bytes so far, fed as
+	// chunks land, so finishing need not read the file again. Missing after
+	// a restart, when finish falls back to reading it.
+	running sync.Map
 }
 
 var _ fakecloud.Service = (*Server)(nil)

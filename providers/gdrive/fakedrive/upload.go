@@ -341,7 +341,18 @@ func (s *Server) appendChunk(sess *session, cr contentRange, body io.Reader) (in
 	if _, err := f.Seek(sess.Received, io.SeekStart); err != nil {
 		return 0, &errBackend
 	}
-	if _, err := io.CopyN(f, body, n-skip); err != nil {
+	var w io.Writer = f
+	if sess.Received == 0 {
+		s.running.Store(sess.ID, newHashes())
+	}
+	h, _ := s.running.Load(sess.ID)
+	if hh, ok := h.(*hashes); ok && hh.n == sess.Received {
+		w = io.MultiWriter(f, hh)
+	} else {
+		s.running.Delete(sess.ID)
+	}
+	if _, err := io.CopyN(w, body, n-skip); err != nil {
+		s.running.Delete(sess.ID)
 		f.Truncate(sess.Received)
 		e := errBadRequest("Incomplete chunk.")
 		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -354,10 +365,16 @@ func (s *Server) appendChunk(sess *session, cr contentRange, body io.Reader) (in
 
 // finish turns a complete session into a file and answers with it.
 func (s *Server) finish(w http.ResponseWriter, id string) {
-	h, err := hashFile(s.partPath(id))
-	if err != nil {
-		writeError(w, errBackend)
-		return
+	var h *hashes
+	if r, ok := s.running.LoadAndDelete(id); ok {
+		h = r.(*hashes)
+	}
+	if st, err := os.Stat(s.partPath(id)); h == nil || err != nil || h.n != st.Size() {
+		var err error
+		if h, err = hashFile(s.partPath(id)); err != nil {
+			writeError(w, errBackend)
+			return
+		}
 	}
 	s.mu.Lock()
 	sess := s.st.Sessions[id]
