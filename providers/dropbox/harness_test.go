@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -139,34 +138,4 @@ func (r *recorder) log() []hit {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]hit(nil), r.hits...)
-}
-
-// pattern is a large deterministic source that costs no memory.
-type pattern struct {
-	size, pos int64
-}
-
-func (p *pattern) Read(b []byte) (int, error) {
-	if p.pos >= p.size {
-		return 0, io.EOF
-	}
-	n := min(int64(len(b)), p.size-p.pos)
-	for i := range n {
-		x := p.pos + i
-		b[i] = byte(x*31 ^ x>>11)
-	}
-	p.pos += n
-	return int(n), nil
-}
-
-func (p *pattern) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		p.pos = off
-	case io.SeekCurrent:
-		p.pos += off
-	case io.SeekEnd:
-		p.pos = p.size + off
-	}
-	return p.pos, nil
 }

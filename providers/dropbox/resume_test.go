@@ -24,14 +24,14 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	const chunk = 4 << 20
 	h := newHarness(t)
-	want, _, err := providers.HashReader(&pattern{size: size}, providers.ContentHash)
+	want, _, err := providers.HashReader(providertest.NewPattern(size), providers.ContentHash)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var saved []byte
 	var once sync.Once
 	ctx, cancel := context.WithCancel(t.Context())
-	_, err = h.client(t, chunk).Put(ctx, "pos/huge.bak", &pattern{size: size}, size, providers.PutOptions{
+	_, err = h.client(t, chunk).Put(ctx, "pos/huge.bak", providertest.NewPattern(size), size, providers.PutOptions{
 		Hash:      want[providers.ContentHash],
 		OnSession: func(s []byte) { saved = s },
 		OnProgress: func(n int64) {
@@ -45,7 +45,7 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatalf("killed upload: %v (session saved: %v)", err, saved != nil)
 	}
 	var first int64 = -1
-	rf, err := h.client(t, chunk).Put(t.Context(), "pos/huge.bak", &pattern{size: size}, size, providers.PutOptions{
+	rf, err := h.client(t, chunk).Put(t.Context(), "pos/huge.bak", providertest.NewPattern(size), size, providers.PutOptions{
 		Hash:    want[providers.ContentHash],
 		Session: saved,
 		OnProgress: func(n int64) {
@@ -84,12 +84,12 @@ func BenchmarkUpload(b *testing.B) {
 	providertest.ResetPeakRSS()
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
-		if _, err := c.Put(b.Context(), fmt.Sprintf("bench/%d.bak", i), &pattern{size: size}, size, providers.PutOptions{}); err != nil {
+		if _, err := c.Put(b.Context(), fmt.Sprintf("bench/%d.bak", i), providertest.NewPattern(size), size, providers.PutOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		putTime += time.Since(start)
 		start = time.Now()
-		req, _ := http.NewRequest("POST", h.url+"/2/files/upload", io.LimitReader(&pattern{size: rawSize}, rawSize))
+		req, _ := http.NewRequest("POST", h.url+"/2/files/upload", io.LimitReader(providertest.NewPattern(rawSize), rawSize))
 		req.ContentLength = rawSize
 		req.Header.Set("Authorization", "Bearer "+access)
 		req.Header.Set("Content-Type", "application/octet-stream")
