@@ -117,7 +117,7 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 	case "onedrive":
 		p, err = onedrive.New(ctx, onedrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
 			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant, DriveID: d.DriveID,
-			ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call, Logger: a.Log})
 	default:
 		return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
 	}

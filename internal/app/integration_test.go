@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -90,7 +89,7 @@ func TestFailingCloudAlertsOnceOthersKeepGoing(t *testing.T) {
 	for _, d := range []string{watch, usb, state} {
 		os.MkdirAll(d, 0o755)
 	}
-	os.WriteFile(filepath.Join(state, "cloud-token.json"), []byte(`{"access_token":"old","refresh_token":"r1","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
+	os.WriteFile(filepath.Join(state, "cloud-token.json"), []byte(`{"access_token":"old-access-token-secret","refresh_token":"refresh-token-secret","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
 	yaml := fmt.Sprintf(`state_dir: %s
 watches:
   - name: pos
@@ -117,7 +116,8 @@ notify:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "run")
+	logs := &lockedBuffer{}
+	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "run")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,4 +152,31 @@ notify:
 	if got := count(h.kinds(), "failure"); got != 1 {
 		t.Fatalf("events %v", h.kinds())
 	}
+	// Debug logs of a whole outage and recovery hold no secret: no token,
+	// no upload-session address.
+	for _, secret := range []string{"refresh-token-secret", "old-access-token-secret", "fake-drive-", "upload_id", "Bearer"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log contains %q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), "uploaded") {
+		t.Error("the log captured nothing; the secrets check proves nothing")
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
