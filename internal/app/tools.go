@@ -212,10 +212,12 @@ func (a *App) Check(ctx context.Context, w io.Writer) int {
 		cancel()
 		if err != nil {
 			hint := providers.HintOf(err)
+			msg := strings.TrimSuffix(err.Error(), " ("+hint+")")
+			msg = strings.TrimPrefix(msg, "destination "+d.Name+": ")
 			if hint == "" {
 				hint = "see docs/troubleshooting.md"
 			}
-			bad("destination %s (%s): %v\n    what to do: %s", d.Name, d.Type, err, hint)
+			bad("destination %s (%s): %s\n    what to do: %s", d.Name, d.Type, msg, hint)
 			continue
 		}
 		fmt.Fprintf(w, "✓ destination %s (%s): reachable and writable\n", d.Name, d.Type)

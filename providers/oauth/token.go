@@ -32,7 +32,7 @@ type Store struct {
 func (s Store) Load() (*oauth2.Token, error) {
 	b, err := os.ReadFile(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, providers.Errorf(providers.Fatal, providers.ReasonAuth, s.authHint(),
+		return nil, providers.Errorf(providers.Fatal, providers.ReasonAuth, fmt.Sprintf("run `offsite auth %s` to log in", s.Dest),
 			"%s is not logged in: no token file at %s", s.Dest, s.Path)
 	}
 	if err != nil {
