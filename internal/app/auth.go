@@ -34,16 +34,20 @@ func (a *App) Auth(ctx context.Context, dest string, mode AuthMode, in io.Reader
 	var cfg *oauth2.Config
 	var opts []oauth2.AuthCodeOption
 	device := true
+	clientID := d.ClientID
+	if clientID == "" && d.Endpoint != "" {
+		clientID = "offsite" // an emulator accepts any client
+	}
 	switch d.Type {
 	case "gdrive":
-		cfg = gdrive.OAuthConfig(gdrive.Config{ClientID: d.ClientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint})
+		cfg = gdrive.OAuthConfig(gdrive.Config{ClientID: clientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint})
 		opts = []oauth2.AuthCodeOption{oauth2.AccessTypeOffline}
 	case "dropbox":
-		cfg = dropbox.OAuthConfig(dropbox.Config{ClientID: d.ClientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint})
+		cfg = dropbox.OAuthConfig(dropbox.Config{ClientID: clientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint})
 		opts = dropbox.AuthCodeOptions()
 		device = false // Dropbox has no device flow
 	case "onedrive":
-		cfg = onedrive.OAuthConfig(onedrive.Config{ClientID: d.ClientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant})
+		cfg = onedrive.OAuthConfig(onedrive.Config{ClientID: clientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant})
 	default:
 		return fmt.Errorf("destination %s is a %s destination: it needs no login", dest, d.Type)
 	}
