@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
 )
 
 // These tests drive the real binary, as a shop's PC would: real files
@@ -451,4 +454,68 @@ func TestAlertSurvivesKill9(t *testing.T) {
 	if got != 1 {
 		t.Fatalf("webhook received %d deliveries of one alert, want exactly 1\n%s", got, log.String())
 	}
+}
+
+// TestResumeAfterKill9: a large upload to Drive's emulator is killed half
+// way with SIGKILL; the next start continues the saved session from the last
+// acknowledged chunk instead of starting over.
+func TestResumeAfterKill9(t *testing.T) {
+	const size, chunk = 24 << 20, 1 << 20
+	dir := t.TempDir()
+	cloud := fakecloud.New(0)
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", cloud.ControlHandler())
+	drv, err := fakedrive.New(cloud, filepath.Join(dir, "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	e := newEnv(t, "200ms")
+	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
+	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
+		[]byte(`{"access_token":"x","refresh_token":"r","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
+	cfg := fmt.Sprintf(`state_dir: %s
+watches:
+  - name: pos
+    path: %s
+    settle: 200ms
+    destinations: [cloud]
+destinations:
+  - name: cloud
+    type: gdrive
+    folder: Backups
+    endpoint: %s
+    chunk_size: 1MiB
+    bandwidth: 6MiB/s
+`, filepath.Join(e.dir, "state"), e.watch, srv.URL)
+	os.WriteFile(e.config, []byte(cfg), 0o600)
+	data := randomData(99, size)
+	os.WriteFile(filepath.Join(e.watch, "big.bak"), data, 0o644)
+
+	c := e.cmd("run")
+	var log syncBuffer
+	c.Stderr = &log
+	c.Start()
+	waitFor(t, 60*time.Second, func() bool { return cloud.StatsOf("drive").UploadBytes >= size/2 }, &log)
+	c.Process.Kill()
+	c.Wait()
+	if n := len(drv.Files()); n != 0 {
+		t.Fatalf("a half-sent upload is visible: %d files", n)
+	}
+	before := cloud.StatsOf("drive").UploadBytes
+	if out, err := e.run("once"); err != nil {
+		t.Fatalf("once after the kill: %v\n%s", err, out)
+	}
+	sent := cloud.StatsOf("drive").UploadBytes
+	files := drv.Files()
+	if len(files) != 1 || files[0].SHA256 != sha(data) {
+		t.Fatalf("after resuming: %+v", files)
+	}
+	if sent > size+2*chunk {
+		t.Errorf("the service received %d bytes for a %d-byte file (%d before the kill): the upload started over", sent, size, before)
+	}
+	t.Logf("%d MiB file: %.1f MiB sent before the kill, %.1f MiB in all", size>>20, float64(before)/(1<<20), float64(sent)/(1<<20))
 }
