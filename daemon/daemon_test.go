@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,5 +263,19 @@ func TestUnreadableBackupIsAlerted(t *testing.T) {
 	f.d.Ingest(context.Background(), []watcher.File{{Watch: "pos", Rel: "locked.bak", Abs: p, Size: st.Size(), ModTime: st.ModTime()}})
 	if k := f.events.kinds(); len(k) != 1 || k[0] != notify.KindFailure {
 		t.Fatalf("events %v, want one failure alert naming the unreadable file", k)
+	}
+}
+
+func TestRemovedBeforeSentIsReported(t *testing.T) {
+	f := newFixture(t, func(int) error { return nil })
+	f.add(t, "old.bak", []byte("rotated away"))
+	os.Remove(filepath.Join(f.src, "old.bak")) // the POS rotates it out first
+	f.d.Drain(context.Background())
+	if st := f.states(t); st[queue.Dead] != 1 {
+		t.Fatalf("states %v", st)
+	}
+	e, ok := f.d.FinishRun()
+	if !ok || !strings.Contains(e.Text, "old.bak was removed from the backup folder") {
+		t.Fatalf("report does not say the backup was lost: %q", e.Text)
 	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -121,9 +122,15 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) providers.Kind {
 		d.done <- finished{job: j, dst: dst, rf: rf, took: d.now().Sub(start)}
 	case kind == providers.Canceled || ctx.Err() != nil:
 		d.store.Requeue(bg, j.ID, time.Time{})
-	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone:
-		log.Info("backup file was replaced or removed before it could be sent; its newer version is queued instead", "err", err)
+	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone && d.sourceExists(w, j):
+		log.Info("backup file was rewritten before it could be sent; its newer version is queued instead", "err", err)
 		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
+	case providers.ReasonOf(err) == providers.ReasonSourceGone:
+		// The shop software deleted it (rotation) before it went out: no
+		// retry can help, but the report says so, so it is not a silent loss.
+		log.Warn("backup file was removed from the folder before it could be sent", "err", err)
+		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
+		d.AddNote(fmt.Sprintf("%s/%s was removed from the backup folder before it could be sent to %s.", j.Version.Watch, j.Version.Rel, j.Destination))
 	case kind == providers.Permanent:
 		log.Error("upload cannot succeed", "err", err)
 		d.store.Kill(bg, j.ID, kind.String(), err.Error())
@@ -139,6 +146,11 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) providers.Kind {
 }
 
 var errSuperseded = errors.New("the source file changed after it was queued")
+
+func (d *Daemon) sourceExists(w Watch, j *queue.Job) bool {
+	_, err := os.Stat(filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel)))
+	return err == nil
+}
 
 // upload sends the job's version, after checking the source still holds it.
 func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
