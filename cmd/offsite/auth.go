@@ -21,23 +21,20 @@ flow: offsite prints an address; sign in there and paste the code shown back her
 --browser uses a browser on this PC instead (loopback redirect with PKCE).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			mode := app.AuthDefault
-			switch {
-			case browser:
-				mode = app.AuthBrowser
-			case device:
-				mode = app.AuthDevice
-			}
-			if err := a.Auth(c.Context(), args[0], mode, c.InOrStdin(), g.stdout); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "%s is logged in; waiting uploads will go out on the daemon's next try (or run `offsite retry --to %s`)\n", args[0], args[0])
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				mode := app.AuthDefault
+				switch {
+				case browser:
+					mode = app.AuthBrowser
+				case device:
+					mode = app.AuthDevice
+				}
+				if err := a.Auth(c.Context(), args[0], mode, c.InOrStdin(), g.stdout); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "%s is logged in; waiting uploads will go out on the daemon's next try (or run `offsite retry --to %s`)\n", args[0], args[0])
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&browser, "browser", false, "log in with a browser on this PC")

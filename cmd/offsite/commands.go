@@ -49,15 +49,12 @@ func cmdOnce(g *globals) *cobra.Command {
 		Short: "Scan every watch, upload everything due, then exit (non-zero if anything failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("once")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Once(c.Context()); err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			return nil
+			return g.withApp("once", func(a *app.App) error {
+				if err := a.Once(c.Context()); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -69,17 +66,14 @@ func cmdPush(g *globals) *cobra.Command {
 		Short: "Upload one file to a destination now",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			rf, err := a.Push(c.Context(), args[0], to, as, progressFor(g.stdout))
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", args[0], to, rf.Path, rf.Size, rf.Hash)
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				rf, err := a.Push(c.Context(), args[0], to, as, progressFor(g.stdout))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", args[0], to, rf.Path, rf.Size, rf.Hash)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "destination name from the config (required)")
@@ -95,22 +89,19 @@ func cmdStatus(g *globals) *cobra.Command {
 		Short: "Show what was uploaded, what is waiting, and what needs attention",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			st, err := a.Status(c.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			st.Print(g.stdout)
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				st, err := a.Status(c.Context())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(g.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(st)
+				}
+				st.Print(g.stdout)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print machine-readable JSON (see docs/status.md)")
@@ -148,27 +139,24 @@ func cmdLs(g *globals) *cobra.Command {
 		Short: "List files at a destination",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			dir := ""
-			if len(args) == 2 {
-				dir = args[1]
-			}
-			files, err := a.List(c.Context(), args[0], dir)
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				if f.Dir {
-					fmt.Fprintf(g.stdout, "%12s  %-20s  %s/\n", "-", "", f.Path)
-					continue
+			return g.withApp("", func(a *app.App) error {
+				dir := ""
+				if len(args) == 2 {
+					dir = args[1]
 				}
-				fmt.Fprintf(g.stdout, "%12d  %-20s  %s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), f.Path)
-			}
-			return nil
+				files, err := a.List(c.Context(), args[0], dir)
+				if err != nil {
+					return err
+				}
+				for _, f := range files {
+					if f.Dir {
+						fmt.Fprintf(g.stdout, "%12s  %-20s  %s/\n", "-", "", f.Path)
+						continue
+					}
+					fmt.Fprintf(g.stdout, "%12d  %-20s  %s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), f.Path)
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -180,17 +168,14 @@ func cmdRestore(g *globals) *cobra.Command {
 		Short: "Download a backup from a destination and check it",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			n, err := a.Restore(c.Context(), args[0], args[1], to)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], args[1], to, n)
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				n, err := a.Restore(c.Context(), args[0], args[1], to)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], args[1], to, n)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "where to write the file (required; an existing file is not overwritten)")
@@ -204,15 +189,12 @@ func cmdVerify(g *globals) *cobra.Command {
 		Short: "Check that the newest uploads are still at their destinations, with the right hash",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if bad := a.Verify(c.Context(), g.stdout); bad > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing or changed at their destination", bad)}
-			}
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				if bad := a.Verify(c.Context(), g.stdout); bad > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing or changed at their destination", bad)}
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -224,20 +206,17 @@ func cmdRetry(g *globals) *cobra.Command {
 		Short: "Try failed uploads again now",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			n, err := a.Store.Retry(c.Context(), dest)
-			if err != nil {
-				return err
-			}
-			if dest != "" {
-				a.Store.ProbeNow(c.Context(), dest)
-			}
-			fmt.Fprintf(g.stdout, "%d upload(s) will be tried again now\n", n)
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				n, err := a.Store.Retry(c.Context(), dest)
+				if err != nil {
+					return err
+				}
+				if dest != "" {
+					a.Store.ProbeNow(c.Context(), dest)
+				}
+				fmt.Fprintf(g.stdout, "%d upload(s) will be tried again now\n", n)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&dest, "to", "", "only this destination")
@@ -256,23 +235,20 @@ func cmdPause(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--until %q: give a date as YYYY-MM-DD", until)
 			}
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Pause(c.Context(), watch, t, hold); err != nil {
-				return err
-			}
-			what := "all watches"
-			if watch != "" {
-				what = "watch " + watch
-			}
-			fmt.Fprintf(g.stdout, "missed-backup alerts for %s are silenced until %s; they resume by themselves then\n", what, t.Format("Mon 2 Jan 2006"))
-			if hold {
-				fmt.Fprintf(g.stdout, "uploads for %s wait until then too; new backups are queued meanwhile\n", what)
-			}
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				if err := a.Pause(c.Context(), watch, t, hold); err != nil {
+					return err
+				}
+				what := "all watches"
+				if watch != "" {
+					what = "watch " + watch
+				}
+				fmt.Fprintf(g.stdout, "missed-backup alerts for %s are silenced until %s; they resume by themselves then\n", what, t.Format("Mon 2 Jan 2006"))
+				if hold {
+					fmt.Fprintf(g.stdout, "uploads for %s wait until then too; new backups are queued meanwhile\n", what)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&until, "until", "", "date (YYYY-MM-DD) when alerts resume (required)")
@@ -289,18 +265,26 @@ func cmdResume(g *globals) *cobra.Command {
 		Short: "End a pause now",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Pause(c.Context(), watch, time.Time{}, false); err != nil {
-				return err
-			}
-			fmt.Fprintln(g.stdout, "missed-backup alerts are on again, and held uploads go out")
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				if err := a.Pause(c.Context(), watch, time.Time{}, false); err != nil {
+					return err
+				}
+				fmt.Fprintln(g.stdout, "missed-backup alerts are on again, and held uploads go out")
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&watch, "watch", "", "only this watch")
 	return cmd
+}
+
+// withApp opens the state folder for one command (lock names the command
+// when it needs the state lock) and closes it afterwards.
+func (g *globals) withApp(lock string, fn func(*app.App) error) error {
+	a, err := g.open(lock)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
 }

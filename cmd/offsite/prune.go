@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/offsite-backup/offsite/internal/app"
 	"github.com/spf13/cobra"
 )
 
@@ -13,15 +14,12 @@ func cmdPrune(g *globals) *cobra.Command {
 			"itself, never the newest copy of a backup, and nothing of a watch whose newest upload is failing.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open("")
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if _, err := a.Prune(c.Context(), dryRun, g.stdout); err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			return nil
+			return g.withApp("", func(a *app.App) error {
+				if _, err := a.Prune(c.Context(), dryRun, g.stdout); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show what would be deleted and why")
