@@ -183,30 +183,43 @@ func (u *upload) start(ctx context.Context, buf []byte, whole *runningHash) (*se
 	return st, nil
 }
 
-// send appends from st.Offset on and finishes.
+// send appends from st.Offset on and finishes. While one chunk is in
+// flight the next is read into a second buffer, so reading the source and
+// sending overlap (memory: two chunks).
 func (u *upload) send(ctx context.Context, st *sessionState, buf []byte, whole *runningHash) (providers.RemoteFile, error) {
 	off := st.Offset
+	spare := make([]byte, len(buf))
+	var ahead *readAhead
+	defer func() { ahead.wait() }() // never leave a read of the source running
 	for corrections := 0; ; {
 		chunk := buf[:min(u.c.chunk, u.size-off)]
 		last := off+int64(len(chunk)) == u.size
+		// The read-ahead must be over before the source is read again.
+		ready := ahead.wait() && ahead.off == off && len(ahead.buf) == len(chunk)
 		if err := whole.catchUp(ctx, u, off, buf); err != nil {
 			return providers.RemoteFile{}, err
 		}
-		if err := u.read(ctx, off, chunk); err != nil {
+		if ready {
+			buf, spare = spare, buf
+			chunk = buf[:len(chunk)]
+		} else if err := u.read(ctx, off, chunk); err != nil {
 			return providers.RemoteFile{}, err
 		}
+		ahead = nil
 		whole.add(off, chunk)
 		cur := files.NewUploadSessionCursor(st.ID, uint64(off))
 		if !last {
+			nextOff := off + int64(len(chunk))
+			ahead = u.readAhead(ctx, nextOff, spare[:min(u.c.chunk, u.size-nextOff)])
 			err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) error {
 				arg := &files.UploadSessionAppendArg{Cursor: cur}
 				return u.c.files.UploadSessionAppendV2Context(ctx, arg, chunkBody(chunk))
 			})
-			next, err := u.after(err, off+int64(len(chunk)))
+			next, err := u.after(err, nextOff)
 			if err != nil {
 				return providers.RemoteFile{}, err
 			}
-			if next != off+int64(len(chunk)) {
+			if next != nextOff {
 				if corrections++; corrections > 5 {
 					return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "",
 						"upload %s: Dropbox keeps moving the session offset", u.rel)
@@ -386,6 +399,34 @@ func (u *upload) read(ctx context.Context, off int64, buf []byte) error {
 // the source's before the finish and against Dropbox's answer after it, so
 // hashing every chunk once more only costs CPU.
 func chunkBody(b []byte) io.Reader { return files.WithoutAutoContentHash(bytes.NewReader(b)) }
+
+// readAhead is the next chunk being read from the source in the
+// background.
+type readAhead struct {
+	off  int64
+	buf  []byte
+	err  error
+	done chan struct{}
+}
+
+func (u *upload) readAhead(ctx context.Context, off int64, buf []byte) *readAhead {
+	a := &readAhead{off: off, buf: buf, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.err = u.read(ctx, off, buf)
+	}()
+	return a
+}
+
+// wait waits for the read to end and reports whether it filled its buffer.
+// A nil readAhead has nothing to wait for.
+func (a *readAhead) wait() bool {
+	if a == nil {
+		return false
+	}
+	<-a.done
+	return a.err == nil
+}
 
 func contentHash(b []byte) string {
 	h := providers.NewContentHash()
