@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +253,42 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(327*time.Hour))
 	if n := missed(); n != 2 {
 		t.Fatalf("no alert once overdue after the silence: %d", n)
+	}
+}
+
+func TestMetricsAndHealthz(t *testing.T) {
+	a, dir := testApp(t)
+	ctx := context.Background()
+	src := filepath.Join(dir, "backups", "day.bak")
+	os.WriteFile(src, []byte("backup"), 0o644)
+	if err := a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.pipeline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.httpHandler(p))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/metrics")
+	if code != 200 || !strings.Contains(body, `offsite_uploaded_files_total{destination="usb"} 1`) ||
+		!strings.Contains(body, `offsite_queue_depth{destination="usb"} 0`) {
+		t.Fatalf("/metrics %d:\n%s", code, body)
+	}
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"name":"usb"`) {
+		t.Fatalf("/healthz %d: %s", code, body)
+	}
+	a.Store.PauseDestination(ctx, "usb", "quota", "disk full", time.Now().Add(time.Hour))
+	if code, _ := get("/healthz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/healthz with a paused destination = %d, want 503", code)
 	}
 }
