@@ -257,11 +257,71 @@ func TestKillLoop(t *testing.T) {
 		fmt.Sscan(n, &kills)
 	}
 	e := newEnv(t, "200ms")
+	want := killLoop(t, e, kills, 3_000_000)
+	checkExactlyOnce(t, "the destination", e.destFiles(), want)
+	t.Logf("%d kills, %d files, all present exactly once", kills, len(want))
+}
+
+// TestKillLoopDrive is the kill loop with Google Drive's emulator as a
+// second destination: Drive allows two files of one name, so a retried
+// create after a kill is exactly where a duplicate would appear.
+func TestKillLoopDrive(t *testing.T) {
+	kills := 10
+	if testing.Short() {
+		kills = 3
+	}
+	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
+		fmt.Sscan(n, &kills)
+	}
+	dir := t.TempDir()
+	cloud := fakecloud.New(0)
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", cloud.ControlHandler())
+	drv, err := fakedrive.New(cloud, filepath.Join(dir, "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	e := newEnv(t, "200ms")
+	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
+	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
+		[]byte(`{"access_token":"x","refresh_token":"r","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
+	cfg, _ := os.ReadFile(e.config)
+	cfg = []byte(strings.Replace(string(cfg), "destinations: [usb]", "destinations: [usb, cloud]", 1))
+	cfg = []byte(strings.Replace(string(cfg), "retry:", fmt.Sprintf(`  - name: cloud
+    type: gdrive
+    folder: Backups
+    endpoint: %s
+    chunk_size: 256KiB
+retry:`, srv.URL), 1))
+	os.WriteFile(e.config, cfg, 0o600)
+	want := killLoop(t, e, kills, 1_000_000)
+	checkExactlyOnce(t, "the local destination", e.destFiles(), want)
+	got := map[string]string{}
+	for _, f := range drv.Files() {
+		p := strings.TrimPrefix(f.Path, "Backups/")
+		if _, dup := got[p]; dup {
+			t.Errorf("Drive holds %s twice", p)
+		}
+		got[p] = f.SHA256
+	}
+	checkExactlyOnce(t, "Drive", got, want)
+	t.Logf("%d kills, %d files, each once locally and once on Drive", kills, len(want))
+}
+
+// killLoop runs a writer that keeps adding backups (every tenth of big
+// size, written in pieces) while `offsite run` is killed with SIGKILL at
+// random moments, then runs `offsite once`. It returns the files written,
+// as remote path → sha256.
+func killLoop(t *testing.T, e *env, kills, big int) map[string]string {
+	t.Helper()
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	want := map[string]string{}
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go func() { // the shop program: keeps writing backups, some large and slow
+	go func() { // the shop program
 		defer close(done)
 		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 		for i := 0; ; i++ {
@@ -276,7 +336,7 @@ func TestKillLoop(t *testing.T) {
 			}
 			size := 1000 + r.IntN(200_000)
 			if i%10 == 0 {
-				size = 3_000_000
+				size = big
 			}
 			data := randomData(uint64(i), size)
 			p := filepath.Join(e.watch, name)
@@ -302,22 +362,25 @@ func TestKillLoop(t *testing.T) {
 	}
 	close(stop)
 	<-done
-	out, err := e.run("once")
-	if err != nil {
+	if out, err := e.run("once"); err != nil {
 		t.Fatalf("once after %d kills: %v\n%s", kills, err, out)
 	}
-	got := e.destFiles()
+	return want
+}
+
+// checkExactlyOnce compares what a destination holds with what was written.
+func checkExactlyOnce(t *testing.T, where string, got, want map[string]string) {
+	t.Helper()
 	for name, sum := range want {
 		if got[name] != sum {
-			t.Errorf("%s: at destination %q, want %s", name, got[name], sum)
+			t.Errorf("%s: %s holds %q, want %s", name, where, got[name], sum)
 		}
 	}
 	for name := range got {
 		if _, ok := want[name]; !ok {
-			t.Errorf("unexpected file at the destination (partial, temp or duplicate): %s", name)
+			t.Errorf("unexpected file in %s (partial, temp or duplicate): %s", where, name)
 		}
 	}
-	t.Logf("%d kills, %d files, all present exactly once", kills, len(want))
 }
 
 func TestStatusJSON(t *testing.T) {
