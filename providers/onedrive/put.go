@@ -3,12 +3,15 @@ package onedrive
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/offsite-backup/offsite/providers"
 )
@@ -142,7 +145,29 @@ func (u *upload) simple(ctx context.Context, conflict string) (providers.RemoteF
 	if err := u.c.exchange(u.c.api, u.op, req, &it); err != nil {
 		return providers.RemoteFile{}, err
 	}
+	if !u.o.ModTime.IsZero() && it.ID != "" {
+		// A simple upload cannot carry the file's own time; set it after,
+		// as restores and listings should show when the backup was made.
+		// The upload has landed, so a failure here only costs the time.
+		if t, err := u.setModTime(ctx, it.ID); err == nil {
+			it = t
+		}
+	}
 	return u.finish(ctx, &it)
+}
+
+// setModTime sets fileSystemInfo.lastModifiedDateTime of item id to the source's time.
+func (u *upload) setModTime(ctx context.Context, id string) (driveItem, error) {
+	body, _ := json.Marshal(map[string]any{"fileSystemInfo": map[string]any{
+		"lastModifiedDateTime": u.o.ModTime.UTC().Format(time.RFC3339)}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, u.c.drive+"/items/"+url.PathEscape(id), bytes.NewReader(body))
+	if err != nil {
+		return driveItem{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var it driveItem
+	err = u.c.exchange(u.c.api, u.op, req, &it)
+	return it, err
 }
 
 // finish checks what the service reports for the finished upload.

@@ -54,6 +54,7 @@ func Run(t *testing.T, o Options) {
 		{"ChecksumMismatchLeavesNothing", testChecksumMismatch},
 		{"MultiChunk", testMultiChunk},
 		{"ResumeSavedSession", testResume},
+		{"ModTimeKept", testModTime},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -438,5 +439,25 @@ func testResume(t *testing.T, p providers.Provider, o Options) {
 	}
 	if got := Content(t, p, name); !bytes.Equal(got, data) {
 		t.Fatal("resumed upload stored different bytes")
+	}
+}
+
+// testModTime: the source's modification time is what Stat reports, so a
+// listing or a restore shows when each backup was made, not when it was sent.
+func testModTime(t *testing.T, p providers.Provider, o Options) {
+	mt := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	for _, n := range []int64{1000, 2*o.ChunkSize + 10} {
+		data := Data(uint64(n)+7, int(n))
+		name := fmt.Sprintf("times/%d.bak", n)
+		if _, err := p.Put(ctx(t), name, bytes.NewReader(data), n, providers.PutOptions{ModTime: mt, Hash: HashOf(t, p, data)}); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+		st, err := p.Stat(ctx(t), name)
+		if err != nil {
+			t.Fatalf("Stat: %v", err)
+		}
+		if d := st.ModTime.Sub(mt); d < -time.Second || d > time.Second {
+			t.Errorf("%d bytes: Stat says modified %v, want %v", n, st.ModTime.UTC(), mt)
+		}
 	}
 }

@@ -95,6 +95,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.getItem(w, r, rt)
 	case rt.action == "" && r.Method == http.MethodDelete:
 		s.deleteItem(w, r, rt)
+	case rt.action == "" && r.Method == http.MethodPatch:
+		s.updateItem(w, r, rt)
 	case rt.action == "children" && r.Method == http.MethodGet:
 		s.listChildren(w, r, rt)
 	case rt.action == "children" && r.Method == http.MethodPost:
@@ -150,6 +152,32 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request, rt route) {
 	if gerr != nil {
 		writeError(w, gerr)
 		return
+	}
+	writeJSON(w, http.StatusOK, s.renderLocked(it))
+}
+
+// updateItem applies the part of a PATCH offsite uses: the item's
+// fileSystemInfo.lastModifiedDateTime.
+func (s *Server) updateItem(w http.ResponseWriter, r *http.Request, rt route) {
+	var req struct {
+		FileSystemInfo *struct {
+			LastModified time.Time `json:"lastModifiedDateTime"`
+		} `json:"fileSystemInfo"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errInvalid("invalidRequest", "Invalid request body."))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, gerr := s.lookupLocked(rt)
+	if gerr != nil {
+		writeError(w, gerr)
+		return
+	}
+	if req.FileSystemInfo != nil && !req.FileSystemInfo.LastModified.IsZero() {
+		it.FSModified = req.FileSystemInfo.LastModified.UTC()
+		s.saveLocked()
 	}
 	writeJSON(w, http.StatusOK, s.renderLocked(it))
 }
