@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,30 @@ func TestErrorBodies(t *testing.T) {
 		if ct != "application/json" || errorCodes(b) != want {
 			t.Errorf("ErrorBody(%d) = %s %s, want %s", status, ct, b, want)
 		}
+	}
+}
+
+func TestTenantIDLogin(t *testing.T) {
+	cloud := fakecloud.New(0)
+	s, err := New(cloud, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", cloud.ControlHandler())
+	s.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := http.PostForm(srv.URL+"/8a1f3c2e-1111-2222-3333-444455556666/oauth2/v2.0/token",
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("token for a tenant id: %s", resp.Status)
+	}
+	if resp, _ := http.Get(srv.URL + "/nothing/here"); resp.StatusCode != 404 {
+		t.Fatalf("unknown path: %s", resp.Status)
 	}
 }

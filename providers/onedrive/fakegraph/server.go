@@ -82,10 +82,28 @@ func (s *Server) Register(mux *http.ServeMux) {
 	}))
 	mux.Handle("/_graph/upload/", s.cloud.Wrap("onedrive", true, http.HandlerFunc(s.serveSession)))
 	mux.Handle("/_graph/download/", s.cloud.Wrap("onedrive", false, http.HandlerFunc(s.serveDownload)))
+	token := s.cloud.Wrap("onedrive", false, s.cloud.TokenHandler("onedrive"))
+	device := s.cloud.Wrap("onedrive", false, s.cloud.DeviceCodeHandler())
 	for _, t := range tenants {
-		mux.Handle("/"+t+"/oauth2/v2.0/token", s.cloud.Wrap("onedrive", false, s.cloud.TokenHandler("onedrive")))
-		mux.Handle("/"+t+"/oauth2/v2.0/devicecode", s.cloud.Wrap("onedrive", false, s.cloud.DeviceCodeHandler()))
+		mux.Handle("/"+t+"/oauth2/v2.0/token", token)
+		mux.Handle("/"+t+"/oauth2/v2.0/devicecode", device)
 	}
+	// A tenant id (a GUID) cannot be a mux wildcard beside /_fakecloud/, so
+	// the login routes of any other tenant are found here, on the fallback.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		if len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" {
+			switch parts[3] {
+			case "token":
+				token.ServeHTTP(w, r)
+				return
+			case "devicecode":
+				device.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}))
 }
 
 // authorized answers a missing, unknown or expired bearer token with
