@@ -273,17 +273,7 @@ func TestKillLoopDrive(t *testing.T) {
 	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
 		fmt.Sscan(n, &kills)
 	}
-	dir := t.TempDir()
-	cloud := fakecloud.New(0)
-	mux := http.NewServeMux()
-	mux.Handle("/_fakecloud/", cloud.ControlHandler())
-	drv, err := fakedrive.New(cloud, filepath.Join(dir, "cloud"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	drv.Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	_, drv, srv := startDrive(t)
 	e := newEnv(t, "200ms")
 	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
 	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
@@ -309,6 +299,22 @@ retry:`, srv.URL), 1))
 	}
 	checkExactlyOnce(t, "Drive", got, want)
 	t.Logf("%d kills, %d files, each once locally and once on Drive", kills, len(want))
+}
+
+// startDrive serves Drive's emulator on loopback for one test.
+func startDrive(t *testing.T) (*fakecloud.Cloud, *fakedrive.Server, *httptest.Server) {
+	t.Helper()
+	cloud := fakecloud.New(0)
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", cloud.ControlHandler())
+	drv, err := fakedrive.New(cloud, filepath.Join(t.TempDir(), "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return cloud, drv, srv
 }
 
 // killLoop runs a writer that keeps adding backups (every tenth of big
@@ -524,17 +530,7 @@ func TestAlertSurvivesKill9(t *testing.T) {
 // acknowledged chunk instead of starting over.
 func TestResumeAfterKill9(t *testing.T) {
 	const size, chunk = 24 << 20, 1 << 20
-	dir := t.TempDir()
-	cloud := fakecloud.New(0)
-	mux := http.NewServeMux()
-	mux.Handle("/_fakecloud/", cloud.ControlHandler())
-	drv, err := fakedrive.New(cloud, filepath.Join(dir, "cloud"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	drv.Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	cloud, drv, srv := startDrive(t)
 
 	e := newEnv(t, "200ms")
 	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
