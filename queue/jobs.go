@@ -219,11 +219,6 @@ func (s *Store) Retry(ctx context.Context, destination string) (int, error) {
 	return int(n), nil
 }
 
-// Job returns one job.
-func (s *Store) Job(ctx context.Context, id int64) (*Job, error) {
-	return scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j JOIN versions v ON v.id=j.version_id WHERE j.id=?`, id))
-}
-
 // Jobs lists jobs matching a filter, newest first.
 type Filter struct {
 	States      []State

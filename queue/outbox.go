@@ -66,9 +66,3 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64, next time.Time, lastE
 	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?`, next.UnixNano(), lastErr, id)
 	return err
 }
-
-// ForgetOutbox lets a key be sent again (a cause that ended can recur).
-func (s *Store) ForgetOutbox(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET dedupe_key=dedupe_key||'#'||id WHERE dedupe_key=? AND sent_at!=0`, key)
-	return err
-}
