@@ -18,6 +18,7 @@ type Status struct {
 	StateDir     string              `json:"state_dir"`
 	Destinations []DestinationStatus `json:"destinations"`
 	Watches      []WatchStatus       `json:"watches"`
+	Uploading    []JobStatus         `json:"uploading"`
 	Problems     []JobStatus         `json:"problems"`
 	Recent       []JobStatus         `json:"recent"`
 }
@@ -57,6 +58,7 @@ type JobStatus struct {
 	State       string    `json:"state"`
 	Size        int64     `json:"size"`
 	Attempts    int       `json:"attempts"`
+	Acked       int64     `json:"acknowledged_bytes,omitempty"` // of a resumable upload in progress
 	Error       string    `json:"error,omitempty"`
 	NextTry     time.Time `json:"next_try,omitzero"`
 	Hash        string    `json:"hash,omitempty"`
@@ -106,6 +108,13 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 		}
 		st.Watches = append(st.Watches, ws)
 	}
+	uploading, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Uploading}, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range uploading {
+		st.Uploading = append(st.Uploading, jobStatus(j))
+	}
 	problems, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 50})
 	if err != nil {
 		return nil, err
@@ -128,7 +137,8 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 
 func jobStatus(j *queue.Job) JobStatus {
 	js := JobStatus{Watch: j.Version.Watch, File: j.Version.Rel, Destination: j.Destination, Remote: j.RemotePath,
-		State: string(j.State), Size: j.Version.Size, Attempts: j.Attempts, Error: j.LastError, Hash: j.RemoteHash, At: j.UpdatedAt}
+		State: string(j.State), Size: j.Version.Size, Attempts: j.Attempts, Error: j.LastError, Hash: j.RemoteHash, At: j.UpdatedAt,
+		Acked: j.Acked}
 	if j.State == queue.Failed {
 		js.NextTry = j.NextAttempt
 	}
@@ -178,6 +188,16 @@ func (s *Status) Print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", ws.Name, ws.Path, last)
 	}
 	tw.Flush()
+	if len(s.Uploading) > 0 {
+		fmt.Fprintln(w, "\nUPLOADING NOW")
+		for _, u := range s.Uploading {
+			done := ""
+			if u.Acked > 0 && u.Size > 0 {
+				done = fmt.Sprintf(", %d%% acknowledged", u.Acked*100/u.Size)
+			}
+			fmt.Fprintf(w, "  %s/%s → %s (%s%s)\n", u.Watch, u.File, u.Destination, humanBytes(u.Size), done)
+		}
+	}
 	if len(s.Problems) > 0 {
 		fmt.Fprintln(w, "\nNEEDS ATTENTION")
 		for _, p := range s.Problems {
