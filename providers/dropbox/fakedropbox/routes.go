@@ -121,12 +121,7 @@ func (s *Server) sessionStart(w http.ResponseWriter, r *http.Request, arg []byte
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	mismatch, err := s.appendBody(ss, r.Body, a.ContentHash)
-	switch {
-	case err != nil:
-		return
-	case mismatch:
-		writeError(w, http.StatusConflict, union("content_hash_mismatch"))
+	if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
 		return
 	}
 	ss.Closed = a.Close
@@ -183,12 +178,7 @@ func (s *Server) sessionAppend(w http.ResponseWriter, r *http.Request, arg []byt
 		return
 	}
 	defer ss.mu.Unlock()
-	mismatch, err := s.appendBody(ss, r.Body, a.ContentHash)
-	switch {
-	case err != nil:
-		return
-	case mismatch:
-		writeError(w, http.StatusConflict, union("content_hash_mismatch"))
+	if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
 		return
 	}
 	if a.Close {
@@ -217,17 +207,13 @@ func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byt
 		return
 	}
 	defer ss.mu.Unlock()
-	mismatch, err := s.appendBody(ss, r.Body, a.ContentHash)
-	switch {
-	case err != nil:
-		return
-	case mismatch:
-		writeError(w, http.StatusConflict, union("content_hash_mismatch"))
+	if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
 		return
 	}
 	src := s.sessionPath(ss.File)
 	h := ss.running
 	if h == nil || h.n != ss.Offset {
+		var err error
 		if h, err = hashFile(src); err != nil {
 			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 			return
@@ -454,4 +440,14 @@ func (s *Server) spaceUsage(w http.ResponseWriter, r *http.Request, arg []byte) 
 // validPath is the argument pattern of path fields: "/…" or "id:…".
 func validPath(p string) bool {
 	return strings.HasPrefix(p, "/") || strings.HasPrefix(p, "id:")
+}
+
+// appendChecked appends a request body to a session; on failure it has
+// answered (or the client is gone) and reports false.
+func (s *Server) appendChecked(w http.ResponseWriter, ss *session, body io.Reader, hash string) bool {
+	mismatch, err := s.appendBody(ss, body, hash)
+	if err == nil && mismatch {
+		writeError(w, http.StatusConflict, union("content_hash_mismatch"))
+	}
+	return err == nil && !mismatch
 }

@@ -2,10 +2,8 @@ package fakegraph
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -179,12 +177,11 @@ func hashFile(path string) (size int64, qx, sum string, err error) {
 		return 0, "", "", err
 	}
 	defer f.Close()
-	q, h := providers.NewQuickXor(), sha256.New()
-	n, err := io.Copy(io.MultiWriter(q, h), f)
+	h, n, err := providers.HashReader(f, providers.QuickXor, providers.SHA256)
 	if err != nil {
 		return 0, "", "", err
 	}
-	return n, providers.EncodeHash(providers.QuickXor, q.Sum(nil)), hex.EncodeToString(h.Sum(nil)), nil
+	return n, h[providers.QuickXor], h[providers.SHA256], nil
 }
 
 func randomID(n int) string {
