@@ -223,9 +223,7 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 	if rec.Path == "" {
 		return copyRecord{}, fmt.Errorf("%s and its timestamped name both hold other content", remote)
 	}
-	if err := a.checkQuota(ctx, p, src.Size); err != nil {
-		return copyRecord{}, err
-	}
+	// The destination's guard checks free space first (see guarded).
 	rf, err := p.Put(ctx, rec.Path, f, src.Size, providers.PutOptions{ModTime: src.ModTime, Hash: want})
 	if err != nil {
 		return copyRecord{}, fmt.Errorf("upload %s: %w", rec.Path, err)
