@@ -54,8 +54,13 @@ func (a *App) watchingSince(ctx context.Context, watch string, now time.Time) ti
 
 // silence returns the end of a watch's silence as stored, expired or not.
 func (a *App) silence(ctx context.Context, watch string) time.Time {
+	return a.latestTime(ctx, silenceKey(""), silenceKey(watch))
+}
+
+// latestTime is the latest of the RFC 3339 times stored under keys (zero if none).
+func (a *App) latestTime(ctx context.Context, keys ...string) time.Time {
 	var latest time.Time
-	for _, k := range []string{silenceKey(""), silenceKey(watch)} {
+	for _, k := range keys {
 		if v, ok, _ := a.Store.Get(ctx, k); ok {
 			if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(latest) {
 				latest = t
@@ -63,6 +68,14 @@ func (a *App) silence(ctx context.Context, watch string) time.Time {
 		}
 	}
 	return latest
+}
+
+// until returns t while it is still ahead of now, else zero.
+func until(t, now time.Time) time.Time {
+	if !t.After(now) {
+		return time.Time{}
+	}
+	return t
 }
 
 func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[string]*expect.Checker, newest map[string]string, now time.Time) {

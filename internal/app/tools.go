@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
-	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 )
@@ -308,18 +307,7 @@ func holdKey(watch string) string {
 
 // heldUntil returns when a watch's held uploads resume (zero: not held).
 func (a *App) heldUntil(ctx context.Context, watch string, now time.Time) time.Time {
-	var latest time.Time
-	for _, k := range []string{holdKey(""), holdKey(watch)} {
-		if v, ok, _ := a.Store.Get(ctx, k); ok {
-			if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(latest) {
-				latest = t
-			}
-		}
-	}
-	if !latest.After(now) {
-		return time.Time{}
-	}
-	return latest
+	return until(a.latestTime(ctx, holdKey(""), holdKey(watch)), now)
 }
 
 // held lists the watches whose uploads wait at now.
@@ -335,18 +323,5 @@ func (a *App) held(now time.Time) []string {
 
 // silencedUntil returns when missed-backup alerts for a watch resume (zero: not silenced).
 func (a *App) silencedUntil(ctx context.Context, watch string) time.Time {
-	var latest time.Time
-	for _, k := range []string{silenceKey(""), silenceKey(watch)} {
-		if v, ok, _ := a.Store.Get(ctx, k); ok {
-			if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(latest) {
-				latest = t
-			}
-		}
-	}
-	if !latest.After(time.Now()) {
-		return time.Time{}
-	}
-	return latest
+	return until(a.silence(ctx, watch), time.Now())
 }
-
-var _ = notify.KindMissed
