@@ -109,19 +109,35 @@ func (s *Server) sessionStart(w http.ResponseWriter, r *http.Request, arg []byte
 	var a struct {
 		Close       bool   `json:"close"`
 		ContentHash string `json:"content_hash"`
+		SessionType *struct {
+			Tag string `json:".tag"`
+		} `json:"session_type"`
 	}
 	if err := json.Unmarshal(arg, &a); err != nil {
 		badRequest(w, `Error in call to API function "files/upload_session/start": HTTP header "Dropbox-API-Arg": could not decode input as JSON`)
 		return
 	}
-	id, ss, err := s.newSession()
+	concurrent := a.SessionType != nil && a.SessionType.Tag == "concurrent"
+	if concurrent {
+		// A concurrent session starts empty and open.
+		if n, _ := io.ReadFull(r.Body, make([]byte, 1)); n > 0 {
+			io.Copy(io.Discard, r.Body)
+			writeError(w, http.StatusConflict, union("concurrent_session_data_not_allowed"))
+			return
+		}
+		if a.Close {
+			writeError(w, http.StatusConflict, union("concurrent_session_close_not_allowed"))
+			return
+		}
+	}
+	id, ss, err := s.newSession(concurrent)
 	if err != nil {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
+	if !concurrent && !s.appendChecked(w, ss, r.Body, a.ContentHash) {
 		return
 	}
 	ss.Closed = a.Close
@@ -146,6 +162,7 @@ func (s *Server) useSession(c cursor, body io.Reader) (*session, map[string]any)
 		return nil, union("not_found") // finished while we waited
 	}
 	switch {
+	case ss.Concurrent: // its appends and finish check their own offsets
 	case c.Offset != ss.Offset:
 		ss.mu.Unlock()
 		return nil, union("incorrect_offset", "correct_offset", ss.Offset)
@@ -170,6 +187,10 @@ func (s *Server) sessionAppend(w http.ResponseWriter, r *http.Request, arg []byt
 		badRequest(w, `Error in call to API function "files/upload_session/append_v2": HTTP header "Dropbox-API-Arg": could not decode input as JSON`)
 		return
 	}
+	if ss := s.session(a.Cursor.SessionID); ss != nil && ss.Concurrent {
+		s.concurrentAppend(w, r, ss, a.Cursor.Offset, a.Close, a.ContentHash)
+		return
+	}
 	ss, lerr := s.useSession(a.Cursor, r.Body)
 	if lerr != nil {
 		io.Copy(io.Discard, r.Body)
@@ -190,6 +211,21 @@ func (s *Server) sessionAppend(w http.ResponseWriter, r *http.Request, arg []byt
 	writeJSON(w, http.StatusOK, nil)
 }
 
+// concurrentAppend is append_v2 on a concurrent session: any order, each
+// offset and every length but the closing one's a multiple of 4 MiB.
+func (s *Server) concurrentAppend(w http.ResponseWriter, r *http.Request, ss *session, off int64, closing bool, wantHash string) {
+	if off%concurrentUnit != 0 {
+		io.Copy(io.Discard, r.Body)
+		writeError(w, http.StatusConflict, union("concurrent_session_invalid_offset"))
+		return
+	}
+	if lerr := s.appendAt(ss, off, closing, r.Body, wantHash); lerr != nil {
+		writeError(w, http.StatusConflict, lerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, nil)
+}
+
 func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byte) {
 	var a struct {
 		Cursor      cursor     `json:"cursor"`
@@ -200,6 +236,12 @@ func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byt
 		badRequest(w, `Error in call to API function "files/upload_session/finish": HTTP header "Dropbox-API-Arg": commit.path: did not match pattern`)
 		return
 	}
+	// A concurrent session's finish waits out the appends still writing
+	// (lock order: use, then mu); none start after it.
+	if ss := s.session(a.Cursor.SessionID); ss != nil && ss.Concurrent {
+		ss.use.Lock()
+		defer ss.use.Unlock()
+	}
 	ss, lerr := s.useSession(a.Cursor, r.Body)
 	if lerr != nil {
 		io.Copy(io.Discard, r.Body)
@@ -207,12 +249,31 @@ func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byt
 		return
 	}
 	defer ss.mu.Unlock()
-	if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
-		return
-	}
 	src := s.sessionPath(ss.File)
 	h := ss.running
-	if h == nil || h.n != ss.Offset {
+	if ss.Concurrent {
+		if n, _ := io.ReadFull(r.Body, make([]byte, 1)); n > 0 {
+			io.Copy(io.Discard, r.Body)
+			writeError(w, http.StatusConflict, union("concurrent_session_data_not_allowed"))
+			return
+		}
+		if a.Cursor.Offset != ss.End && ss.Closed {
+			writeError(w, http.StatusConflict, union("lookup_failed", "lookup_failed", union("incorrect_offset", "correct_offset", ss.End)))
+			return
+		}
+		var ferr map[string]any
+		if h, ferr = ss.assemble(); ferr != nil {
+			writeError(w, http.StatusConflict, ferr)
+			return
+		}
+		if err := os.Truncate(src, ss.End); err != nil { // past End lie only refused appends
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+	} else if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
+		return
+	}
+	if !ss.Concurrent && (h == nil || h.n != ss.Offset) {
 		var err error
 		if h, err = hashFile(src); err != nil {
 			http.Error(w, "Internal Server Error", http.StatusInternalServerError)

@@ -49,10 +49,20 @@ func (s *Server) Files() []fakecloud.File {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []fakecloud.File{}
+	changed := false
 	for _, e := range s.entries {
-		if !e.Folder {
-			out = append(out, fakecloud.File{Path: strings.TrimPrefix(e.Display, "/"), Size: e.Size, SHA256: e.SHA256})
+		if e.Folder {
+			continue
 		}
+		if e.SHA256 == "" {
+			if sum, err := sha256File(s.blobPath(e.Blob)); err == nil {
+				e.SHA256, changed = sum, true
+			}
+		}
+		out = append(out, fakecloud.File{Path: strings.TrimPrefix(e.Display, "/"), Size: e.Size, SHA256: e.SHA256})
+	}
+	if changed {
+		s.saveLocked()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out

@@ -1,6 +1,9 @@
 package fakedropbox
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"io"
 	"os"
 	"sync"
@@ -14,7 +17,18 @@ type session struct {
 	Closed  bool      `json:"closed,omitempty"`
 	Created time.Time `json:"created"`
 
+	// A concurrent session takes appends in any order, 4 MiB-aligned;
+	// the closing one sets End, the file's size.
+	Concurrent bool             `json:"concurrent,omitempty"`
+	Pieces     map[int64]*piece `json:"pieces,omitempty"`
+	End        int64            `json:"end,omitempty"`
+
 	mu sync.Mutex // held while a request writes into the session
+	// use is read-held by a concurrent session's appends while they write
+	// and held by its finish, which sets gone: no append writes into a
+	// file that has become a stored blob.
+	use  sync.RWMutex
+	gone bool
 	// running hashes every byte from 0 to Offset, so finish need not read
 	// the file again; nil after a restart or a failed append.
 	running *sums
@@ -36,8 +50,8 @@ func (s *Server) ExpireSessions() {
 }
 
 // newSession creates an empty session and returns its id.
-func (s *Server) newSession() (string, *session, error) {
-	ss := &session{File: randomHex(12), Created: time.Now()}
+func (s *Server) newSession(concurrent bool) (string, *session, error) {
+	ss := &session{File: randomHex(12), Created: time.Now(), Concurrent: concurrent}
 	f, err := os.Create(s.sessionPath(ss.File))
 	if err != nil {
 		return "", nil, err
@@ -69,6 +83,9 @@ func (s *Server) session(id string) *session {
 func (s *Server) dropSession(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ss := s.sessions[id]; ss != nil {
+		ss.gone = true
+	}
 	delete(s.sessions, id)
 	s.saveLocked()
 }
@@ -113,4 +130,126 @@ func (s *Server) appendBody(ss *session, body io.Reader, wantHash string) (misma
 	s.saveLocked()
 	s.mu.Unlock()
 	return false, nil
+}
+
+// concurrentUnit is the alignment Dropbox asks of a concurrent session's
+// appends: every offset, and every length but the closing one's. It is
+// also content_hash's block, so each piece hashes its own blocks.
+const concurrentUnit = 4 << 20
+
+// piece is one append to a concurrent session.
+type piece struct {
+	Len    int64    `json:"len"`
+	Blocks []string `json:"blocks"` // SHA-256 of each 4 MiB block, hex
+}
+
+// blockSums collects the SHA-256 of each 4 MiB block written through it.
+type blockSums struct {
+	cur    hash.Hash
+	n      int64 // bytes in cur
+	blocks []string
+}
+
+func (b *blockSums) Write(p []byte) (int, error) {
+	total := len(p)
+	for len(p) > 0 {
+		if b.cur == nil {
+			b.cur = sha256.New()
+		}
+		k := min(int64(len(p)), concurrentUnit-b.n)
+		b.cur.Write(p[:k])
+		b.n += k
+		p = p[k:]
+		if b.n == concurrentUnit {
+			b.close()
+		}
+	}
+	return total, nil
+}
+
+func (b *blockSums) close() {
+	if b.cur != nil {
+		b.blocks = append(b.blocks, hex.EncodeToString(b.cur.Sum(nil)))
+	}
+	b.cur, b.n = nil, 0
+}
+
+// appendAt writes one append of a concurrent session at off. Appends run
+// side by side, so the session lock is held only to record the piece;
+// appending at an offset again replaces that piece (a client resending
+// after a lost answer).
+func (s *Server) appendAt(ss *session, off int64, closing bool, body io.Reader, wantHash string) map[string]any {
+	ss.use.RLock()
+	defer ss.use.RUnlock()
+	if ss.gone {
+		return union("not_found")
+	}
+	f, err := os.OpenFile(s.sessionPath(ss.File), os.O_WRONLY, 0)
+	if err != nil {
+		return union("not_found")
+	}
+	defer f.Close()
+	sums := &blockSums{}
+	n, err := io.CopyBuffer(io.MultiWriter(io.NewOffsetWriter(f, off), sums), io.LimitReader(body, maxRequest+1), make([]byte, 1<<20))
+	if err != nil {
+		return nil // the client is gone; nothing is recorded
+	}
+	sums.close()
+	switch {
+	case n > maxRequest:
+		return union("payload_too_large")
+	case n%concurrentUnit != 0 && !closing:
+		return union("concurrent_session_invalid_data_size")
+	case wantHash != "" && wantHash != combine(sums.blocks):
+		return union("content_hash_mismatch")
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	switch {
+	case ss.Closed && off+n > ss.End:
+		return union("closed")
+	case ss.Closed && closing && off+n != ss.End:
+		return union("closed")
+	}
+	if n > 0 {
+		if ss.Pieces == nil {
+			ss.Pieces = map[int64]*piece{}
+		}
+		ss.Pieces[off] = &piece{Len: n, Blocks: sums.blocks}
+	}
+	if closing {
+		ss.Closed, ss.End = true, off+n
+	}
+	s.mu.Lock()
+	s.saveLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// assemble checks that a closed concurrent session's pieces cover it
+// without gaps and returns its content_hash. Callers hold ss.mu.
+func (ss *session) assemble() (*sums, map[string]any) {
+	if !ss.Closed {
+		return nil, union("concurrent_session_not_closed")
+	}
+	var blocks []string
+	for off := int64(0); off < ss.End; {
+		p := ss.Pieces[off]
+		if p == nil {
+			return nil, union("concurrent_session_missing_data")
+		}
+		blocks = append(blocks, p.Blocks...)
+		off += p.Len
+	}
+	return &sums{n: ss.End, fixed: combine(blocks)}, nil
+}
+
+// combine is content_hash from its block hashes.
+func combine(blocks []string) string {
+	whole := sha256.New()
+	for _, b := range blocks {
+		raw, _ := hex.DecodeString(b)
+		whole.Write(raw)
+	}
+	return hex.EncodeToString(whole.Sum(nil))
 }
