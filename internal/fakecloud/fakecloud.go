@@ -53,6 +53,9 @@ type Fault struct {
 	// DropResponse processes the request, then drops the connection instead
 	// of answering: the "lost response" case.
 	DropResponse bool `json:"drop_response,omitempty"`
+	// CorruptBody flips a bit of the request body's first byte before the
+	// service sees it: the service stores bytes other than those sent.
+	CorruptBody bool `json:"corrupt_body,omitempty"`
 }
 
 // Stats counts what one service received.
@@ -209,6 +212,21 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// flipFirst flips the lowest bit of the first byte read.
+type flipFirst struct {
+	io.ReadCloser
+	done bool
+}
+
+func (b *flipFirst) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 && !b.done {
+		p[0] ^= 1
+		b.done = true
+	}
+	return n, err
+}
+
 // Wrap serves h as part of service: it counts the request, applies any
 // matching fault, and otherwise passes it on. upload marks routes whose
 // bodies are file content.
@@ -231,6 +249,9 @@ func (c *Cloud) Wrap(service string, upload bool, h http.Handler) http.Handler {
 		case f.ResetAfterBytes > 0:
 			io.CopyN(io.Discard, r.Body, f.ResetAfterBytes)
 			hangUp(w)
+		case f.CorruptBody:
+			r.Body = &flipFirst{ReadCloser: r.Body}
+			h.ServeHTTP(w, r)
 		case f.DropResponse:
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)

@@ -3,12 +3,13 @@ package dropbox
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"maps"
 
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox"
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox/files"
@@ -44,14 +45,17 @@ type upload struct {
 	o    providers.PutOptions
 }
 
-// sessionState is what OnSession hands out and Session brings back.
+// sessionState is what OnSession hands out and Session brings back: a
+// concurrent upload session and the chunks it has acknowledged.
 type sessionState struct {
-	V      int    `json:"v"`
-	ID     string `json:"id"`
-	Offset int64  `json:"offset"`
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	Hash   string `json:"hash,omitempty"`
+	V      int     `json:"v"` // 2: concurrent session
+	ID     string  `json:"id"`
+	Path   string  `json:"path"`
+	Size   int64   `json:"size"`
+	Chunk  int64   `json:"chunk"`
+	Hash   string  `json:"hash,omitempty"`
+	Offset int64   `json:"offset"`          // every chunk below is acknowledged
+	Ahead  []int64 `json:"ahead,omitempty"` // acknowledged chunks past Offset, by offset
 }
 
 func (u *upload) single(ctx context.Context) (providers.RemoteFile, error) {
@@ -92,14 +96,21 @@ func (u *upload) single(ctx context.Context) (providers.RemoteFile, error) {
 	if u.o.OnProgress != nil {
 		u.o.OnProgress(u.size)
 	}
-	return u.result(md), nil
+	return u.result(md, sum)
 }
 
-// session uploads in chunks: start, append_v2 for each acknowledged chunk,
-// finish with the last one. Memory is one chunk.
+// inFlight is how many appends a session upload keeps going at once.
+// Dropbox answers each append only once it has stored it; two in flight
+// keep the line busy through those waits, and each hashes its own chunk.
+const inFlight = 2
+
+// buffers is how many chunks a session upload holds in memory.
+const buffers = inFlight
+
+// session uploads through a concurrent upload session: start (empty),
+// appends of whole chunks at their offsets, two at a time, the last one
+// closing, then finish (empty). Memory is inFlight+1 chunks.
 func (u *upload) session(ctx context.Context) (providers.RemoteFile, error) {
-	buf := make([]byte, u.c.chunk)
-	whole := &runningHash{h: providers.NewContentHash()}
 	st := u.resume()
 	for restarts := 0; ; restarts++ {
 		if restarts > 2 {
@@ -108,11 +119,11 @@ func (u *upload) session(ctx context.Context) (providers.RemoteFile, error) {
 		}
 		if st == nil {
 			var err error
-			if st, err = u.start(ctx, buf, whole); err != nil {
+			if st, err = u.start(ctx); err != nil {
 				return providers.RemoteFile{}, err
 			}
 		}
-		rf, err := u.send(ctx, st, buf, whole)
+		rf, err := u.send(ctx, st)
 		if errors.Is(err, errSessionGone) {
 			st = nil
 			u.save(nil)
@@ -126,7 +137,8 @@ func (u *upload) session(ctx context.Context) (providers.RemoteFile, error) {
 }
 
 // errSessionGone means the service forgot the session (expired, or
-// finished by an attempt whose answer was lost): start over.
+// finished by an attempt whose answer was lost) or holds it in a state
+// this upload cannot continue from: start over.
 var errSessionGone = errors.New("upload session gone")
 
 // resume returns the saved session when it belongs to this upload.
@@ -135,8 +147,9 @@ func (u *upload) resume() *sessionState {
 		return nil
 	}
 	var st sessionState
-	if json.Unmarshal(u.o.Session, &st) != nil || st.V != 1 || st.ID == "" || st.Path != u.full ||
-		st.Size != u.size || st.Offset <= 0 || st.Offset > u.size || st.Hash != u.o.Hash {
+	if json.Unmarshal(u.o.Session, &st) != nil || st.V != 2 || st.ID == "" || st.Path != u.full ||
+		st.Size != u.size || st.Chunk != u.c.chunk || st.Hash != u.o.Hash ||
+		st.Offset < 0 || st.Offset > u.size || st.Offset%st.Chunk != 0 {
 		return nil
 	}
 	return &st
@@ -154,148 +167,230 @@ func (u *upload) save(st *sessionState) {
 	u.o.OnSession(b)
 }
 
-func (u *upload) acked(st *sessionState, off int64) {
-	st.Offset = off
-	u.save(st)
-	if u.o.OnProgress != nil {
-		u.o.OnProgress(off)
-	}
-}
-
-// start opens a session carrying the first chunk.
-func (u *upload) start(ctx context.Context, buf []byte, whole *runningHash) (*sessionState, error) {
-	chunk := buf[:min(u.c.chunk, u.size)]
-	if err := u.read(ctx, 0, chunk); err != nil {
-		return nil, err
-	}
-	whole.add(0, chunk)
+// start opens an empty concurrent session.
+func (u *upload) start(ctx context.Context) (*sessionState, error) {
 	var res *files.UploadSessionStartResult
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) (err error) {
-		arg := &files.UploadSessionStartArg{}
-		res, err = u.c.files.UploadSessionStartContext(ctx, arg, chunkBody(chunk))
+		arg := files.NewUploadSessionStartArg()
+		arg.SessionType = &files.UploadSessionType{Tagged: dropbox.Tagged{Tag: files.UploadSessionTypeConcurrent}}
+		res, err = u.c.files.UploadSessionStartContext(ctx, arg, chunkBody(nil))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	st := &sessionState{V: 1, ID: res.SessionId, Path: u.full, Size: u.size, Hash: u.o.Hash}
-	u.acked(st, int64(len(chunk)))
+	st := &sessionState{V: 2, ID: res.SessionId, Path: u.full, Size: u.size, Chunk: u.c.chunk, Hash: u.o.Hash}
+	u.save(st)
 	return st, nil
 }
 
-// send appends from st.Offset on and finishes. While one chunk is in
-// flight the next is read into a second buffer, so reading the source and
-// sending overlap (memory: two chunks).
-func (u *upload) send(ctx context.Context, st *sessionState, buf []byte, whole *runningHash) (providers.RemoteFile, error) {
-	off := st.Offset
-	spare := make([]byte, len(buf))
-	var ahead *readAhead
-	defer func() { ahead.wait() }() // never leave a read of the source running
-	for corrections := 0; ; {
-		chunk := buf[:min(u.c.chunk, u.size-off)]
-		last := off+int64(len(chunk)) == u.size
-		// The read-ahead must be over before the source is read again.
-		ready := ahead.wait() && ahead.off == off && len(ahead.buf) == len(chunk)
-		if err := whole.catchUp(ctx, u, off, buf); err != nil {
-			return providers.RemoteFile{}, err
+// piece is one chunk of the source, read and on its way.
+type piece struct {
+	off int64
+	b   []byte // the chunk: buf[:its length]
+	buf []byte
+	err error // the append's outcome
+}
+
+// send appends every chunk the session lacks and finishes it. One
+// goroutine reads the source in order into inFlight+1 buffers; appends run
+// at most inFlight at once, and never further than inFlight chunks past
+// the first unacknowledged one, so the saved state stays small. The
+// content_hash is assembled from each chunk's block hashes, so the whole
+// source is checked before the finish without a serial pass over it.
+func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFile, error) {
+	chunk := st.Chunk
+	blocks := make([][]byte, (u.size+hashBlock-1)/hashBlock)
+	done := map[int64]bool{}
+	for off := int64(0); off < st.Offset; off += chunk {
+		done[off] = true
+	}
+	for _, off := range st.Ahead {
+		done[off] = true
+	}
+	skip := maps.Clone(done) // the reader's own copy
+	var acked int64
+	for off := range done {
+		acked += min(chunk, u.size-off)
+	}
+
+	rctx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	free := make(chan []byte, buffers)
+	for range buffers {
+		free <- nil // allocated on first use: a resumed upload may need few
+	}
+	filled := make(chan piece)
+	readDone := make(chan error, 1)
+	go func() {
+		readDone <- u.readPieces(rctx, chunk, skip, free, filled, blocks)
+	}()
+
+	results := make(chan piece)
+	var (
+		pending  *piece
+		running  int
+		reading  = true
+		firstErr error
+	)
+	fail := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+			stopReading()
 		}
-		if ready {
-			buf, spare = spare, buf
-			chunk = buf[:len(chunk)]
-		} else if err := u.read(ctx, off, chunk); err != nil {
-			return providers.RemoteFile{}, err
+	}
+	for reading || running > 0 {
+		in := filled
+		if pending != nil || firstErr != nil {
+			in = nil
 		}
-		ahead = nil
-		whole.add(off, chunk)
-		cur := files.NewUploadSessionCursor(st.ID, uint64(off))
-		if !last {
-			nextOff := off + int64(len(chunk))
-			ahead = u.readAhead(ctx, nextOff, spare[:min(u.c.chunk, u.size-nextOff)])
-			err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) error {
-				arg := &files.UploadSessionAppendArg{Cursor: cur}
-				return u.c.files.UploadSessionAppendV2Context(ctx, arg, chunkBody(chunk))
-			})
-			next, err := u.after(err, nextOff)
+		select {
+		case p := <-in:
+			pending = &p
+		case err := <-readDone:
+			reading = false
 			if err != nil {
-				return providers.RemoteFile{}, err
+				fail(err)
 			}
-			if next != nextOff {
-				if corrections++; corrections > 5 {
-					return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "",
-						"upload %s: Dropbox keeps moving the session offset", u.rel)
+		case p := <-results:
+			running--
+			free <- p.buf
+			if p.err != nil {
+				fail(p.err)
+				continue
+			}
+			done[p.off] = true
+			for done[st.Offset] && st.Offset < u.size {
+				st.Offset += chunk
+			}
+			st.Offset = min(st.Offset, u.size)
+			st.Ahead = st.Ahead[:0]
+			for off := st.Offset + chunk; off < st.Offset+inFlight*chunk && off < u.size; off += chunk {
+				if done[off] {
+					st.Ahead = append(st.Ahead, off)
 				}
 			}
-			off = next
-			u.acked(st, off)
-			continue
-		}
-		fileSum := whole.sum()
-		if err := u.checkHash(fileSum); err != nil {
-			return providers.RemoteFile{}, err
-		}
-		md, err := u.finish(ctx, cur, chunk, contentHash(chunk), files.WriteModeAdd)
-		if conflict := conflictOf(err); conflict != "" {
-			rf, same, serr := u.sameFile(ctx, fileSum, conflict)
-			if serr != nil {
-				return providers.RemoteFile{}, serr
+			acked += int64(len(p.b))
+			u.save(st)
+			if u.o.OnProgress != nil {
+				u.o.OnProgress(acked)
 			}
-			if same {
-				u.acked(st, u.size)
-				return rf, nil
-			}
-			// The bytes are in the session already: commit them again, empty.
-			cur = files.NewUploadSessionCursor(st.ID, uint64(u.size))
-			md, err = u.finish(ctx, cur, nil, contentHash(nil), files.WriteModeOverwrite)
 		}
-		if errors.Is(err, errSessionGone) {
-			// An earlier finish may have landed with its answer lost.
-			if rf, serr := u.c.stat(ctx, u.full, u.rel); serr == nil && providers.SameHash(providers.ContentHash, rf.Hash, fileSum) {
-				u.acked(st, u.size)
-				return rf, nil
-			}
-			return providers.RemoteFile{}, err
+		if pending != nil && firstErr != nil {
+			free <- pending.buf
+			pending = nil
 		}
-		if r, ok := routeErrorOf(err); ok && r.session == files.UploadSessionLookupErrorIncorrectOffset &&
-			r.correct > 0 && r.correct <= u.size && corrections < 5 {
-			corrections++
-			off = r.correct
-			continue
+		if pending != nil && pending.off < st.Offset+inFlight*chunk {
+			p := *pending
+			pending = nil
+			running++
+			go func() {
+				p.err = u.appendPiece(ctx, st.ID, p, blocks)
+				results <- p
+			}()
 		}
-		if err != nil {
-			return providers.RemoteFile{}, err
-		}
-		u.acked(st, u.size)
-		return u.result(md), nil
 	}
+	if firstErr != nil {
+		return providers.RemoteFile{}, firstErr
+	}
+	return u.commit(ctx, st, blocks)
 }
 
-func (u *upload) finish(ctx context.Context, cur *files.UploadSessionCursor, body []byte, sum, mode string) (*files.FileMetadata, error) {
+// readPieces reads the source in chunk order, hands out the chunks not in
+// skip, and hashes those in skip itself (a resumed session sent them
+// before). Appends hash their own chunks.
+func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]bool, free chan []byte, filled chan<- piece, blocks [][]byte) error {
+	for off := int64(0); off < u.size; off += chunk {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return fmt.Errorf("upload %s: %w", u.rel, ctx.Err())
+		}
+		if buf == nil {
+			buf = make([]byte, min(chunk, u.size))
+		}
+		b := buf[:min(chunk, u.size-off)]
+		if err := u.read(ctx, off, b); err != nil {
+			free <- buf
+			return err
+		}
+		if skip[off] {
+			hashBlocks(b, off, blocks)
+			free <- buf
+			continue
+		}
+		select {
+		case filled <- piece{off: off, b: b, buf: buf}:
+		case <-ctx.Done():
+			free <- buf
+			return fmt.Errorf("upload %s: %w", u.rel, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// appendPiece hashes a chunk's content_hash blocks and appends it; the
+// last chunk closes the session.
+func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks [][]byte) error {
+	hashBlocks(p.b, p.off, blocks)
+	last := p.off+int64(len(p.b)) == u.size
+	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) error {
+		arg := files.NewUploadSessionAppendArg(files.NewUploadSessionCursor(id, uint64(p.off)))
+		arg.Close = last
+		return u.c.files.UploadSessionAppendV2Context(ctx, arg, chunkBody(p.b))
+	})
+	if r, ok := routeErrorOf(err); ok && r.session != "" {
+		// not_found, or a session that no longer fits this upload.
+		return fmt.Errorf("upload %s: %s: %w", u.rel, r.session, errSessionGone)
+	}
+	return err
+}
+
+// commit checks the source's hash and finishes the session into the file.
+func (u *upload) commit(ctx context.Context, st *sessionState, blocks [][]byte) (providers.RemoteFile, error) {
+	fileSum := joinBlocks(blocks)
+	if err := u.checkHash(fileSum); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	cur := files.NewUploadSessionCursor(st.ID, uint64(u.size))
+	md, err := u.finish(ctx, cur, files.WriteModeAdd)
+	if conflict := conflictOf(err); conflict != "" {
+		rf, same, serr := u.sameFile(ctx, fileSum, conflict)
+		if serr != nil {
+			return providers.RemoteFile{}, serr
+		}
+		if same {
+			return rf, nil
+		}
+		// The bytes stay in the session: commit them again, replacing.
+		md, err = u.finish(ctx, cur, files.WriteModeOverwrite)
+	}
+	if errors.Is(err, errSessionGone) {
+		// An earlier finish may have landed with its answer lost.
+		if rf, serr := u.c.stat(ctx, u.full, u.rel); serr == nil && providers.SameHash(providers.ContentHash, rf.Hash, fileSum) {
+			return rf, nil
+		}
+		return providers.RemoteFile{}, err
+	}
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	return u.result(md, fileSum)
+}
+
+func (u *upload) finish(ctx context.Context, cur *files.UploadSessionCursor, mode string) (*files.FileMetadata, error) {
 	var md *files.FileMetadata
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) (err error) {
-		arg := &files.UploadSessionFinishArg{Cursor: cur, Commit: u.commitInfo(mode), ContentHash: sum}
-		md, err = u.c.files.UploadSessionFinishContext(ctx, arg, bytes.NewReader(body))
+		arg := &files.UploadSessionFinishArg{Cursor: cur, Commit: u.commitInfo(mode)}
+		md, err = u.c.files.UploadSessionFinishContext(ctx, arg, chunkBody(nil))
 		return err
 	})
-	if r, ok := routeErrorOf(err); ok && r.session == files.UploadSessionLookupErrorNotFound {
-		return nil, fmt.Errorf("upload %s: %w", u.rel, errSessionGone)
+	if r, ok := routeErrorOf(err); ok && r.session != "" {
+		// not_found, or pieces the session lacks after all: start over.
+		return nil, fmt.Errorf("upload %s: %s: %w", u.rel, r.session, errSessionGone)
 	}
 	return md, err
-}
-
-// after turns an append's outcome into the next offset: the end of the
-// chunk, or wherever the service says it has data up to.
-func (u *upload) after(err error, end int64) (int64, error) {
-	if err == nil {
-		return end, nil
-	}
-	r, ok := routeErrorOf(err)
-	switch {
-	case ok && r.session == files.UploadSessionLookupErrorIncorrectOffset && r.correct > 0 && r.correct <= u.size:
-		return r.correct, nil
-	case ok && r.session == files.UploadSessionLookupErrorNotFound:
-		return 0, fmt.Errorf("upload %s: %w", u.rel, errSessionGone)
-	}
-	return 0, err
 }
 
 // chunkCall runs one upload request under the shared retry policy and
@@ -356,9 +451,15 @@ func (u *upload) commitInfo(mode string) *files.CommitInfo {
 	return ci
 }
 
-func (u *upload) result(md *files.FileMetadata) providers.RemoteFile {
+// result is the stored file, once Dropbox's content_hash is found to be
+// that of the bytes sent.
+func (u *upload) result(md *files.FileMetadata, sent string) (providers.RemoteFile, error) {
 	rf, _ := remoteFile(u.rel, md)
-	return rf
+	if !providers.SameHash(providers.ContentHash, rf.Hash, sent) {
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, providers.ReasonChecksum, "",
+			"upload %s: Dropbox stored content_hash %s, but the bytes sent hash to %s", u.rel, rf.Hash, sent)
+	}
+	return rf, nil
 }
 
 // checkHash refuses to commit bytes that are not what the caller hashed:
@@ -394,38 +495,32 @@ func (u *upload) read(ctx context.Context, off int64, buf []byte) error {
 	return nil
 }
 
-// chunkBody sends a middle chunk without a hash of its own, which the SDK
-// would otherwise compute: the whole file's content_hash is checked against
-// the source's before the finish and against Dropbox's answer after it, so
+// chunkBody sends a chunk without a hash of its own, which the SDK would
+// otherwise compute: the whole file's content_hash is checked against the
+// source's before the finish and against Dropbox's answer after it, so
 // hashing every chunk once more only costs CPU.
 func chunkBody(b []byte) io.Reader { return files.WithoutAutoContentHash(bytes.NewReader(b)) }
 
-// readAhead is the next chunk being read from the source in the
-// background.
-type readAhead struct {
-	off  int64
-	buf  []byte
-	err  error
-	done chan struct{}
-}
+// hashBlock is content_hash's block: chunks are multiples of it, so each
+// chunk's blocks can be hashed on their own, in parallel.
+const hashBlock = 4 << 20
 
-func (u *upload) readAhead(ctx context.Context, off int64, buf []byte) *readAhead {
-	a := &readAhead{off: off, buf: buf, done: make(chan struct{})}
-	go func() {
-		defer close(a.done)
-		a.err = u.read(ctx, off, buf)
-	}()
-	return a
-}
-
-// wait waits for the read to end and reports whether it filled its buffer.
-// A nil readAhead has nothing to wait for.
-func (a *readAhead) wait() bool {
-	if a == nil {
-		return false
+// hashBlocks stores the SHA-256 of each block of b, which starts at off.
+func hashBlocks(b []byte, off int64, blocks [][]byte) {
+	for i := 0; i < len(b); i += hashBlock {
+		sum := sha256.Sum256(b[i:min(i+hashBlock, len(b))])
+		blocks[(off+int64(i))/hashBlock] = sum[:]
 	}
-	<-a.done
-	return a.err == nil
+}
+
+// joinBlocks is content_hash from the block hashes: SHA-256 of their
+// concatenation.
+func joinBlocks(blocks [][]byte) string {
+	h := sha256.New()
+	for _, b := range blocks {
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func contentHash(b []byte) string {
@@ -433,31 +528,3 @@ func contentHash(b []byte) string {
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
 }
-
-// runningHash is the whole file's content_hash, fed as chunks go out. When
-// the upload skips ahead (a resumed session, a corrected offset) the
-// skipped bytes are read from the source just to hash them.
-type runningHash struct {
-	h hash.Hash
-	n int64 // bytes hashed so far
-}
-
-func (w *runningHash) add(off int64, b []byte) {
-	if off <= w.n && off+int64(len(b)) > w.n {
-		w.h.Write(b[w.n-off:])
-		w.n = off + int64(len(b))
-	}
-}
-
-func (w *runningHash) catchUp(ctx context.Context, u *upload, to int64, buf []byte) error {
-	for w.n < to {
-		part := buf[:min(int64(len(buf)), to-w.n)]
-		if err := u.read(ctx, w.n, part); err != nil {
-			return err
-		}
-		w.add(w.n, part)
-	}
-	return nil
-}
-
-func (w *runningHash) sum() string { return hex.EncodeToString(w.h.Sum(nil)) }
