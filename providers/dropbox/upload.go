@@ -104,12 +104,13 @@ func (u *upload) single(ctx context.Context) (providers.RemoteFile, error) {
 // keep the line busy through those waits, and each hashes its own chunk.
 const inFlight = 2
 
-// buffers is how many chunks a session upload holds in memory.
+// buffers is how many chunks a session upload holds in memory: one per
+// append in flight. A third, to read ahead, bought no speed.
 const buffers = inFlight
 
 // session uploads through a concurrent upload session: start (empty),
 // appends of whole chunks at their offsets, two at a time, the last one
-// closing, then finish (empty). Memory is inFlight+1 chunks.
+// closing, then finish (empty). Memory is two chunks.
 func (u *upload) session(ctx context.Context) (providers.RemoteFile, error) {
 	st := u.resume()
 	for restarts := 0; ; restarts++ {
@@ -193,7 +194,7 @@ type piece struct {
 }
 
 // send appends every chunk the session lacks and finishes it. One
-// goroutine reads the source in order into inFlight+1 buffers; appends run
+// goroutine reads the source in order into the chunk buffers; appends run
 // at most inFlight at once, and never further than inFlight chunks past
 // the first unacknowledged one, so the saved state stays small. The
 // content_hash is assembled from each chunk's block hashes, so the whole
@@ -257,7 +258,7 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 			free <- p.buf
 			if p.err != nil {
 				fail(p.err)
-				continue
+				break
 			}
 			done[p.off] = true
 			for done[st.Offset] && st.Offset < u.size {
