@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox"
@@ -56,6 +57,9 @@ func routeErrorOf(err error) (routeError, bool) {
 	case errors.As(err, &fi) && fi.EndpointError != nil:
 		e := fi.EndpointError
 		r = routeError{tag: e.Tag, write: e.Path, summary: fi.ErrorSummary}
+		if strings.HasPrefix(e.Tag, "concurrent_session_") {
+			r.session = e.Tag // the session lacks data or was not closed: start over
+		}
 		if l := e.LookupFailed; l != nil {
 			r.session = l.Tag
 			if l.IncorrectOffset != nil {

@@ -210,6 +210,48 @@ func TestExpiredSessionStartsOver(t *testing.T) {
 	}
 }
 
+// TestSessionMissingDataStartsOver: a saved state that claims chunks the
+// service does not have (a state from another run, a service that lost
+// them) ends in a fresh session, not in a finish failing forever.
+func TestSessionMissingDataStartsOver(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	data := providertest.Data(5, 3*testChunk+99)
+	var saved []byte
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := c.Put(ctx, "pos/m.bak", bytes.NewReader(data), int64(len(data)), providers.PutOptions{
+		Hash:       contentHash(data),
+		OnSession:  func(s []byte) { saved = s },
+		OnProgress: func(n int64) { cancel() },
+	})
+	if providers.KindOf(err) != providers.Canceled || saved == nil {
+		t.Fatalf("first attempt: %v, session %v", err, saved != nil)
+	}
+	var st sessionState
+	if err := json.Unmarshal(saved, &st); err != nil {
+		t.Fatal(err)
+	}
+	st.Offset, st.Ahead = st.Size, nil // claims every chunk
+	saved, _ = json.Marshal(st)
+	ids := map[string]bool{}
+	rf, err := c.Put(t.Context(), "pos/m.bak", bytes.NewReader(data), int64(len(data)), providers.PutOptions{
+		Hash:    contentHash(data),
+		Session: saved,
+		OnSession: func(s []byte) {
+			var now sessionState
+			if json.Unmarshal(s, &now) == nil && now.ID != "" {
+				ids[now.ID] = true
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("resume of a session missing data: %v", err)
+	}
+	if starts := len(ids); starts != 1 || ids[st.ID] || rf.Size != int64(len(data)) || !bytes.Equal(providertest.Content(t, c, "pos/m.bak"), data) {
+		t.Errorf("new sessions %d, stored %+v", starts, rf)
+	}
+}
+
 func TestExpiredAccessTokenIsRefreshed(t *testing.T) {
 	h := newHarness(t)
 	c := h.client(t, testChunk)

@@ -150,7 +150,7 @@ func (u *upload) resume() *sessionState {
 	var st sessionState
 	if json.Unmarshal(u.o.Session, &st) != nil || st.V != 2 || st.ID == "" || st.Path != u.full ||
 		st.Size != u.size || st.Chunk != u.c.chunk || st.Hash != u.o.Hash ||
-		st.Offset < 0 || st.Offset > u.size || st.Offset%st.Chunk != 0 {
+		st.Offset < 0 || st.Offset > u.size || st.Offset%st.Chunk != 0 && st.Offset != u.size {
 		return nil
 	}
 	return &st
