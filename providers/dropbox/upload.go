@@ -272,10 +272,10 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 				}
 			}
 			acked += int64(len(p.b))
-			u.save(st)
 			if u.o.OnProgress != nil {
 				u.o.OnProgress(acked)
 			}
+			u.save(st)
 		}
 		if pending != nil && firstErr != nil {
 			free <- pending.buf
