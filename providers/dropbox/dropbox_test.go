@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox/files"
+
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/providers/providertest"
@@ -142,25 +144,41 @@ func TestLostAnswerMakesNoDuplicate(t *testing.T) {
 	}
 }
 
-// TestStoredHashIsChecked: bytes altered on their way are caught. A small
-// upload carries its content_hash, so Dropbox refuses it and the retry
-// goes through; session chunks go without one, so the check of what the
-// finish reports catches it, and Put reports no good copy.
+// TestStoredHashIsChecked: bytes altered on their way are caught. Every
+// request carries its content_hash, so Dropbox refuses an altered body and
+// the retry goes through; what the finish reports is checked as well.
 func TestStoredHashIsChecked(t *testing.T) {
 	h := newHarness(t)
 	c := h.client(t, testChunk)
-	small := providertest.Data(7, 1000)
-	h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: "files/upload", CorruptBody: true, Times: 1})
-	if _, err := put(t, c, "bad/small.bak", small, providers.PutOptions{}); err != nil {
-		t.Fatalf("small upload after a refused altered body: %v", err)
+	for _, tc := range []struct {
+		route string
+		size  int
+	}{
+		{"files/upload", 1000},
+		{"upload_session/append_v2", 2*testChunk + 7},
+	} {
+		h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: tc.route, CorruptBody: true, Times: 1})
+		name := "bad/" + strings.ReplaceAll(tc.route, "/", "_")
+		data := providertest.Data(7, tc.size)
+		if _, err := put(t, c, name, data, providers.PutOptions{}); err != nil {
+			t.Fatalf("%s: upload after a refused altered body: %v", tc.route, err)
+		}
+		if got := providertest.Content(t, c, name); !bytes.Equal(got, data) {
+			t.Errorf("%s: stored altered bytes", tc.route)
+		}
 	}
-	if got := providertest.Content(t, c, "bad/small.bak"); !bytes.Equal(got, small) {
-		t.Error("small upload stored altered bytes")
+	// Both altered bodies were sent again: the faults did fire.
+	if sent, least := h.stats(t).UploadBytes, int64(2*1000+2*testChunk+7+1); sent < least {
+		t.Errorf("service received %d upload bytes, want at least %d", sent, least)
 	}
-	h.control(t, "POST", "/_fakecloud/faults", fakecloud.Fault{Service: "dropbox", Path: "append_v2", CorruptBody: true, Times: 1})
-	_, err := put(t, c, "bad/big.bak", providertest.Data(8, 2*testChunk+7), providers.PutOptions{})
-	if providers.ReasonOf(err) != providers.ReasonChecksum || providers.KindOf(err) != providers.Temporary {
-		t.Errorf("Put of chunks the service altered = %v, want a temporary checksum error", err)
+
+	u := &upload{c: c, rel: "x.bak"}
+	md := &files.FileMetadata{Metadata: files.Metadata{Name: "x.bak", PathDisplay: "/x.bak"}, Size: 3, ContentHash: contentHash([]byte("abc"))}
+	if _, err := u.result(md, contentHash([]byte("abd"))); providers.ReasonOf(err) != providers.ReasonChecksum || providers.KindOf(err) != providers.Temporary {
+		t.Errorf("a finish reporting other content = %v, want a temporary checksum error", err)
+	}
+	if rf, err := u.result(md, contentHash([]byte("abc"))); err != nil || rf.Hash != md.ContentHash {
+		t.Errorf("a finish reporting the content sent = %+v, %v", rf, err)
 	}
 }
 

@@ -174,7 +174,7 @@ func (u *upload) start(ctx context.Context) (*sessionState, error) {
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) (err error) {
 		arg := files.NewUploadSessionStartArg()
 		arg.SessionType = &files.UploadSessionType{Tagged: dropbox.Tagged{Tag: files.UploadSessionTypeConcurrent}}
-		res, err = u.c.files.UploadSessionStartContext(ctx, arg, chunkBody(nil))
+		res, err = u.c.files.UploadSessionStartContext(ctx, arg, emptyBody())
 		return err
 	})
 	if err != nil {
@@ -331,15 +331,19 @@ func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]boo
 	return nil
 }
 
-// appendPiece hashes a chunk's content_hash blocks and appends it; the
-// last chunk closes the session.
+// appendPiece hashes a chunk's content_hash blocks and appends it with
+// its own content_hash (made from those blocks), so Dropbox checks every
+// chunk as it lands; the last chunk closes the session.
 func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks [][]byte) error {
 	hashBlocks(p.b, p.off, blocks)
+	first := p.off / hashBlock
+	sum := joinBlocks(blocks[first : first+(int64(len(p.b))+hashBlock-1)/hashBlock])
 	last := p.off+int64(len(p.b)) == u.size
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) error {
 		arg := files.NewUploadSessionAppendArg(files.NewUploadSessionCursor(id, uint64(p.off)))
 		arg.Close = last
-		return u.c.files.UploadSessionAppendV2Context(ctx, arg, chunkBody(p.b))
+		arg.ContentHash = sum // set, so the SDK does not hash the chunk again
+		return u.c.files.UploadSessionAppendV2Context(ctx, arg, bytes.NewReader(p.b))
 	})
 	if r, ok := routeErrorOf(err); ok && r.session != "" {
 		// not_found, or a session that no longer fits this upload.
@@ -384,7 +388,7 @@ func (u *upload) finish(ctx context.Context, cur *files.UploadSessionCursor, mod
 	var md *files.FileMetadata
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) (err error) {
 		arg := &files.UploadSessionFinishArg{Cursor: cur, Commit: u.commitInfo(mode)}
-		md, err = u.c.files.UploadSessionFinishContext(ctx, arg, chunkBody(nil))
+		md, err = u.c.files.UploadSessionFinishContext(ctx, arg, emptyBody())
 		return err
 	})
 	if r, ok := routeErrorOf(err); ok && r.session != "" {
@@ -496,11 +500,9 @@ func (u *upload) read(ctx context.Context, off int64, buf []byte) error {
 	return nil
 }
 
-// chunkBody sends a chunk without a hash of its own, which the SDK would
-// otherwise compute: the whole file's content_hash is checked against the
-// source's before the finish and against Dropbox's answer after it, so
-// hashing every chunk once more only costs CPU.
-func chunkBody(b []byte) io.Reader { return files.WithoutAutoContentHash(bytes.NewReader(b)) }
+// emptyBody is the body of a concurrent session's start and finish, sent
+// without the hash the SDK would otherwise add for it.
+func emptyBody() io.Reader { return files.WithoutAutoContentHash(bytes.NewReader(nil)) }
 
 // hashBlock is content_hash's block: chunks are multiples of it, so each
 // chunk's blocks can be hashed on their own, in parallel.
