@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox"
@@ -58,6 +59,7 @@ type Client struct {
 	tokens *oauth.Source
 	files  files.ContextClient
 	users  users.ContextClient
+	bufs   sync.Pool // *[]byte chunk buffers, kept between uploads
 }
 
 // New returns a Client. It reads the token file but makes no request.

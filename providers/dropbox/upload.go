@@ -105,8 +105,8 @@ func (u *upload) single(ctx context.Context) (providers.RemoteFile, error) {
 const inFlight = 2
 
 // buffers is how many chunks a session upload holds in memory: one per
-// append in flight. A third, to read ahead, bought no speed.
-const buffers = inFlight
+// append in flight, and one being read meanwhile.
+const buffers = inFlight + 1
 
 // session uploads through a concurrent upload session: start (empty),
 // appends of whole chunks at their offsets, two at a time, the last one
@@ -219,8 +219,15 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 	defer stopReading()
 	free := make(chan []byte, buffers)
 	for range buffers {
-		free <- nil // allocated on first use: a resumed upload may need few
+		free <- nil // taken on first use: a resumed upload may need few
 	}
+	defer func() { // every buffer is back in free once the loop below ends
+		for range buffers {
+			if b := <-free; b != nil {
+				u.c.bufs.Put(&b)
+			}
+		}
+	}()
 	filled := make(chan piece)
 	readDone := make(chan error, 1)
 	go func() {
@@ -309,7 +316,11 @@ func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]boo
 			return fmt.Errorf("upload %s: %w", u.rel, ctx.Err())
 		}
 		if buf == nil {
-			buf = make([]byte, min(chunk, u.size))
+			if bp, _ := u.c.bufs.Get().(*[]byte); bp != nil && int64(len(*bp)) == chunk {
+				buf = *bp
+			} else {
+				buf = make([]byte, chunk)
+			}
 		}
 		b := buf[:min(chunk, u.size-off)]
 		if err := u.read(ctx, off, b); err != nil {

@@ -68,7 +68,7 @@ func (s *Server) spool(body io.Reader) (string, *sums, error) {
 	}
 	defer f.Close()
 	h := newSums()
-	_, err = io.CopyBuffer(io.MultiWriter(f, h), io.LimitReader(body, maxRequest+1), make([]byte, 1<<20))
+	_, err = s.copyBody(io.MultiWriter(f, h), io.LimitReader(body, maxRequest+1))
 	if err != nil {
 		os.Remove(f.Name())
 		return "", nil, err

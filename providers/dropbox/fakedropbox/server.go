@@ -9,6 +9,7 @@ package fakedropbox
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -26,6 +27,22 @@ type Server struct {
 	mu       sync.Mutex
 	entries  map[string]*entry // by lower-cased path
 	sessions map[string]*session
+
+	bufs sync.Pool // *[]byte of copyBuf bytes, for request bodies on their way to disk
+}
+
+const copyBuf = 1 << 20
+
+// copyBody copies a request body to w through a pooled buffer: a buffer
+// per request would be a megabyte of garbage for every chunk received.
+func (s *Server) copyBody(w io.Writer, body io.Reader) (int64, error) {
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, copyBuf)
+		bp = &b
+	}
+	defer s.bufs.Put(bp)
+	return io.CopyBuffer(w, body, *bp)
 }
 
 var _ fakecloud.Service = (*Server)(nil)

@@ -118,7 +118,7 @@ func (s *Server) appendBody(ss *session, body io.Reader, wantHash string) (misma
 	if ss.running != nil {
 		w = io.MultiWriter(w, ss.running)
 	}
-	n, err := io.CopyBuffer(w, body, make([]byte, 1<<20))
+	n, err := s.copyBody(w, body)
 	mismatch = err == nil && chunk != nil && wantHash != chunk.contentHash()
 	if err != nil || mismatch {
 		f.Truncate(ss.Offset)
@@ -190,7 +190,7 @@ func (s *Server) appendAt(ss *session, off int64, closing bool, body io.Reader, 
 	}
 	defer f.Close()
 	sums := &blockSums{}
-	n, err := io.CopyBuffer(io.MultiWriter(io.NewOffsetWriter(f, off), sums), io.LimitReader(body, maxRequest+1), make([]byte, 1<<20))
+	n, err := s.copyBody(io.MultiWriter(io.NewOffsetWriter(f, off), sums), io.LimitReader(body, maxRequest+1))
 	if err != nil {
 		return nil // the client is gone; nothing is recorded
 	}
