@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/providers/dropbox/fakedropbox"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
 )
 
@@ -299,6 +300,65 @@ retry:`, srv.URL), 1))
 	}
 	checkExactlyOnce(t, "Drive", got, want)
 	t.Logf("%d kills, %d files, each once locally and once on Drive", kills, len(want))
+}
+
+// TestKillLoopDropbox: the same through Dropbox, with files large enough
+// (every tenth: 10 MB, three chunks) for concurrent upload sessions that
+// the kills interrupt and the restarts resume from the queue.
+func TestKillLoopDropbox(t *testing.T) {
+	kills := 10
+	if testing.Short() {
+		kills = 3
+	}
+	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
+		fmt.Sscan(n, &kills)
+	}
+	cloud := fakecloud.New(0)
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", cloud.ControlHandler())
+	dbx, err := fakedropbox.New(cloud, filepath.Join(t.TempDir(), "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbx.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := newEnv(t, "200ms")
+	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
+	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
+		[]byte(`{"access_token":"x","refresh_token":"r","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
+	cfg, _ := os.ReadFile(e.config)
+	cfg = []byte(strings.Replace(string(cfg), "destinations: [usb]", "destinations: [usb, cloud]", 1))
+	cfg = []byte(strings.Replace(string(cfg), "retry:", fmt.Sprintf(`  - name: cloud
+    type: dropbox
+    folder: Backups
+    endpoint: %s
+    chunk_size: 4MiB
+retry:`, srv.URL), 1))
+	os.WriteFile(e.config, cfg, 0o600)
+	want := killLoop(t, e, kills, 10_000_000)
+	checkExactlyOnce(t, "the local destination", e.destFiles(), want)
+	got := map[string]string{}
+	for _, f := range dbx.Files() {
+		p := strings.TrimPrefix(f.Path, "Backups/")
+		if _, dup := got[p]; dup {
+			t.Errorf("Dropbox holds %s twice", p)
+		}
+		got[p] = f.SHA256
+	}
+	checkExactlyOnce(t, "Dropbox", got, want)
+	var total int64
+	for _, f := range dbx.Files() {
+		total += f.Size
+	}
+	// A kill loses at most what was in flight: two chunks of a session
+	// (acknowledged chunks are never sent again) and the small files
+	// being uploaded whole by the other workers.
+	sent := cloud.StatsOf("dropbox").UploadBytes
+	if limit := total + int64(kills)*(2*4<<20+4*200_000); sent > limit {
+		t.Errorf("Dropbox received %d upload bytes for %d bytes of files after %d kills, more than %d", sent, total, kills, limit)
+	}
+	t.Logf("%d kills, %d files, each once locally and once on Dropbox; %d upload bytes for %d", kills, len(want), sent, total)
 }
 
 // startDrive serves Drive's emulator on loopback for one test.
