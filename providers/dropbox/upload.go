@@ -110,7 +110,7 @@ const buffers = inFlight + 1
 
 // session uploads through a concurrent upload session: start (empty),
 // appends of whole chunks at their offsets, two at a time, the last one
-// closing, then finish (empty). Memory is two chunks.
+// closing, then finish (empty). Memory is three chunks.
 func (u *upload) session(ctx context.Context) (providers.RemoteFile, error) {
 	st := u.resume()
 	for restarts := 0; ; restarts++ {
