@@ -267,38 +267,8 @@ func TestKillLoop(t *testing.T) {
 // second destination: Drive allows two files of one name, so a retried
 // create after a kill is exactly where a duplicate would appear.
 func TestKillLoopDrive(t *testing.T) {
-	kills := 10
-	if testing.Short() {
-		kills = 3
-	}
-	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
-		fmt.Sscan(n, &kills)
-	}
 	_, drv, srv := startDrive(t)
-	e := newEnv(t, "200ms")
-	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
-	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
-		[]byte(`{"access_token":"x","refresh_token":"r","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
-	cfg, _ := os.ReadFile(e.config)
-	cfg = []byte(strings.Replace(string(cfg), "destinations: [usb]", "destinations: [usb, cloud]", 1))
-	cfg = []byte(strings.Replace(string(cfg), "retry:", fmt.Sprintf(`  - name: cloud
-    type: gdrive
-    folder: Backups
-    endpoint: %s
-    chunk_size: 256KiB
-retry:`, srv.URL), 1))
-	os.WriteFile(e.config, cfg, 0o600)
-	want := killLoop(t, e, kills, 1_000_000)
-	checkExactlyOnce(t, "the local destination", e.destFiles(), want)
-	got := map[string]string{}
-	for _, f := range drv.Files() {
-		p := strings.TrimPrefix(f.Path, "Backups/")
-		if _, dup := got[p]; dup {
-			t.Errorf("Drive holds %s twice", p)
-		}
-		got[p] = f.SHA256
-	}
-	checkExactlyOnce(t, "Drive", got, want)
+	kills, want := cloudKillLoop(t, "gdrive", srv.URL, "256KiB", 1_000_000, drv.Files)
 	t.Logf("%d kills, %d files, each once locally and once on Drive", kills, len(want))
 }
 
@@ -306,13 +276,6 @@ retry:`, srv.URL), 1))
 // (every tenth: 10 MB, three chunks) for concurrent upload sessions that
 // the kills interrupt and the restarts resume from the queue.
 func TestKillLoopDropbox(t *testing.T) {
-	kills := 10
-	if testing.Short() {
-		kills = 3
-	}
-	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
-		fmt.Sscan(n, &kills)
-	}
 	cloud := fakecloud.New(0)
 	mux := http.NewServeMux()
 	mux.Handle("/_fakecloud/", cloud.ControlHandler())
@@ -323,30 +286,7 @@ func TestKillLoopDropbox(t *testing.T) {
 	dbx.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e := newEnv(t, "200ms")
-	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
-	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
-		[]byte(`{"access_token":"x","refresh_token":"r","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
-	cfg, _ := os.ReadFile(e.config)
-	cfg = []byte(strings.Replace(string(cfg), "destinations: [usb]", "destinations: [usb, cloud]", 1))
-	cfg = []byte(strings.Replace(string(cfg), "retry:", fmt.Sprintf(`  - name: cloud
-    type: dropbox
-    folder: Backups
-    endpoint: %s
-    chunk_size: 4MiB
-retry:`, srv.URL), 1))
-	os.WriteFile(e.config, cfg, 0o600)
-	want := killLoop(t, e, kills, 10_000_000)
-	checkExactlyOnce(t, "the local destination", e.destFiles(), want)
-	got := map[string]string{}
-	for _, f := range dbx.Files() {
-		p := strings.TrimPrefix(f.Path, "Backups/")
-		if _, dup := got[p]; dup {
-			t.Errorf("Dropbox holds %s twice", p)
-		}
-		got[p] = f.SHA256
-	}
-	checkExactlyOnce(t, "Dropbox", got, want)
+	kills, want := cloudKillLoop(t, "dropbox", srv.URL, "4MiB", 10_000_000, dbx.Files)
 	var total int64
 	for _, f := range dbx.Files() {
 		total += f.Size
@@ -359,6 +299,45 @@ retry:`, srv.URL), 1))
 		t.Errorf("Dropbox received %d upload bytes for %d bytes of files after %d kills, more than %d", sent, total, kills, limit)
 	}
 	t.Logf("%d kills, %d files, each once locally and once on Dropbox; %d upload bytes for %d", kills, len(want), sent, total)
+}
+
+// cloudKillLoop runs the kill loop with a cloud destination of type typ
+// (served at url) beside the local one, and checks that both hold every
+// file exactly once; files lists what the cloud's emulator stores.
+func cloudKillLoop(t *testing.T, typ, url, chunk string, big int, files func() []fakecloud.File) (int, map[string]string) {
+	t.Helper()
+	kills := 10
+	if testing.Short() {
+		kills = 3
+	}
+	if n := os.Getenv("OFFSITE_KILLS"); n != "" {
+		fmt.Sscan(n, &kills)
+	}
+	e := newEnv(t, "200ms")
+	os.MkdirAll(filepath.Join(e.dir, "state"), 0o700)
+	os.WriteFile(filepath.Join(e.dir, "state", "cloud-token.json"),
+		[]byte(`{"access_token":"x","refresh_token":"r","expiry":"2001-01-01T00:00:00Z"}`), 0o600)
+	cfg, _ := os.ReadFile(e.config)
+	cfg = []byte(strings.Replace(string(cfg), "destinations: [usb]", "destinations: [usb, cloud]", 1))
+	cfg = []byte(strings.Replace(string(cfg), "retry:", fmt.Sprintf(`  - name: cloud
+    type: %s
+    folder: Backups
+    endpoint: %s
+    chunk_size: %s
+retry:`, typ, url, chunk), 1))
+	os.WriteFile(e.config, cfg, 0o600)
+	want := killLoop(t, e, kills, big)
+	checkExactlyOnce(t, "the local destination", e.destFiles(), want)
+	got := map[string]string{}
+	for _, f := range files() {
+		p := strings.TrimPrefix(f.Path, "Backups/")
+		if _, dup := got[p]; dup {
+			t.Errorf("%s holds %s twice", typ, p)
+		}
+		got[p] = f.SHA256
+	}
+	checkExactlyOnce(t, typ, got, want)
+	return kills, want
 }
 
 // startDrive serves Drive's emulator on loopback for one test.
