@@ -172,21 +172,23 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 	}
 	kind := dst.Provider.HashKind()
 	want := j.Version.SHA256
+	var parts []string
 	if kind != providers.SHA256 {
 		// One pass for the service's hash and our own, which proves the
 		// bytes still are the queued version.
-		sums, _, err := providers.HashReader(f, providers.SHA256, kind)
+		hs, err := providers.Hash(f, providers.SHA256, kind)
 		if err != nil {
 			return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "", "read %s: %w", abs, err)
 		}
-		if sums[providers.SHA256] != j.Version.SHA256 {
+		if hs.Sums[providers.SHA256] != j.Version.SHA256 {
 			return providers.RemoteFile{}, errSuperseded
 		}
-		want = sums[kind]
+		want, parts = hs.Sums[kind], hs.Parts[kind]
 	}
 	opts := providers.PutOptions{
 		ModTime: j.Version.ModTime,
 		Hash:    want,
+		Parts:   parts,
 		Session: j.Session,
 		OnSession: func(state []byte) {
 			acked := d.acked(j.ID)

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"hash"
 )
 
@@ -14,6 +15,23 @@ type contentHash struct {
 	overall hash.Hash
 	block   hash.Hash
 	inBlock int
+	parts   []string // each whole block's digest, hex
+}
+
+// Parted is implemented by hashes built from the digests of fixed-size
+// parts of the content (Dropbox's content_hash: 4 MiB blocks).
+type Parted interface {
+	// Parts returns the digest of each part written so far, hex; a last,
+	// partial part counts.
+	Parts() []string
+}
+
+func (h *contentHash) Parts() []string {
+	out := append([]string(nil), h.parts...)
+	if h.inBlock > 0 {
+		out = append(out, hex.EncodeToString(h.block.Sum(nil)))
+	}
+	return out
 }
 
 // NewContentHash returns a hash.Hash computing Dropbox's content_hash.
@@ -29,7 +47,9 @@ func (h *contentHash) Write(p []byte) (int, error) {
 		h.inBlock += take
 		p = p[take:]
 		if h.inBlock == contentHashBlock {
-			h.overall.Write(h.block.Sum(nil))
+			sum := h.block.Sum(nil)
+			h.overall.Write(sum)
+			h.parts = append(h.parts, hex.EncodeToString(sum))
 			h.block.Reset()
 			h.inBlock = 0
 		}
@@ -56,6 +76,7 @@ func (h *contentHash) Reset() {
 	h.overall.Reset()
 	h.block.Reset()
 	h.inBlock = 0
+	h.parts = nil
 }
 
 func (h *contentHash) Size() int      { return sha256.Size }

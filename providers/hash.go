@@ -47,24 +47,45 @@ func EncodeHash(kind HashKind, sum []byte) string {
 
 // HashReader reads r to EOF and returns its hash of the given kinds, in one pass.
 func HashReader(r io.Reader, kinds ...HashKind) (map[HashKind]string, int64, error) {
+	h, err := Hash(r, kinds...)
+	return h.Sums, h.N, err
+}
+
+// Hashes is what one pass over some content yields.
+type Hashes struct {
+	Sums  map[HashKind]string
+	Parts map[HashKind][]string // for kinds built from parts (see Parted)
+	N     int64                 // bytes read
+}
+
+// Hash reads r to EOF and returns its hashes of the given kinds, with the
+// parts of those built from parts, in one pass.
+func Hash(r io.Reader, kinds ...HashKind) (Hashes, error) {
 	hs := make([]hash.Hash, len(kinds))
 	ws := make([]io.Writer, len(kinds))
 	for i, k := range kinds {
 		h, err := NewHash(k)
 		if err != nil {
-			return nil, 0, err
+			return Hashes{}, err
 		}
 		hs[i], ws[i] = h, h
 	}
 	n, err := io.CopyBuffer(io.MultiWriter(ws...), r, make([]byte, 256<<10))
+	out := Hashes{N: n}
 	if err != nil {
-		return nil, n, err
+		return out, err
 	}
-	out := make(map[HashKind]string, len(kinds))
+	out.Sums = make(map[HashKind]string, len(kinds))
 	for i, k := range kinds {
-		out[k] = EncodeHash(k, hs[i].Sum(nil))
+		out.Sums[k] = EncodeHash(k, hs[i].Sum(nil))
+		if p, ok := hs[i].(Parted); ok {
+			if out.Parts == nil {
+				out.Parts = map[HashKind][]string{}
+			}
+			out.Parts[k] = p.Parts()
+		}
 	}
-	return out, n, nil
+	return out, nil
 }
 
 // SameHash compares two encoded hashes of one kind; hex case does not matter.

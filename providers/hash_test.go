@@ -2,7 +2,9 @@ package providers
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -95,5 +97,36 @@ func TestHashReaderOnePass(t *testing.T) {
 	}
 	if !SameHash(MD5, "900150983CD24FB0D6963F7D28E17F72", got[MD5]) {
 		t.Error("hex case should not matter")
+	}
+}
+
+// TestContentHashParts: the parts are each 4 MiB block's SHA-256, the last
+// one possibly short, and the content_hash is the SHA-256 of them joined.
+func TestContentHashParts(t *testing.T) {
+	for _, n := range []int{0, 1, 4 << 20, 4<<20 + 1, 9 << 20} {
+		data := bytes.Repeat([]byte("A"), n)
+		h, err := Hash(bytes.NewReader(data), ContentHash, SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := h.Parts[ContentHash]
+		if want := (n + 4<<20 - 1) / (4 << 20); len(parts) != want {
+			t.Fatalf("%d bytes: %d parts, want %d", n, len(parts), want)
+		}
+		whole := sha256.New()
+		for i, p := range parts {
+			block := data[i*4<<20 : min((i+1)*4<<20, n)]
+			sum := sha256.Sum256(block)
+			if p != hex.EncodeToString(sum[:]) {
+				t.Errorf("%d bytes: part %d is not its block's SHA-256", n, i)
+			}
+			whole.Write(sum[:])
+		}
+		if got := hex.EncodeToString(whole.Sum(nil)); got != h.Sums[ContentHash] {
+			t.Errorf("%d bytes: parts join to %s, content_hash is %s", n, got, h.Sums[ContentHash])
+		}
+		if _, ok := h.Parts[SHA256]; ok {
+			t.Error("SHA-256 has no parts")
+		}
 	}
 }

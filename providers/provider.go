@@ -60,6 +60,12 @@ type PutOptions struct {
 	// computed by the caller from the source before the upload. When set,
 	// a stored file whose hash differs is an error, never a success.
 	Hash string
+	// Parts are the digests of Hash's parts, for kinds built from parts
+	// (see Parted), from the same pass over the source as Hash. An adapter
+	// that can send each chunk with its own hash then lets the service
+	// check every chunk against the source as it was hashed, instead of
+	// hashing it again.
+	Parts []string
 	// Session is resumable-upload state saved from an earlier attempt (via
 	// OnSession), possibly by another process. Adapters validate it and
 	// start over when it is stale; it is opaque to everyone else.

@@ -195,14 +195,14 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 	}
 	defer f.Close()
 	kind := p.HashKind()
-	sums, _, err := providers.HashReader(f, providers.SHA256, kind)
+	hs, err := providers.Hash(f, providers.SHA256, kind)
 	if err != nil {
 		return copyRecord{}, fmt.Errorf("read %s: %w", abs, err)
 	}
-	if sums[providers.SHA256] != src.SHA256 {
+	if hs.Sums[providers.SHA256] != src.SHA256 {
 		return copyRecord{}, fmt.Errorf("%s changed since it was queued; the next run takes the newer file", abs)
 	}
-	want := sums[kind]
+	want := hs.Sums[kind]
 	remote := path.Join(s.Folder, w.Name, path.Base(src.Rel))
 	rec := copyRecord{Path: remote, Time: src.ModTime, SHA256: src.SHA256}
 	for _, cand := range []string{remote, stamped(remote, src.ModTime)} {
@@ -224,7 +224,7 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 		return copyRecord{}, fmt.Errorf("%s and its timestamped name both hold other content", remote)
 	}
 	// The destination's guard checks free space first (see guarded).
-	rf, err := p.Put(ctx, rec.Path, f, src.Size, providers.PutOptions{ModTime: src.ModTime, Hash: want})
+	rf, err := p.Put(ctx, rec.Path, f, src.Size, providers.PutOptions{ModTime: src.ModTime, Hash: want, Parts: hs.Parts[kind]})
 	if err != nil {
 		return copyRecord{}, fmt.Errorf("upload %s: %w", rec.Path, err)
 	}

@@ -58,11 +58,11 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	if st.IsDir() {
 		return providers.RemoteFile{}, fmt.Errorf("%s is a folder: push takes one file", file)
 	}
-	sums, _, err := providers.HashReader(f, p.HashKind())
+	hs, err := providers.Hash(f, p.HashKind())
 	if err != nil {
 		return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
 	}
-	want := sums[p.HashKind()]
+	want := hs.Sums[p.HashKind()]
 	remote := as
 	if remote == "" {
 		remote = filepath.Base(file)
@@ -76,7 +76,7 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	} else if !errors.Is(err, providers.ErrNotFound) {
 		return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
 	}
-	opts := providers.PutOptions{ModTime: st.ModTime(), Hash: want}
+	opts := providers.PutOptions{ModTime: st.ModTime(), Hash: want, Parts: hs.Parts[p.HashKind()]}
 	if progress != nil {
 		total := st.Size()
 		opts.OnProgress = func(n int64) { progress(n, total) }

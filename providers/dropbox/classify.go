@@ -48,9 +48,13 @@ func routeErrorOf(err error) (routeError, bool) {
 	case errors.As(err, &st) && st.EndpointError != nil:
 		r = routeError{tag: st.EndpointError.Tag, summary: st.ErrorSummary}
 	case errors.As(err, &ap) && ap.EndpointError != nil:
-		// append flattens the session lookup error into its own union.
+		// append flattens the session lookup error into its own union,
+		// beside content_hash_mismatch, which is about this call's bytes.
 		e := ap.EndpointError
 		r = routeError{tag: e.Tag, session: e.Tag, summary: ap.ErrorSummary}
+		if e.Tag == files.UploadSessionAppendErrorContentHashMismatch {
+			r.session = ""
+		}
 		if e.IncorrectOffset != nil {
 			r.correct = int64(e.IncorrectOffset.CorrectOffset)
 		}

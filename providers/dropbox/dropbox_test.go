@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -181,6 +182,99 @@ func TestStoredHashIsChecked(t *testing.T) {
 		t.Errorf("a finish reporting the content sent = %+v, %v", rf, err)
 	}
 }
+
+// TestGivenPartsAreCheckedByDropbox: with the caller's block hashes
+// (PutOptions.Parts, as the daemon passes them) every chunk goes with the
+// hash of the source as it was hashed, so a source rewritten since is
+// refused chunk by chunk and never committed.
+func TestGivenPartsAreCheckedByDropbox(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	old := providertest.Data(20, 3*testChunk+5)
+	hs, err := providers.Hash(bytes.NewReader(old), providers.ContentHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := providers.PutOptions{Hash: hs.Sums[providers.ContentHash], Parts: hs.Parts[providers.ContentHash]}
+	if _, err := c.Put(t.Context(), "given/ok.bak", bytes.NewReader(old), int64(len(old)), o); err != nil {
+		t.Fatalf("Put with its parts: %v", err)
+	}
+	if !bytes.Equal(providertest.Content(t, c, "given/ok.bak"), old) {
+		t.Error("content differs")
+	}
+	rewritten := append([]byte(nil), old...)
+	rewritten[testChunk+10] ^= 0xff // the shop program wrote again, same size
+	_, err = c.Put(t.Context(), "given/torn.bak", bytes.NewReader(rewritten), int64(len(rewritten)), o)
+	if providers.ReasonOf(err) != providers.ReasonChecksum || providers.KindOf(err) != providers.Temporary {
+		t.Errorf("Put of a source changed since it was hashed = %v, want a temporary checksum error", err)
+	} else if !strings.Contains(err.Error(), "content_hash_mismatch") {
+		t.Errorf("the changed chunk was not refused by Dropbox: %v", err)
+	}
+	if _, err := c.Stat(t.Context(), "given/torn.bak"); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("a torn upload was committed: Stat = %v", err)
+	}
+	// Parts that are not Hash's are not trusted: the upload hashes itself.
+	bad := o
+	bad.Parts = append([]string{strings.Repeat("0", 64)}, o.Parts[1:]...)
+	if _, err := c.Put(t.Context(), "given/selfhash.bak", bytes.NewReader(old), int64(len(old)), bad); err != nil {
+		t.Errorf("Put with parts that do not make its hash: %v", err)
+	}
+}
+
+// TestResumeWithGivenPartsReadsOnlyWhatIsLeft: a resumed upload that has
+// its block hashes reads none of the chunks Dropbox acknowledged before.
+func TestResumeWithGivenPartsReadsOnlyWhatIsLeft(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	data := providertest.Data(21, 6*testChunk+3)
+	hs, _ := providers.Hash(bytes.NewReader(data), providers.ContentHash)
+	o := providers.PutOptions{Hash: hs.Sums[providers.ContentHash], Parts: hs.Parts[providers.ContentHash]}
+	var saved []byte
+	ctx, cancel := context.WithCancel(t.Context())
+	first := o
+	first.OnSession = func(s []byte) { saved = s }
+	first.OnProgress = func(n int64) {
+		if n >= 3*testChunk {
+			cancel()
+		}
+	}
+	if _, err := c.Put(ctx, "given/r.bak", bytes.NewReader(data), int64(len(data)), first); providers.KindOf(err) != providers.Canceled {
+		t.Fatalf("first attempt: %v", err)
+	}
+	var st sessionState
+	if err := json.Unmarshal(saved, &st); err != nil || st.Offset < testChunk {
+		t.Fatalf("saved state %s: %v", saved, err)
+	}
+	src := &offsetReader{r: bytes.NewReader(data)}
+	second := o
+	second.Session = saved
+	if _, err := c.Put(t.Context(), "given/r.bak", src, int64(len(data)), second); err != nil {
+		t.Fatalf("resumed Put: %v", err)
+	}
+	if src.lowest < st.Offset {
+		t.Errorf("resumed upload read the source from %d, below the acknowledged %d", src.lowest, st.Offset)
+	}
+	if !bytes.Equal(providertest.Content(t, c, "given/r.bak"), data) {
+		t.Error("content differs")
+	}
+}
+
+// offsetReader remembers the lowest offset read from.
+type offsetReader struct {
+	r      *bytes.Reader
+	lowest int64
+	read   bool
+}
+
+func (o *offsetReader) Read(p []byte) (int, error) {
+	pos, _ := o.r.Seek(0, io.SeekCurrent)
+	if !o.read || pos < o.lowest {
+		o.lowest, o.read = pos, true
+	}
+	return o.r.Read(p)
+}
+
+func (o *offsetReader) Seek(off int64, whence int) (int64, error) { return o.r.Seek(off, whence) }
 
 func TestConflictWithOtherContentReplaces(t *testing.T) {
 	h := newHarness(t)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox"
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox/files"
@@ -28,7 +29,7 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	if err != nil {
 		return providers.RemoteFile{}, err
 	}
-	u := &upload{c: c, full: full, rel: rel, r: r, size: size, o: o}
+	u := &upload{c: c, full: full, rel: rel, r: r, size: size, o: o, given: givenBlocks(o, size)}
 	if size <= c.chunk {
 		return u.single(ctx)
 	}
@@ -43,6 +44,30 @@ type upload struct {
 	r    io.ReadSeeker
 	size int64
 	o    providers.PutOptions
+	// given are the content_hash blocks of the caller's pass over the
+	// source (PutOptions.Parts), or nil: then the upload hashes each
+	// chunk itself.
+	given [][]byte
+}
+
+// givenBlocks decodes o.Parts when they are the blocks of o.Hash for size
+// bytes, and returns nil otherwise.
+func givenBlocks(o providers.PutOptions, size int64) [][]byte {
+	if o.Hash == "" || int64(len(o.Parts)) != (size+hashBlock-1)/hashBlock {
+		return nil
+	}
+	blocks := make([][]byte, len(o.Parts))
+	for i, p := range o.Parts {
+		b, err := hex.DecodeString(p)
+		if err != nil || len(b) != sha256.Size {
+			return nil
+		}
+		blocks[i] = b
+	}
+	if !providers.SameHash(providers.ContentHash, joinBlocks(blocks), o.Hash) {
+		return nil
+	}
+	return blocks
 }
 
 // sessionState is what OnSession hands out and Session brings back: a
@@ -201,7 +226,10 @@ type piece struct {
 // source is checked before the finish without a serial pass over it.
 func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFile, error) {
 	chunk := st.Chunk
-	blocks := make([][]byte, (u.size+hashBlock-1)/hashBlock)
+	blocks := slices.Clone(u.given)
+	if blocks == nil {
+		blocks = make([][]byte, (u.size+hashBlock-1)/hashBlock)
+	}
 	done := map[int64]bool{}
 	for off := int64(0); off < st.Offset; off += chunk {
 		done[off] = true
@@ -304,11 +332,14 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 	return u.commit(ctx, st, blocks)
 }
 
-// readPieces reads the source in chunk order, hands out the chunks not in
-// skip, and hashes those in skip itself (a resumed session sent them
-// before). Appends hash their own chunks.
+// readPieces reads the source in chunk order and hands out the chunks not
+// in skip (a resumed session sent those before). Without given hashes it
+// reads the skipped chunks too, to hash them; appends hash their own.
 func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]bool, free chan []byte, filled chan<- piece, blocks [][]byte) error {
 	for off := int64(0); off < u.size; off += chunk {
+		if skip[off] && u.given != nil {
+			continue // sent before, and its hash is known: nothing to read
+		}
 		var buf []byte
 		select {
 		case buf = <-free:
@@ -346,7 +377,9 @@ func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]boo
 // its own content_hash (made from those blocks), so Dropbox checks every
 // chunk as it lands; the last chunk closes the session.
 func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks [][]byte) error {
-	hashBlocks(p.b, p.off, blocks)
+	if u.given == nil {
+		hashBlocks(p.b, p.off, blocks)
+	}
 	first := p.off / hashBlock
 	sum := joinBlocks(blocks[first : first+(int64(len(p.b))+hashBlock-1)/hashBlock])
 	last := p.off+int64(len(p.b)) == u.size
