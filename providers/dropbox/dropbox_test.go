@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -222,59 +223,106 @@ func TestGivenPartsAreCheckedByDropbox(t *testing.T) {
 }
 
 // TestResumeWithGivenPartsReadsOnlyWhatIsLeft: a resumed upload that has
-// its block hashes reads none of the chunks Dropbox acknowledged before.
+// its block hashes reads none of the chunks Dropbox acknowledged before,
+// whether it reads the source into buffers or in place.
 func TestResumeWithGivenPartsReadsOnlyWhatIsLeft(t *testing.T) {
-	h := newHarness(t)
-	c := h.client(t, testChunk)
-	data := providertest.Data(21, 6*testChunk+3)
-	hs, _ := providers.Hash(bytes.NewReader(data), providers.ContentHash)
-	o := providers.PutOptions{Hash: hs.Sums[providers.ContentHash], Parts: hs.Parts[providers.ContentHash]}
-	var saved []byte
-	ctx, cancel := context.WithCancel(t.Context())
-	first := o
-	first.OnSession = func(s []byte) { saved = s }
-	first.OnProgress = func(n int64) {
-		if n >= 3*testChunk {
-			cancel()
+	for _, inPlace := range []bool{false, true} {
+		h := newHarness(t)
+		c := h.client(t, testChunk)
+		data := providertest.Data(21, 6*testChunk+3)
+		hs, _ := providers.Hash(bytes.NewReader(data), providers.ContentHash)
+		o := providers.PutOptions{Hash: hs.Sums[providers.ContentHash], Parts: hs.Parts[providers.ContentHash]}
+		var saved []byte
+		ctx, cancel := context.WithCancel(t.Context())
+		first := o
+		first.OnSession = func(s []byte) { saved = s }
+		first.OnProgress = func(n int64) {
+			if n >= 3*testChunk {
+				cancel()
+			}
 		}
-	}
-	if _, err := c.Put(ctx, "given/r.bak", bytes.NewReader(data), int64(len(data)), first); providers.KindOf(err) != providers.Canceled {
-		t.Fatalf("first attempt: %v", err)
-	}
-	var st sessionState
-	if err := json.Unmarshal(saved, &st); err != nil || st.Offset < testChunk {
-		t.Fatalf("saved state %s: %v", saved, err)
-	}
-	src := &offsetReader{r: bytes.NewReader(data)}
-	second := o
-	second.Session = saved
-	if _, err := c.Put(t.Context(), "given/r.bak", src, int64(len(data)), second); err != nil {
-		t.Fatalf("resumed Put: %v", err)
-	}
-	if src.lowest < st.Offset {
-		t.Errorf("resumed upload read the source from %d, below the acknowledged %d", src.lowest, st.Offset)
-	}
-	if !bytes.Equal(providertest.Content(t, c, "given/r.bak"), data) {
-		t.Error("content differs")
+		if _, err := c.Put(ctx, "given/r.bak", bytes.NewReader(data), int64(len(data)), first); providers.KindOf(err) != providers.Canceled {
+			t.Fatalf("first attempt: %v", err)
+		}
+		var st sessionState
+		if err := json.Unmarshal(saved, &st); err != nil || st.Offset < testChunk {
+			t.Fatalf("saved state %s: %v", saved, err)
+		}
+		src := &offsetReader{r: bytes.NewReader(data), lowest: -1}
+		var body io.ReadSeeker = src
+		if inPlace {
+			body = &offsetReaderAt{src}
+		}
+		second := o
+		second.Session = saved
+		if _, err := c.Put(t.Context(), "given/r.bak", body, int64(len(data)), second); err != nil {
+			t.Fatalf("resumed Put (in place %v): %v", inPlace, err)
+		}
+		if src.lowest < st.Offset {
+			t.Errorf("in place %v: resumed upload read the source from %d, below the acknowledged %d", inPlace, src.lowest, st.Offset)
+		}
+		if !bytes.Equal(providertest.Content(t, c, "given/r.bak"), data) {
+			t.Error("content differs")
+		}
 	}
 }
 
-// offsetReader remembers the lowest offset read from.
+// TestStreamedSourceEndingEarly: a source read in place (an io.ReaderAt,
+// as a file is) that turns out shorter than announced fails the upload as
+// a vanished source, and nothing is committed.
+func TestStreamedSourceEndingEarly(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	data := providertest.Data(22, 3*testChunk+5)
+	hs, _ := providers.Hash(bytes.NewReader(data), providers.ContentHash)
+	o := providers.PutOptions{Hash: hs.Sums[providers.ContentHash], Parts: hs.Parts[providers.ContentHash]}
+	short := bytes.NewReader(data[:2*testChunk+100]) // truncated by the shop program
+	_, err := c.Put(t.Context(), "given/short.bak", short, int64(len(data)), o)
+	if providers.ReasonOf(err) != providers.ReasonSourceGone || providers.KindOf(err) != providers.Permanent {
+		t.Errorf("Put from a source that ends early = %v, want a permanent source-gone error", err)
+	}
+	if _, err := c.Stat(t.Context(), "given/short.bak"); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("a short upload was committed: Stat = %v", err)
+	}
+	// The same source whole streams through.
+	if _, err := c.Put(t.Context(), "given/whole.bak", bytes.NewReader(data), int64(len(data)), o); err != nil {
+		t.Fatalf("streamed Put: %v", err)
+	}
+	if !bytes.Equal(providertest.Content(t, c, "given/whole.bak"), data) {
+		t.Error("streamed content differs")
+	}
+}
+
+// offsetReader remembers the lowest offset read from (-1: none yet).
 type offsetReader struct {
+	mu     sync.Mutex
 	r      *bytes.Reader
 	lowest int64
-	read   bool
+}
+
+func (o *offsetReader) note(off int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.lowest < 0 || off < o.lowest {
+		o.lowest = off
+	}
 }
 
 func (o *offsetReader) Read(p []byte) (int, error) {
 	pos, _ := o.r.Seek(0, io.SeekCurrent)
-	if !o.read || pos < o.lowest {
-		o.lowest, o.read = pos, true
-	}
+	o.note(pos)
 	return o.r.Read(p)
 }
 
 func (o *offsetReader) Seek(off int64, whence int) (int64, error) { return o.r.Seek(off, whence) }
+
+// offsetReaderAt is an offsetReader that can be read in place.
+type offsetReaderAt struct{ *offsetReader }
+
+func (o *offsetReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	o.note(off)
+	return o.r.ReadAt(p, off)
+}
 
 func TestConflictWithOtherContentReplaces(t *testing.T) {
 	h := newHarness(t)

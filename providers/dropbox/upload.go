@@ -30,6 +30,9 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 		return providers.RemoteFile{}, err
 	}
 	u := &upload{c: c, full: full, rel: rel, r: r, size: size, o: o, given: givenBlocks(o, size)}
+	if ra, ok := r.(io.ReaderAt); ok && u.given != nil {
+		u.ra = ra
+	}
 	if size <= c.chunk {
 		return u.single(ctx)
 	}
@@ -48,6 +51,10 @@ type upload struct {
 	// source (PutOptions.Parts), or nil: then the upload hashes each
 	// chunk itself.
 	given [][]byte
+	// ra is the source read in place, set when it can be and given is:
+	// then each append streams its chunk straight from the source, with
+	// no chunk buffer and nothing to hash.
+	ra io.ReaderAt
 }
 
 // givenBlocks decodes o.Parts when they are the blocks of o.Hash for size
@@ -210,10 +217,11 @@ func (u *upload) start(ctx context.Context) (*sessionState, error) {
 	return st, nil
 }
 
-// piece is one chunk of the source, read and on its way.
+// piece is one chunk of the source on its way.
 type piece struct {
 	off int64
-	b   []byte // the chunk: buf[:its length]
+	n   int64
+	b   []byte // the chunk read: buf[:n]; nil when it streams from u.ra
 	buf []byte
 	err error // the append's outcome
 }
@@ -290,7 +298,9 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 			}
 		case p := <-results:
 			running--
-			free <- p.buf
+			if p.buf != nil {
+				free <- p.buf
+			}
 			if p.err != nil {
 				fail(p.err)
 				break
@@ -306,14 +316,16 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 					st.Ahead = append(st.Ahead, off)
 				}
 			}
-			acked += int64(len(p.b))
+			acked += p.n
 			if u.o.OnProgress != nil {
 				u.o.OnProgress(acked)
 			}
 			u.save(st)
 		}
 		if pending != nil && firstErr != nil {
-			free <- pending.buf
+			if pending.buf != nil {
+				free <- pending.buf
+			}
 			pending = nil
 		}
 		if pending != nil && pending.off < st.Offset+inFlight*chunk {
@@ -337,8 +349,17 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 // reads the skipped chunks too, to hash them; appends hash their own.
 func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]bool, free chan []byte, filled chan<- piece, blocks [][]byte) error {
 	for off := int64(0); off < u.size; off += chunk {
+		n := min(chunk, u.size-off)
 		if skip[off] && u.given != nil {
 			continue // sent before, and its hash is known: nothing to read
+		}
+		if u.ra != nil {
+			select {
+			case filled <- piece{off: off, n: n}:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("upload %s: %w", u.rel, ctx.Err())
+			}
 		}
 		var buf []byte
 		select {
@@ -353,7 +374,7 @@ func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]boo
 				buf = make([]byte, chunk)
 			}
 		}
-		b := buf[:min(chunk, u.size-off)]
+		b := buf[:n]
 		if err := u.read(ctx, off, b); err != nil {
 			free <- buf
 			return err
@@ -364,7 +385,7 @@ func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]boo
 			continue
 		}
 		select {
-		case filled <- piece{off: off, b: b, buf: buf}:
+		case filled <- piece{off: off, n: n, b: b, buf: buf}:
 		case <-ctx.Done():
 			free <- buf
 			return fmt.Errorf("upload %s: %w", u.rel, ctx.Err())
@@ -381,13 +402,17 @@ func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks [][
 		hashBlocks(p.b, p.off, blocks)
 	}
 	first := p.off / hashBlock
-	sum := joinBlocks(blocks[first : first+(int64(len(p.b))+hashBlock-1)/hashBlock])
-	last := p.off+int64(len(p.b)) == u.size
+	sum := joinBlocks(blocks[first : first+(p.n+hashBlock-1)/hashBlock])
+	last := p.off+p.n == u.size
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) error {
 		arg := files.NewUploadSessionAppendArg(files.NewUploadSessionCursor(id, uint64(p.off)))
 		arg.Close = last
 		arg.ContentHash = sum // set, so the SDK does not hash the chunk again
-		return u.c.files.UploadSessionAppendV2Context(ctx, arg, bytes.NewReader(p.b))
+		var body io.Reader = bytes.NewReader(p.b)
+		if p.b == nil {
+			body = &section{r: io.NewSectionReader(u.ra, p.off, p.n), u: u, off: p.off}
+		}
+		return u.c.files.UploadSessionAppendV2Context(ctx, arg, body)
 	})
 	if r, ok := routeErrorOf(err); ok && r.session != "" {
 		// not_found, or a session that no longer fits this upload.
@@ -543,6 +568,30 @@ func (u *upload) read(ctx context.Context, off int64, buf []byte) error {
 	}
 	return nil
 }
+
+// section is one chunk read in place from the source as the request
+// streams it (a retry seeks back). A source that ends early fails the
+// request with ReasonSourceGone, as reading it into a buffer would.
+type section struct {
+	r   *io.SectionReader
+	u   *upload
+	off int64
+}
+
+func (s *section) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		if pos, _ := s.r.Seek(0, io.SeekCurrent); pos < s.r.Size() {
+			return n, providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "",
+				"upload %s: source ended at %d of %d bytes", s.u.rel, s.off+pos, s.u.size)
+		}
+	} else if err != nil {
+		return n, providers.Classify(providers.Temporary, fmt.Errorf("upload %s: read source: %w", s.u.rel, err))
+	}
+	return n, err
+}
+
+func (s *section) Seek(off int64, whence int) (int64, error) { return s.r.Seek(off, whence) }
 
 // emptyBody is the body of a concurrent session's start and finish, sent
 // without the hash the SDK would otherwise add for it.

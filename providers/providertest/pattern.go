@@ -29,6 +29,21 @@ func (p *Pattern) Read(b []byte) (int, error) {
 	return int(n), nil
 }
 
+// ReadAt reads at off without moving the position, as a file's does.
+func (p *Pattern) ReadAt(b []byte, off int64) (int, error) {
+	if off >= p.Size {
+		return 0, io.EOF
+	}
+	n := min(int64(len(b)), p.Size-off)
+	for i := range n {
+		b[i] = p.At(off + i)
+	}
+	if n < int64(len(b)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
 func (p *Pattern) Seek(off int64, whence int) (int64, error) {
 	switch whence {
 	case io.SeekStart:
