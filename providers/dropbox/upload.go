@@ -227,9 +227,10 @@ type piece struct {
 }
 
 // send appends every chunk the session lacks and finishes it. One
-// goroutine reads the source in order into the chunk buffers; appends run
-// at most inFlight at once, and never further than inFlight chunks past
-// the first unacknowledged one, so the saved state stays small. The
+// goroutine reads the source in order into the chunk buffers (or, when
+// chunks stream from the source, just hands out their offsets); appends
+// run at most inFlight at once, and never further than inFlight+1 chunks
+// past the first unacknowledged one, so the saved state stays small. The
 // content_hash is assembled from each chunk's block hashes, so the whole
 // source is checked before the finish without a serial pass over it.
 func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFile, error) {
@@ -251,6 +252,9 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 		acked += min(chunk, u.size-off)
 	}
 
+	// Appends may run past the first unacknowledged chunk by this much, so
+	// one that finishes before an earlier one does not stall the next.
+	window := (inFlight + 1) * chunk
 	rctx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	free := make(chan []byte, buffers)
@@ -311,7 +315,7 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 			}
 			st.Offset = min(st.Offset, u.size)
 			st.Ahead = st.Ahead[:0]
-			for off := st.Offset + chunk; off < st.Offset+inFlight*chunk && off < u.size; off += chunk {
+			for off := st.Offset + chunk; off < st.Offset+window && off < u.size; off += chunk {
 				if done[off] {
 					st.Ahead = append(st.Ahead, off)
 				}
@@ -328,7 +332,7 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 			}
 			pending = nil
 		}
-		if pending != nil && pending.off < st.Offset+inFlight*chunk {
+		if pending != nil && running < inFlight && pending.off < st.Offset+window {
 			p := *pending
 			pending = nil
 			running++
