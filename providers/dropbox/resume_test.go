@@ -17,58 +17,64 @@ import (
 // TestResumeAfterKill uploads a large file, kills the upload halfway (a
 // cancelled context, as a dying process leaves it), and restarts it with a
 // new Client from the saved session. The service must receive little more
-// than the file once.
+// than the file once: with the block hashes given (the daemon's way, chunks
+// streaming from the source) and without them (chunks read and hashed).
 func TestResumeAfterKill(t *testing.T) {
 	size := int64(200 << 20)
 	if testing.Short() {
 		size = 20 << 20
 	}
 	const chunk = 4 << 20
-	h := newHarness(t)
-	want, _, err := providers.HashReader(providertest.NewPattern(size), providers.ContentHash)
+	hs, err := providers.Hash(providertest.NewPattern(size), providers.ContentHash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var saved []byte
-	var once sync.Once
-	ctx, cancel := context.WithCancel(t.Context())
-	_, err = h.client(t, chunk).Put(ctx, "pos/huge.bak", providertest.NewPattern(size), size, providers.PutOptions{
-		Hash:      want[providers.ContentHash],
-		OnSession: func(s []byte) { saved = s },
-		OnProgress: func(n int64) {
+	want := hs.Sums[providers.ContentHash]
+	for _, given := range []bool{true, false} {
+		h := newHarness(t)
+		o := providers.PutOptions{Hash: want}
+		if given {
+			o.Parts = hs.Parts[providers.ContentHash]
+		}
+		var saved []byte
+		var once sync.Once
+		ctx, cancel := context.WithCancel(t.Context())
+		killed := o
+		killed.OnSession = func(s []byte) { saved = s }
+		killed.OnProgress = func(n int64) {
 			// Die a moment later, most likely with a chunk in flight.
 			if n >= size/2 {
 				once.Do(func() { time.AfterFunc(5*time.Millisecond, cancel) })
 			}
-		},
-	})
-	if err == nil || saved == nil {
-		t.Fatalf("killed upload: %v (session saved: %v)", err, saved != nil)
-	}
-	var first int64 = -1
-	rf, err := h.client(t, chunk).Put(t.Context(), "pos/huge.bak", providertest.NewPattern(size), size, providers.PutOptions{
-		Hash:    want[providers.ContentHash],
-		Session: saved,
-		OnProgress: func(n int64) {
+		}
+		_, err = h.client(t, chunk).Put(ctx, "pos/huge.bak", providertest.NewPattern(size), size, killed)
+		if err == nil || saved == nil {
+			t.Fatalf("given %v: killed upload: %v (session saved: %v)", given, err, saved != nil)
+		}
+		var first int64 = -1
+		resumed := o
+		resumed.Session = saved
+		resumed.OnProgress = func(n int64) {
 			if first < 0 {
 				first = n
 			}
-		},
-	})
-	if err != nil {
-		t.Fatalf("resumed upload: %v", err)
+		}
+		rf, err := h.client(t, chunk).Put(t.Context(), "pos/huge.bak", providertest.NewPattern(size), size, resumed)
+		if err != nil {
+			t.Fatalf("given %v: resumed upload: %v", given, err)
+		}
+		if rf.Size != size || rf.Hash != want {
+			t.Fatalf("given %v: stored %+v", given, rf)
+		}
+		if first < size/2 {
+			t.Errorf("given %v: resumed upload started at %d, want ≥ %d", given, first, size/2)
+		}
+		sent := h.stats(t).UploadBytes
+		if sent > size+2*chunk {
+			t.Errorf("given %v: service received %d upload bytes for a %d-byte file, more than size + 2 chunks", given, sent, size)
+		}
+		t.Logf("given %v: %d MiB uploaded with %d MiB of upload traffic", given, size>>20, sent>>20)
 	}
-	if rf.Size != size || rf.Hash != want[providers.ContentHash] {
-		t.Fatalf("stored %+v", rf)
-	}
-	if first < size/2 {
-		t.Errorf("resumed upload started at %d, want ≥ %d", first, size/2)
-	}
-	sent := h.stats(t).UploadBytes
-	if sent > size+2*chunk {
-		t.Errorf("service received %d upload bytes for a %d-byte file, more than size + 2 chunks", sent, size)
-	}
-	t.Logf("%d MiB uploaded with %d MiB of upload traffic", size>>20, sent>>20)
 }
 
 // rawUpload sends n pattern bytes to path in one files/upload request.
