@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -38,12 +39,21 @@ func TestConcurrentSession(t *testing.T) {
 	d := data(3*unit + 1234)
 	id := concurrentStart(t, dbx)
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
+	errs := make([]error, 5)
 	for i, off := range []int{2 * unit, 3 * unit, 0, unit} {
 		wg.Go(func() {
 			errs[i] = appendAt(dbx, id, off, d[off:min(off+unit, len(d))], off == 3*unit)
 		})
 	}
+	// Other uploads save the index meanwhile, the session's pieces with it.
+	wg.Go(func() {
+		for i := range 20 {
+			if _, err := dbx.UploadContext(context.Background(), files.NewUploadArg(fmt.Sprintf("/other/%d.bak", i)), bytes.NewReader(data(100))); err != nil {
+				errs[4] = err
+				return
+			}
+		}
+	})
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -71,7 +81,7 @@ func TestConcurrentSession(t *testing.T) {
 	if !bytes.Equal(got, d) {
 		t.Error("downloaded bytes differ")
 	}
-	if fs := e.srv.Files(); len(fs) != 1 || fs[0].SHA256 == "" {
+	if fs := e.srv.Files(); len(fs) != 21 || fs[0].SHA256 == "" {
 		t.Errorf("control API lists %+v", fs)
 	}
 }

@@ -140,7 +140,12 @@ func (s *Server) sessionStart(w http.ResponseWriter, r *http.Request, arg []byte
 	if !concurrent && !s.appendChecked(w, ss, r.Body, a.ContentHash) {
 		return
 	}
-	ss.Closed = a.Close
+	if a.Close {
+		s.mu.Lock() // the session is in the index, which others may be saving
+		ss.Closed = true
+		s.saveLocked()
+		s.mu.Unlock()
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"session_id": id})
 }
 

@@ -211,6 +211,10 @@ func (s *Server) appendAt(ss *session, off int64, closing bool, body io.Reader, 
 	case ss.Closed && closing && off+n != ss.End:
 		return union("closed")
 	}
+	// What the index saves changes under s.mu too: another request may be
+	// saving the index meanwhile.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if n > 0 {
 		if ss.Pieces == nil {
 			ss.Pieces = map[int64]*piece{}
@@ -220,9 +224,7 @@ func (s *Server) appendAt(ss *session, off int64, closing bool, body io.Reader, 
 	if closing {
 		ss.Closed, ss.End = true, off+n
 	}
-	s.mu.Lock()
 	s.saveLocked()
-	s.mu.Unlock()
 	return nil
 }
 
