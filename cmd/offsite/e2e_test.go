@@ -277,15 +277,11 @@ func TestKillLoopDrive(t *testing.T) {
 // the kills interrupt and the restarts resume from the queue.
 func TestKillLoopDropbox(t *testing.T) {
 	cloud := fakecloud.New(0)
-	mux := http.NewServeMux()
-	mux.Handle("/_fakecloud/", cloud.ControlHandler())
 	dbx, err := fakedropbox.New(cloud, filepath.Join(t.TempDir(), "cloud"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbx.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv := serveEmulator(t, cloud, dbx.Register)
 	kills, want := cloudKillLoop(t, "dropbox", srv.URL, "4MiB", 10_000_000, dbx.Files)
 	var total int64
 	for _, f := range dbx.Files() {
@@ -344,16 +340,23 @@ retry:`, typ, url, chunk), 1))
 func startDrive(t *testing.T) (*fakecloud.Cloud, *fakedrive.Server, *httptest.Server) {
 	t.Helper()
 	cloud := fakecloud.New(0)
-	mux := http.NewServeMux()
-	mux.Handle("/_fakecloud/", cloud.ControlHandler())
 	drv, err := fakedrive.New(cloud, filepath.Join(t.TempDir(), "cloud"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	drv.Register(mux)
+	return cloud, drv, serveEmulator(t, cloud, drv.Register)
+}
+
+// serveEmulator serves an emulator and cloud's control API on loopback
+// for one test.
+func serveEmulator(t *testing.T, cloud *fakecloud.Cloud, register func(*http.ServeMux)) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/_fakecloud/", cloud.ControlHandler())
+	register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return cloud, drv, srv
+	return srv
 }
 
 // killLoop runs a writer that keeps adding backups (every tenth of big
