@@ -26,6 +26,21 @@ type Parted interface {
 	Parts() []string
 }
 
+// ContentHashOfParts is the content_hash of content whose 4 MiB blocks
+// have the given SHA-256 digests (hex, as Parts returns them), or "" when
+// one is not such a digest.
+func ContentHashOfParts(parts []string) string {
+	overall := sha256.New()
+	for _, p := range parts {
+		b, err := hex.DecodeString(p)
+		if err != nil || len(b) != sha256.Size {
+			return ""
+		}
+		overall.Write(b)
+	}
+	return hex.EncodeToString(overall.Sum(nil))
+}
+
 func (h *contentHash) Parts() []string {
 	out := append([]string(nil), h.parts...)
 	if h.inBlock > 0 {

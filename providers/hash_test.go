@@ -125,8 +125,14 @@ func TestContentHashParts(t *testing.T) {
 		if got := hex.EncodeToString(whole.Sum(nil)); got != h.Sums[ContentHash] {
 			t.Errorf("%d bytes: parts join to %s, content_hash is %s", n, got, h.Sums[ContentHash])
 		}
+		if got := ContentHashOfParts(parts); got != h.Sums[ContentHash] {
+			t.Errorf("%d bytes: ContentHashOfParts = %s, want %s", n, got, h.Sums[ContentHash])
+		}
 		if _, ok := h.Parts[SHA256]; ok {
 			t.Error("SHA-256 has no parts")
 		}
+	}
+	if ContentHashOfParts([]string{"not hex"}) != "" {
+		t.Error("a part that is no digest makes a content_hash")
 	}
 }

@@ -21,7 +21,6 @@ type routeError struct {
 	write   *files.WriteError  // why a write failed
 	lookup  *files.LookupError // why a path lookup failed
 	session string             // upload-session lookup tag ("not_found", "incorrect_offset", …)
-	correct int64              // correct_offset, with session "incorrect_offset"
 	summary string
 }
 
@@ -55,9 +54,6 @@ func routeErrorOf(err error) (routeError, bool) {
 		if e.Tag == files.UploadSessionAppendErrorContentHashMismatch {
 			r.session = ""
 		}
-		if e.IncorrectOffset != nil {
-			r.correct = int64(e.IncorrectOffset.CorrectOffset)
-		}
 	case errors.As(err, &fi) && fi.EndpointError != nil:
 		e := fi.EndpointError
 		r = routeError{tag: e.Tag, write: e.Path, summary: fi.ErrorSummary}
@@ -66,9 +62,6 @@ func routeErrorOf(err error) (routeError, bool) {
 		}
 		if l := e.LookupFailed; l != nil {
 			r.session = l.Tag
-			if l.IncorrectOffset != nil {
-				r.correct = int64(l.IncorrectOffset.CorrectOffset)
-			}
 		}
 	case errors.As(err, &gm) && gm.EndpointError != nil:
 		r = routeError{tag: gm.EndpointError.Tag, lookup: gm.EndpointError.Path, summary: gm.ErrorSummary}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox"
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox/files"
@@ -50,31 +49,21 @@ type upload struct {
 	// given are the content_hash blocks of the caller's pass over the
 	// source (PutOptions.Parts), or nil: then the upload hashes each
 	// chunk itself.
-	given [][]byte
+	given []string
 	// ra is the source read in place, set when it can be and given is:
 	// then each append streams its chunk straight from the source, with
 	// no chunk buffer and nothing to hash.
 	ra io.ReaderAt
 }
 
-// givenBlocks decodes o.Parts when they are the blocks of o.Hash for size
-// bytes, and returns nil otherwise.
-func givenBlocks(o providers.PutOptions, size int64) [][]byte {
-	if o.Hash == "" || int64(len(o.Parts)) != (size+hashBlock-1)/hashBlock {
+// givenBlocks returns o.Parts when they are the blocks of o.Hash for size
+// bytes, and nil otherwise.
+func givenBlocks(o providers.PutOptions, size int64) []string {
+	if o.Hash == "" || int64(len(o.Parts)) != (size+hashBlock-1)/hashBlock ||
+		!providers.SameHash(providers.ContentHash, providers.ContentHashOfParts(o.Parts), o.Hash) {
 		return nil
 	}
-	blocks := make([][]byte, len(o.Parts))
-	for i, p := range o.Parts {
-		b, err := hex.DecodeString(p)
-		if err != nil || len(b) != sha256.Size {
-			return nil
-		}
-		blocks[i] = b
-	}
-	if !providers.SameHash(providers.ContentHash, joinBlocks(blocks), o.Hash) {
-		return nil
-	}
-	return blocks
+	return o.Parts
 }
 
 // sessionState is what OnSession hands out and Session brings back: a
@@ -235,9 +224,9 @@ type piece struct {
 // source is checked before the finish without a serial pass over it.
 func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFile, error) {
 	chunk := st.Chunk
-	blocks := slices.Clone(u.given)
+	blocks := u.given // only read when given
 	if blocks == nil {
-		blocks = make([][]byte, (u.size+hashBlock-1)/hashBlock)
+		blocks = make([]string, (u.size+hashBlock-1)/hashBlock)
 	}
 	done := map[int64]bool{}
 	for off := int64(0); off < st.Offset; off += chunk {
@@ -351,7 +340,7 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 // readPieces reads the source in chunk order and hands out the chunks not
 // in skip (a resumed session sent those before). Without given hashes it
 // reads the skipped chunks too, to hash them; appends hash their own.
-func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]bool, free chan []byte, filled chan<- piece, blocks [][]byte) error {
+func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]bool, free chan []byte, filled chan<- piece, blocks []string) error {
 	for off := int64(0); off < u.size; off += chunk {
 		n := min(chunk, u.size-off)
 		if skip[off] && u.given != nil {
@@ -401,12 +390,12 @@ func (u *upload) readPieces(ctx context.Context, chunk int64, skip map[int64]boo
 // appendPiece hashes a chunk's content_hash blocks and appends it with
 // its own content_hash (made from those blocks), so Dropbox checks every
 // chunk as it lands; the last chunk closes the session.
-func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks [][]byte) error {
+func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks []string) error {
 	if u.given == nil {
 		hashBlocks(p.b, p.off, blocks)
 	}
 	first := p.off / hashBlock
-	sum := joinBlocks(blocks[first : first+(p.n+hashBlock-1)/hashBlock])
+	sum := providers.ContentHashOfParts(blocks[first : first+(p.n+hashBlock-1)/hashBlock])
 	last := p.off+p.n == u.size
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) error {
 		arg := files.NewUploadSessionAppendArg(files.NewUploadSessionCursor(id, uint64(p.off)))
@@ -426,8 +415,8 @@ func (u *upload) appendPiece(ctx context.Context, id string, p piece, blocks [][
 }
 
 // commit checks the source's hash and finishes the session into the file.
-func (u *upload) commit(ctx context.Context, st *sessionState, blocks [][]byte) (providers.RemoteFile, error) {
-	fileSum := joinBlocks(blocks)
+func (u *upload) commit(ctx context.Context, st *sessionState, blocks []string) (providers.RemoteFile, error) {
+	fileSum := providers.ContentHashOfParts(blocks)
 	if err := u.checkHash(fileSum); err != nil {
 		return providers.RemoteFile{}, err
 	}
@@ -605,22 +594,13 @@ func emptyBody() io.Reader { return files.WithoutAutoContentHash(bytes.NewReader
 // chunk's blocks can be hashed on their own, in parallel.
 const hashBlock = 4 << 20
 
-// hashBlocks stores the SHA-256 of each block of b, which starts at off.
-func hashBlocks(b []byte, off int64, blocks [][]byte) {
+// hashBlocks stores the SHA-256 of each block of b, which starts at off,
+// as content_hash's parts.
+func hashBlocks(b []byte, off int64, blocks []string) {
 	for i := 0; i < len(b); i += hashBlock {
 		sum := sha256.Sum256(b[i:min(i+hashBlock, len(b))])
-		blocks[(off+int64(i))/hashBlock] = sum[:]
+		blocks[(off+int64(i))/hashBlock] = hex.EncodeToString(sum[:])
 	}
-}
-
-// joinBlocks is content_hash from the block hashes: SHA-256 of their
-// concatenation.
-func joinBlocks(blocks [][]byte) string {
-	h := sha256.New()
-	for _, b := range blocks {
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 func contentHash(b []byte) string {

@@ -120,8 +120,7 @@ func (s *Server) sessionStart(w http.ResponseWriter, r *http.Request, arg []byte
 	concurrent := a.SessionType != nil && a.SessionType.Tag == "concurrent"
 	if concurrent {
 		// A concurrent session starts empty and open.
-		if n, _ := io.ReadFull(r.Body, make([]byte, 1)); n > 0 {
-			io.Copy(io.Discard, r.Body)
+		if hasData(r.Body) {
 			writeError(w, http.StatusConflict, union("concurrent_session_data_not_allowed"))
 			return
 		}
@@ -257,8 +256,7 @@ func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byt
 	src := s.sessionPath(ss.File)
 	h := ss.running
 	if ss.Concurrent {
-		if n, _ := io.ReadFull(r.Body, make([]byte, 1)); n > 0 {
-			io.Copy(io.Discard, r.Body)
+		if hasData(r.Body) {
 			writeError(w, http.StatusConflict, union("concurrent_session_data_not_allowed"))
 			return
 		}
@@ -501,6 +499,16 @@ func (s *Server) spaceUsage(w http.ResponseWriter, r *http.Request, arg []byte) 
 		"used":       used,
 		"allocation": union("individual", "allocated", s.cloud.Quota("dropbox")),
 	})
+}
+
+// hasData reports whether a body that should be empty carries bytes; it
+// reads the rest away so the answer can go out.
+func hasData(body io.Reader) bool {
+	if n, _ := io.ReadFull(body, make([]byte, 1)); n == 0 {
+		return false
+	}
+	io.Copy(io.Discard, body)
+	return true
 }
 
 // validPath is the argument pattern of path fields: "/…" or "id:…".

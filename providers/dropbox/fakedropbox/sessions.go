@@ -1,13 +1,12 @@
 package fakedropbox
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"hash"
 	"io"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/offsite-backup/offsite/providers"
 )
 
 // session is one upload session. Its bytes live in sessions/<File>.
@@ -134,44 +133,13 @@ func (s *Server) appendBody(ss *session, body io.Reader, wantHash string) (misma
 
 // concurrentUnit is the alignment Dropbox asks of a concurrent session's
 // appends: every offset, and every length but the closing one's. It is
-// also content_hash's block, so each piece hashes its own blocks.
+// also content_hash's block, so each piece's blocks are hashed on their own.
 const concurrentUnit = 4 << 20
 
 // piece is one append to a concurrent session.
 type piece struct {
 	Len    int64    `json:"len"`
 	Blocks []string `json:"blocks"` // SHA-256 of each 4 MiB block, hex
-}
-
-// blockSums collects the SHA-256 of each 4 MiB block written through it.
-type blockSums struct {
-	cur    hash.Hash
-	n      int64 // bytes in cur
-	blocks []string
-}
-
-func (b *blockSums) Write(p []byte) (int, error) {
-	total := len(p)
-	for len(p) > 0 {
-		if b.cur == nil {
-			b.cur = sha256.New()
-		}
-		k := min(int64(len(p)), concurrentUnit-b.n)
-		b.cur.Write(p[:k])
-		b.n += k
-		p = p[k:]
-		if b.n == concurrentUnit {
-			b.close()
-		}
-	}
-	return total, nil
-}
-
-func (b *blockSums) close() {
-	if b.cur != nil {
-		b.blocks = append(b.blocks, hex.EncodeToString(b.cur.Sum(nil)))
-	}
-	b.cur, b.n = nil, 0
 }
 
 // appendAt writes one append of a concurrent session at off. Appends run
@@ -189,18 +157,17 @@ func (s *Server) appendAt(ss *session, off int64, closing bool, body io.Reader, 
 		return union("not_found")
 	}
 	defer f.Close()
-	sums := &blockSums{}
-	n, err := s.copyBody(io.MultiWriter(io.NewOffsetWriter(f, off), sums), io.LimitReader(body, maxRequest+1))
+	h := newSums() // content_hash, whose parts are the piece's blocks
+	n, err := s.copyBody(io.MultiWriter(io.NewOffsetWriter(f, off), h), io.LimitReader(body, maxRequest+1))
 	if err != nil {
 		return nil // the client is gone; nothing is recorded
 	}
-	sums.close()
 	switch {
 	case n > maxRequest:
 		return union("payload_too_large")
 	case n%concurrentUnit != 0 && !closing:
 		return union("concurrent_session_invalid_data_size")
-	case wantHash != "" && wantHash != combine(sums.blocks):
+	case wantHash != "" && wantHash != h.contentHash():
 		return union("content_hash_mismatch")
 	}
 	ss.mu.Lock()
@@ -219,7 +186,7 @@ func (s *Server) appendAt(ss *session, off int64, closing bool, body io.Reader, 
 		if ss.Pieces == nil {
 			ss.Pieces = map[int64]*piece{}
 		}
-		ss.Pieces[off] = &piece{Len: n, Blocks: sums.blocks}
+		ss.Pieces[off] = &piece{Len: n, Blocks: h.content.(providers.Parted).Parts()}
 	}
 	if closing {
 		ss.Closed, ss.End = true, off+n
@@ -243,15 +210,5 @@ func (ss *session) assemble() (*sums, map[string]any) {
 		blocks = append(blocks, p.Blocks...)
 		off += p.Len
 	}
-	return &sums{n: ss.End, fixed: combine(blocks)}, nil
-}
-
-// combine is content_hash from its block hashes.
-func combine(blocks []string) string {
-	whole := sha256.New()
-	for _, b := range blocks {
-		raw, _ := hex.DecodeString(b)
-		whole.Write(raw)
-	}
-	return hex.EncodeToString(whole.Sum(nil))
+	return &sums{n: ss.End, fixed: providers.ContentHashOfParts(blocks)}, nil
 }
