@@ -41,6 +41,7 @@ import (
 // series could lose its only copy.
 func SeriesName(name string) string {
 	dir, file := path.Split(name)
+	file = stripVersionStamp(file)
 	ext := path.Ext(file)
 	stem := strings.TrimSuffix(file, ext)
 	if stem == "" { // a dot-file such as ".bak"
@@ -49,7 +50,6 @@ func SeriesName(name string) string {
 	if endsInDate(file) { // "dagsavslut 20.11.2026": the year is no extension
 		stem, ext = file, ""
 	}
-	stem = stripVersionStamp(stem)
 	return dir + stampStem(stem) + ext
 }
 
@@ -57,20 +57,20 @@ func SeriesName(name string) string {
 // rewritten file's new version.
 var versionStamp = regexp.MustCompile(`\.\d{4}-\d{2}-\d{2}T\d{6}Z(?:-\d+)?`)
 
-// stripVersionStamp removes offsite's version stamp where it ends the stem
-// or is followed by a further extension (a remote name may carry suffixes).
-func stripVersionStamp(stem string) string {
-	locs := versionStamp.FindAllStringIndex(stem, -1)
+// stripVersionStamp removes offsite's version stamp from a file name where
+// an extension or the end of the name follows it.
+func stripVersionStamp(file string) string {
+	locs := versionStamp.FindAllStringIndex(file, -1)
 	for i := len(locs) - 1; i >= 0; i-- {
 		s, e := locs[i][0], locs[i][1]
-		if e == len(stem) || stem[e] == '.' {
+		if e == len(file) || file[e] == '.' {
 			if s == 0 {
 				continue // nothing before it: it is the name, not a stamp
 			}
-			return stem[:s] + stem[e:]
+			return file[:s] + file[e:]
 		}
 	}
-	return stem
+	return file
 }
 
 // endsInDate reports whether file ends in a date stamp whose last part

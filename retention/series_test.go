@@ -1,7 +1,9 @@
 package retention
 
 import (
+	"path"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,6 +26,7 @@ func TestSeriesName(t *testing.T) {
 		{"dagsavslut 2026_11_20.bak", "dagsavslut <date>.bak"},
 		{"dagsavslut 20.11.2026.bak", "dagsavslut <date>.bak"},
 		{"dagsavslut 20.11.2026", "dagsavslut <date>"},
+		{"dagsavslut 20.11.2026-11-23T180501Z.2026", "dagsavslut <date>"},
 		{"dagsavslut 11-20-2026.bak", "dagsavslut <date>.bak"},
 		{"Backup 20261120 2215.zip", "Backup <date>.zip"},
 		{"pos-2026-11-20_22-15.bak", "pos-<date>.bak"},
@@ -147,3 +150,24 @@ func TestPlanKeepsEachSeries(t *testing.T) {
 }
 
 func itoa(d int) string { return time.Date(2000, 1, d, 0, 0, 0, 0, time.UTC).Format("02") }
+
+// FuzzSeriesName: any name has a series, and offsite's version stamp never
+// moves a file out of its series.
+func FuzzSeriesName(f *testing.F) {
+	for _, s := range []string{"stock.xlsx", "dagsavslut 2026-11-20.bak", "backup_0042.zip", "a/b/20261120T221500Z", "\xff.1", ".2026-11-23T180501Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := SeriesName(name)
+		ext := path.Ext(name)
+		stem := strings.TrimSuffix(name, ext)
+		if strings.Contains(name, "/") || stem == "" || versionStamp.MatchString(name) {
+			return // the stamp property holds for the file names the queue stamps
+		}
+		// As queue.remotePath names a rewritten file's new version.
+		stamped := stem + ".2026-11-23T180501Z" + ext
+		if s := SeriesName(stamped); s != got {
+			t.Errorf("SeriesName(%q) = %q, but SeriesName(%q) = %q", name, got, stamped, s)
+		}
+	})
+}
