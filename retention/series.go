@@ -19,11 +19,12 @@ import (
 //
 //  1. The folder is part of the series: files in different folders are
 //     different series, even when the folders' names are dates.
-//  2. The last extension is kept as it is (".bak", ".001" of a split
-//     archive: parts are never one another's versions).
-//  3. offsite's own version stamp (data.2026-11-23T180501Z.xlsx, with an
+//  2. offsite's own version stamp (data.2026-11-23T180501Z.xlsx, with an
 //     optional "-2" after it) is removed: every version of data.xlsx is in
 //     series data.xlsx.
+//  3. The last extension is kept as it is (".bak", ".001" of a split
+//     archive: parts are never one another's versions), unless it is the
+//     year of a date that ends the name.
 //  4. A calendar date, with the time of day when one follows it, is a stamp
 //     wherever it stands (2026-11-20, 2026_11_20, 20.11.2026, 20261120,
 //     20261120 2215, 2026-11-20_22-15, 20261120T221500Z, backup20261120).
