@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 	"github.com/offsite-backup/offsite/retention"
@@ -181,22 +182,22 @@ func (a *App) deleteDrops(ctx context.Context, p providers.Provider, dest, scope
 	pol retention.Policy, loc *time.Location, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
 	keep, drop, why := retention.Select(items, pol, loc)
 	for _, k := range keep {
-		fmt.Fprintf(w, "%s: keep   %s (%s)\n", dest, k.Path, why[k.Path])
+		fmt.Fprintf(w, "%s: keep   %s (%s)\n", dest, termsafe.Quote(k.Path), why[k.Path])
 	}
 	var gone []string
 	var errs []error
 	for _, d := range drop {
 		if dryRun {
-			fmt.Fprintf(w, "%s: would delete %s (%s)\n", dest, d.Path, why[d.Path])
+			fmt.Fprintf(w, "%s: would delete %s (%s)\n", dest, termsafe.Quote(d.Path), why[d.Path])
 			gone = append(gone, d.Path)
 			continue
 		}
 		if err := p.Delete(ctx, d.Path); err != nil {
-			fmt.Fprintf(w, "%s: could not delete %s: %v\n", dest, d.Path, err)
+			fmt.Fprintf(w, "%s: could not delete %s: %s\n", dest, termsafe.Quote(d.Path), termsafe.Quote(err.Error()))
 			errs = append(errs, fmt.Errorf("delete %s: %w", d.Path, err))
 			continue
 		}
-		fmt.Fprintf(w, "%s: delete %s (%s)\n", dest, d.Path, why[d.Path])
+		fmt.Fprintf(w, "%s: delete %s (%s)\n", dest, termsafe.Quote(d.Path), why[d.Path])
 		a.Log.Info("deleted old copy", "destination", dest, "scope", scope, "path", d.Path, "reason", why[d.Path])
 		note(fmt.Sprintf("retention deleted %s:%s (%s; %s)", dest, d.Path, scope, why[d.Path]))
 		gone = append(gone, d.Path)

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostileName could colour a terminal red and forge a line of output.
+const hostileName = "a\x1b[31mred\nFAKE LINE.bak"
+
+// rawControl reports the first line of out that carries the name's raw bytes.
+func rawControl(out string) string {
+	if strings.ContainsRune(out, '\x1b') {
+		return "an ESC character"
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "FAKE LINE") {
+			return "a forged line: " + l
+		}
+	}
+	return ""
+}
+
+// TestHostileNamesPrintEscaped drives ls, status, verify and the logs of
+// once with a file whose name holds an escape sequence and a newline: the
+// name shows up escaped, never as raw control characters.
+func TestHostileNamesPrintEscaped(t *testing.T) {
+	e := newEnv(t, "200ms")
+	if err := os.WriteFile(filepath.Join(e.watch, hostileName), []byte("hello"), 0o644); err != nil {
+		t.Skipf("this file system refuses the name: %v", err)
+	}
+	out, err := e.run("once")
+	if err != nil {
+		t.Fatalf("once: %v\n%s", err, out)
+	}
+	if bad := rawControl(out); bad != "" {
+		t.Errorf("once output has %s:\n%s", bad, out)
+	}
+	// verify prints the names of copies that changed at the destination.
+	if err := os.WriteFile(filepath.Join(e.dest, "pos", hostileName), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const escaped = `a\x1b[31mred\nFAKE LINE.bak`
+	for _, args := range [][]string{{"ls", "usb", "pos"}, {"status"}, {"verify"}} {
+		out, _ := e.run(args...)
+		if bad := rawControl(out); bad != "" {
+			t.Errorf("%s output has %s:\n%s", args[0], bad, out)
+		}
+		if !strings.Contains(out, escaped) {
+			t.Errorf("%s output does not show the name escaped:\n%s", args[0], out)
+		}
+	}
+}
