@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/offsite-backup/offsite/config"
 )
 
 // hostileName could colour a terminal red and forge a line of output.
@@ -50,6 +54,30 @@ func TestHostileNamesPrintEscaped(t *testing.T) {
 		}
 		if !strings.Contains(out, escaped) {
 			t.Errorf("%s output does not show the name escaped:\n%s", args[0], out)
+		}
+	}
+}
+
+// TestLogLinesCannotBeForged checks the console log and offsite.log in the
+// state folder: a name with a newline and an escape sequence, as a value
+// and inside an error, stays on its one quoted line.
+func TestLogLinesCannotBeForged(t *testing.T) {
+	cfg := &config.Config{StateDir: t.TempDir()}
+	var console bytes.Buffer
+	g := &globals{stderr: &console}
+	log, closeLog := g.daemonLogger(cfg)
+	log.Warn("upload "+hostileName+" failed", "file", hostileName, "err", errors.New("open "+hostileName+": permission denied"))
+	closeLog()
+	file, err := os.ReadFile(filepath.Join(cfg.StateDir, "offsite.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for where, out := range map[string]string{"console": console.String(), "offsite.log": string(file)} {
+		if n := strings.Count(out, "\n"); n != 1 {
+			t.Errorf("%s: one record took %d lines:\n%s", where, n, out)
+		}
+		if bad := rawControl(out); bad != "" {
+			t.Errorf("%s has %s:\n%s", where, bad, out)
 		}
 	}
 }
