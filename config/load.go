@@ -42,10 +42,11 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 	c := &Config{File: file}
 	p := newProblems(label(file), nil)
 	decode(data, c, p, lookup)
-	c.lines = p.lines
+	c.lines, c.env = p.lines, p.env
 	c.resolvePaths(baseDir(file))
 	c.applyDefaults(p.set)
 	c.validate(p)
+	p.hideEnv()
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.sorted()...)
 	}
@@ -56,7 +57,9 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 // Load already validate.
 func (c *Config) Validate() error {
 	p := newProblems(label(c.File), c.lines)
+	p.env = c.env
 	c.validate(p)
+	p.hideEnv()
 	return errors.Join(p.sorted()...)
 }
 
