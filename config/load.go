@@ -26,7 +26,11 @@ func Load(path string) (*Config, error) {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot be read: %v", err),
 			Hint: "check that the service's account may read it"}
 	}
-	return Parse(data, path)
+	c, err := Parse(data, path)
+	if perr := checkConfigFile(path); perr != nil {
+		return nil, errors.Join(perr, err)
+	}
+	return c, err
 }
 
 // Parse decodes data, expands ${VARS} from the environment, fills in
