@@ -87,7 +87,7 @@ func TestCleartextLoginsAreRefused(t *testing.T) {
 	f := newFixture(t)
 	for _, tc := range []struct {
 		name, extra, top, path string
-		refused               bool
+		refused                bool
 	}{
 		{"endpoint on the LAN", "    endpoint: http://192.168.1.20:8790\n", "", "destinations[0].endpoint", true},
 		{"endpoint by name", "    endpoint: http://fakecloud.lan:8790\n", "", "destinations[0].endpoint", true},
