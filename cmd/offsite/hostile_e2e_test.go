@@ -81,3 +81,38 @@ func TestLogLinesCannotBeForged(t *testing.T) {
 		}
 	}
 }
+
+// TestLooseConfigIsRefused: what `offsite check` and `offsite run` say
+// about a config other users may edit, a login sent in clear text, and a
+// bad value that came from the environment.
+func TestLooseConfigIsRefused(t *testing.T) {
+	e := newEnv(t, "200ms")
+	if err := os.Chmod(e.config, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"check", "run"} {
+		out, err := e.run(cmd)
+		if err == nil || !strings.Contains(out, "chmod go-w "+e.config) {
+			t.Errorf("%s with a world-writable config: %v\n%s", cmd, err, out)
+		}
+	}
+	os.Chmod(e.config, 0o600)
+
+	body, _ := os.ReadFile(e.config)
+	cloud := strings.NewReplacer("destinations: [usb]", "destinations: [usb, cloud]", "retry:", `  - name: cloud
+    type: gdrive
+    endpoint: http://192.168.1.20:8790
+    chunk_size: ${CHUNK}
+retry:`).Replace(string(body))
+	os.WriteFile(e.config, []byte(cloud), 0o600)
+	c := e.cmd("check")
+	c.Env = append(os.Environ(), "CHUNK=sekrit-chunk-value")
+	outb, err := c.CombinedOutput()
+	out := string(outb)
+	if err == nil || !strings.Contains(out, "destinations[1].endpoint") || !strings.Contains(out, "unencrypted") {
+		t.Errorf("check with an http:// endpoint on the LAN: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "sekrit") || !strings.Contains(out, "${CHUNK}") {
+		t.Errorf("check echoes the value of ${CHUNK} instead of naming it:\n%s", out)
+	}
+}
