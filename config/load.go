@@ -26,7 +26,11 @@ func Load(path string) (*Config, error) {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot be read: %v", err),
 			Hint: "check that the service's account may read it"}
 	}
-	return Parse(data, path)
+	c, err := Parse(data, path)
+	if perr := checkConfigFile(path); perr != nil {
+		return nil, errors.Join(perr, err)
+	}
+	return c, err
 }
 
 // Parse decodes data, expands ${VARS} from the environment, fills in
@@ -42,10 +46,11 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 	c := &Config{File: file}
 	p := newProblems(label(file), nil)
 	decode(data, c, p, lookup)
-	c.lines = p.lines
+	c.lines, c.env = p.lines, p.env
 	c.resolvePaths(baseDir(file))
 	c.applyDefaults(p.set)
 	c.validate(p)
+	p.hideEnv()
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.sorted()...)
 	}
@@ -56,7 +61,9 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 // Load already validate.
 func (c *Config) Validate() error {
 	p := newProblems(label(c.File), c.lines)
+	p.env = c.env
 	c.validate(p)
+	p.hideEnv()
 	return errors.Join(p.sorted()...)
 }
 

@@ -36,6 +36,7 @@ func (c *Config) validate(p *problems) {
 	c.validateSchedules(p)
 	c.validateUse(p)
 	c.validateNotify(p)
+	c.validateSecure(p)
 }
 
 func (c *Config) validateTop(p *problems) {

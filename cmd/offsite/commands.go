@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/internal/app"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
 // open loads the config and opens the state folder; exclusive names the
@@ -71,7 +72,7 @@ func cmdPush(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", args[0], to, rf.Path, rf.Size, rf.Hash)
+				fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", termsafe.Quote(args[0]), to, termsafe.Quote(rf.Path), rf.Size, rf.Hash)
 				return nil
 			})
 		},
@@ -118,7 +119,7 @@ func cmdCheck(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "config %s: ok\n", cfg.File)
+			fmt.Fprintf(g.stdout, "config %s: ok\n", termsafe.Quote(cfg.File))
 			a, err := app.OpenConfig(cfg, g.logger(cfg), "")
 			if err != nil {
 				return err
@@ -150,10 +151,10 @@ func cmdLs(g *globals) *cobra.Command {
 				}
 				for _, f := range files {
 					if f.Dir {
-						fmt.Fprintf(g.stdout, "%12s  %-20s  %s/\n", "-", "", f.Path)
+						fmt.Fprintf(g.stdout, "%12s  %-20s  %s\n", "-", "", termsafe.Quote(f.Path+"/"))
 						continue
 					}
-					fmt.Fprintf(g.stdout, "%12d  %-20s  %s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), f.Path)
+					fmt.Fprintf(g.stdout, "%12d  %-20s  %s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), termsafe.Quote(f.Path))
 				}
 				return nil
 			})
@@ -173,7 +174,7 @@ func cmdRestore(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], args[1], to, n)
+				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], termsafe.Quote(args[1]), termsafe.Quote(to), n)
 				return nil
 			})
 		},

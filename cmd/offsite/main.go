@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -36,12 +37,24 @@ func main() {
 	defer stop()
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "offsite:", err)
+		printError(os.Stderr, err)
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)
+	}
+}
+
+// printError writes err for a person: the lines the error is built of stay
+// lines, and a file name inside it cannot colour the terminal or forge a
+// line of its own.
+func printError(w io.Writer, err error) {
+	for i, l := range termsafe.ErrorLines(err) {
+		if i == 0 {
+			l = "offsite: " + l
+		}
+		fmt.Fprintln(w, l)
 	}
 }
 

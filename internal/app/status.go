@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/queue"
 )
 
@@ -166,7 +167,7 @@ func (s *Status) Print(w io.Writer) {
 		}
 		state := "ok"
 		if d.Paused != nil {
-			state = "PAUSED: " + d.Paused.Message
+			state = "PAUSED: " + termsafe.Quote(d.Paused.Message)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d (%s)\t%d\t%d\t%d\t%s\t%s\n", d.Name, d.Type, d.Done, humanBytes(d.BytesDone), d.Waiting, d.Failing, d.GivenUp, last, state)
 	}
@@ -185,7 +186,7 @@ func (s *Status) Print(w io.Writer) {
 		if ws.HeldTo != nil {
 			last += " (uploads held until " + ws.HeldTo.Format("2006-01-02") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", ws.Name, ws.Path, last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", ws.Name, termsafe.Quote(ws.Path), last)
 	}
 	tw.Flush()
 	if len(s.Uploading) > 0 {
@@ -195,7 +196,7 @@ func (s *Status) Print(w io.Writer) {
 			if u.Acked > 0 && u.Size > 0 {
 				done = fmt.Sprintf(", %d%% acknowledged", u.Acked*100/u.Size)
 			}
-			fmt.Fprintf(w, "  %s/%s → %s (%s%s)\n", u.Watch, u.File, u.Destination, humanBytes(u.Size), done)
+			fmt.Fprintf(w, "  %s → %s (%s%s)\n", termsafe.Quote(u.Watch+"/"+u.File), u.Destination, humanBytes(u.Size), done)
 		}
 	}
 	if len(s.Problems) > 0 {
@@ -205,13 +206,13 @@ func (s *Status) Print(w io.Writer) {
 			if !p.NextTry.IsZero() {
 				next = ", next try " + ago(s.Time, p.NextTry)
 			}
-			fmt.Fprintf(w, "  %s/%s → %s: %s after %d attempt(s)%s\n    %s\n", p.Watch, p.File, p.Destination, p.State, p.Attempts, next, p.Error)
+			fmt.Fprintf(w, "  %s → %s: %s after %d attempt(s)%s\n    %s\n", termsafe.Quote(p.Watch+"/"+p.File), p.Destination, p.State, p.Attempts, next, termsafe.Quote(p.Error))
 		}
 	}
 	if len(s.Recent) > 0 {
 		fmt.Fprintln(w, "\nRECENT UPLOADS")
 		for _, r := range s.Recent {
-			fmt.Fprintf(w, "  %s  %s/%s → %s:%s (%s)\n", r.At.Local().Format("2006-01-02 15:04"), r.Watch, r.File, r.Destination, r.Remote, humanBytes(r.Size))
+			fmt.Fprintf(w, "  %s  %s → %s:%s (%s)\n", r.At.Local().Format("2006-01-02 15:04"), termsafe.Quote(r.Watch+"/"+r.File), r.Destination, termsafe.Quote(r.Remote), humanBytes(r.Size))
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 )
@@ -151,7 +152,7 @@ func (a *App) Restore(ctx context.Context, dest, remote, local string) (int64, e
 func (a *App) Verify(ctx context.Context, w io.Writer) int {
 	jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}})
 	if err != nil {
-		fmt.Fprintln(w, "cannot read the queue:", err)
+		fmt.Fprintln(w, "cannot read the queue:", termsafe.Quote(err.Error()))
 		return 1
 	}
 	provs := map[string]providers.Provider{}
@@ -161,7 +162,7 @@ func (a *App) Verify(ctx context.Context, w io.Writer) int {
 		if !seen {
 			p, err = a.providerByName(ctx, j.Destination)
 			if err != nil {
-				fmt.Fprintf(w, "✗ %s: %v\n", j.Destination, err)
+				fmt.Fprintf(w, "✗ %s: %s\n", j.Destination, termsafe.Quote(err.Error()))
 			}
 			provs[j.Destination] = p
 		}
@@ -172,10 +173,10 @@ func (a *App) Verify(ctx context.Context, w io.Writer) int {
 		rf, err := p.Stat(ctx, j.RemotePath)
 		switch {
 		case err != nil:
-			fmt.Fprintf(w, "✗ %s:%s: %v\n", j.Destination, j.RemotePath, err)
+			fmt.Fprintf(w, "✗ %s:%s: %s\n", j.Destination, termsafe.Quote(j.RemotePath), termsafe.Quote(err.Error()))
 			bad++
 		case rf.Size != j.Version.Size || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
-			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, j.RemotePath, rf.Size, rf.Hash, j.Version.Size, j.RemoteHash)
+			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, j.Version.Size, j.RemoteHash)
 			bad++
 		default:
 			ok++
@@ -197,11 +198,11 @@ func (a *App) Check(ctx context.Context, w io.Writer) int {
 		entries, err := os.ReadDir(wt.Path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			bad("watch %s: folder %s does not exist (is the drive connected? is the path right?)", wt.Name, wt.Path)
+			bad("watch %s: folder %s does not exist (is the drive connected? is the path right?)", wt.Name, termsafe.Quote(wt.Path))
 		case err != nil:
-			bad("watch %s: cannot read %s: %v (the service's user needs read access)", wt.Name, wt.Path, err)
+			bad("watch %s: cannot read %s: %s (the service's user needs read access)", wt.Name, termsafe.Quote(wt.Path), termsafe.Quote(err.Error()))
 		default:
-			fmt.Fprintf(w, "✓ watch %s: %s (%d entries)\n", wt.Name, wt.Path, len(entries))
+			fmt.Fprintf(w, "✓ watch %s: %s (%d entries)\n", wt.Name, termsafe.Quote(wt.Path), len(entries))
 		}
 	}
 	for i := range a.Cfg.Destinations {
@@ -216,13 +217,13 @@ func (a *App) Check(ctx context.Context, w io.Writer) int {
 			if hint == "" {
 				hint = "see docs/troubleshooting.md"
 			}
-			bad("destination %s (%s): %s\n    what to do: %s", d.Name, d.Type, msg, hint)
+			bad("destination %s (%s): %s\n    what to do: %s", d.Name, d.Type, termsafe.Quote(msg), termsafe.Quote(hint))
 			continue
 		}
 		fmt.Fprintf(w, "✓ destination %s (%s): reachable and writable\n", d.Name, d.Type)
 	}
 	if n, err := a.Notifier(); err != nil {
-		bad("notify: %v", err)
+		bad("notify: %s", termsafe.Quote(err.Error()))
 	} else {
 		for _, ch := range n.Channels() {
 			fmt.Fprintf(w, "✓ notify %s (on %v)\n", ch, ch.On)
