@@ -221,10 +221,13 @@ func TestSupersededSourceIsNotAnAlert(t *testing.T) {
 	// The program rewrites the file before the upload starts.
 	time.Sleep(10 * time.Millisecond)
 	os.WriteFile(filepath.Join(f.src, "day.bak"), []byte("version two, longer"), 0o644)
-	f.d.Drain(context.Background())
-	if st := f.states(t); st[queue.Dead] != 1 {
-		t.Fatalf("states %v", st)
+	if err := f.d.Drain(context.Background()); err != nil {
+		t.Fatalf("drain reports a superseded version as a problem: %v", err)
 	}
+	if st := f.states(t); st[queue.Superseded] != 1 || st[queue.Dead] != 0 {
+		t.Fatalf("states %v, want the job superseded, not dead", st)
+	}
+	f.d.FinishRun()
 	if len(f.events.kinds()) != 0 {
 		t.Fatalf("superseded version raised %v", f.events.kinds())
 	}
@@ -266,16 +269,45 @@ func TestUnreadableBackupIsAlerted(t *testing.T) {
 	}
 }
 
-func TestRemovedBeforeSentIsReported(t *testing.T) {
+// TestRemovedBeforeSentIsAlerted: a backup deleted before it was sent is a
+// failure alert (not only a report line), once per file, grouped for many
+// files in one run; Drain (`once`) reports it as not done.
+func TestRemovedBeforeSentIsAlerted(t *testing.T) {
 	f := newFixture(t, func(int) error { return nil })
-	f.add(t, "old.bak", []byte("rotated away"))
-	os.Remove(filepath.Join(f.src, "old.bak")) // the POS rotates it out first
-	f.d.Drain(context.Background())
-	if st := f.states(t); st[queue.Dead] != 1 {
+	for _, n := range []string{"old1.bak", "old2.bak", "old3.bak"} {
+		f.add(t, n, []byte("rotated away "+n))
+		os.Remove(filepath.Join(f.src, n)) // the POS rotates it out first
+	}
+	err := f.d.Drain(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "old2.bak → usb: removed from the folder") {
+		t.Fatalf("drain = %v, want an error naming the removed backups", err)
+	}
+	if st := f.states(t); st[queue.Removed] != 3 || st[queue.Dead] != 0 {
 		t.Fatalf("states %v", st)
 	}
 	e, ok := f.d.FinishRun()
-	if !ok || !strings.Contains(e.Text, "old.bak was removed from the backup folder") {
-		t.Fatalf("report does not say the backup was lost: %q", e.Text)
+	if !ok || !strings.Contains(e.Text, "3 files were removed from the backup folder") {
+		t.Fatalf("report does not say the backups were lost: %q", e.Text)
+	}
+	f.events.mu.Lock()
+	var alerts []notify.Event
+	for _, ev := range f.events.list {
+		if ev.Kind == notify.KindFailure {
+			alerts = append(alerts, ev)
+		}
+	}
+	f.events.mu.Unlock()
+	if len(alerts) != 1 || !strings.Contains(alerts[0].Subject, "3 backups were deleted") ||
+		!strings.Contains(alerts[0].Text, "pos/old3.bak → usb") {
+		t.Fatalf("alerts %+v, want one failure alert naming all three files", alerts)
+	}
+	// Later runs do not alert the same files again.
+	f.add(t, "new.bak", []byte("kept"))
+	if err := f.d.Drain(context.Background()); err != nil {
+		t.Fatalf("next drain: %v", err)
+	}
+	f.d.FinishRun()
+	if k := f.events.kinds(); len(k) != 1 {
+		t.Fatalf("events %v, want still the one alert", k)
 	}
 }

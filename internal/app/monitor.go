@@ -181,14 +181,12 @@ func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
 			continue
 		}
 		r.Uploads = append(r.Uploads, notify.Upload{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination,
-			Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(hashKindFor(a.destType(j.Destination)))})
+			Version: j.Version.SHA256, Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(hashKindFor(a.destType(j.Destination)))})
 	}
 	failing, _ := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 100})
 	for _, j := range failing {
-		if j.ErrorKind == "superseded" {
-			continue
-		}
-		r.Failures = append(r.Failures, notify.Failure{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination, Attempts: j.Attempts, Error: j.LastError})
+		r.Failures = append(r.Failures, notify.Failure{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination, Attempts: j.Attempts, Error: j.LastError,
+			GivenUp: j.State == queue.Dead})
 	}
 	if err := p.notifier.Notify(ctx, notify.Report(r)); err == nil {
 		a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
