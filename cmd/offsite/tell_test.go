@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -270,5 +271,42 @@ func TestOnceLogsToTheStateFolder(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(e.dir, "state", "offsite.log"))
 	if err != nil || !strings.Contains(string(b), "uploaded") {
 		t.Fatalf("offsite.log after once: %v\n%s", err, b)
+	}
+}
+
+// TestOnceChecksMissedAndSmallBackups: a shop that runs `once` from a task
+// scheduler gets the missed-backup and small-backup alerts, each once.
+func TestOnceChecksMissedAndSmallBackups(t *testing.T) {
+	e := newEnv(t, "200ms")
+	cfg, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "    recursive: true\n", "    recursive: true\n    expect_every: 3s\n", 1)), 0o600)
+	hook := newRecorder(t)
+	e.appendConfig("notify:\n  - url: " + hook.srv.URL + "/hook\n")
+	once := func(step string) {
+		t.Helper()
+		if out, err := e.run("once"); err != nil {
+			t.Fatalf("once (%s): %v\n%s", step, err, out)
+		}
+	}
+	for i := range 3 {
+		os.WriteFile(filepath.Join(e.watch, fmt.Sprintf("day-%d.bak", i)), randomData(uint64(i), 10_000), 0o644)
+	}
+	once("three usual backups")
+	once("nothing new")
+	if n := len(hook.kinds("missed")); n != 0 {
+		t.Fatalf("alerts before any was due:\n%s", hook)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	once("overdue")
+	once("still overdue")
+	if got := hook.kinds("missed"); len(got) != 1 || !strings.Contains(got[0].Subject, "no new backup") {
+		t.Fatalf("want one missed-backup alert:\n%s", hook)
+	}
+	os.WriteFile(filepath.Join(e.watch, "day-3.bak"), []byte("tiny"), 0o644)
+	once("a tiny backup")
+	once("nothing new again")
+	got := hook.kinds("missed")
+	if len(got) != 2 || !strings.Contains(got[1].Subject, "much smaller than usual") {
+		t.Fatalf("want the missed alert, then one small-backup alert:\n%s", hook)
 	}
 }

@@ -267,6 +267,9 @@ func (a *App) Once(ctx context.Context) error {
 		return err
 	}
 	drainErr := p.daemon.Drain(ctx)
+	// A shop that runs `once` from a task scheduler gets the missed-backup,
+	// small-backup and weekly checks too; their state is in the database.
+	a.producerChecks(ctx, p, a.checkers(), time.Now())
 	if len(missing) > 0 {
 		drainErr = errors.Join(drainErr, fmt.Errorf("watched folder(s) missing: %v", missing))
 	}
