@@ -311,3 +311,35 @@ func TestRemovedBeforeSentIsAlerted(t *testing.T) {
 		t.Fatalf("events %v, want still the one alert", k)
 	}
 }
+
+// TestReportIsOneAccountOfTheRun: a file that failed past alert_after and
+// then went through in the same run is reported as uploaded only, and the
+// run's length is from its first upload attempt to its last upload.
+func TestReportIsOneAccountOfTheRun(t *testing.T) {
+	f := newFixture(t, func(n int) error {
+		if n <= 4 {
+			return providers.Classify(providers.Temporary, errors.New("connection reset"))
+		}
+		return nil
+	})
+	f.add(t, "a.bak", []byte("hello"))
+	ctx := context.Background()
+	for range 4 {
+		f.d.Drain(ctx)
+		f.advance(2 * time.Minute)
+	}
+	if err := f.d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Hour) // idle before the report goes out: not part of the run
+	e, ok := f.d.FinishRun()
+	if !ok {
+		t.Fatal("no report")
+	}
+	if e.Subject != "offsite: 1 file uploaded (pos)" || strings.Contains(e.Text, "Not uploaded") {
+		t.Fatalf("report lists the file as failed too:\n%s\n%s", e.Subject, e.Text)
+	}
+	if !strings.Contains(e.Text, "uploaded 1 file (5 B) in 8 minutes,") {
+		t.Fatalf("report does not give the run's real length:\n%s", e.Text)
+	}
+}
