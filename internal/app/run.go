@@ -264,6 +264,9 @@ func (a *App) Once(ctx context.Context) error {
 		p.daemon.Missing(m, nil)
 	}
 	if err := p.daemon.Ingest(ctx, files); err != nil {
+		// The start ping went out: end it, so the monitor need not wait.
+		p.health.send(func(context.Context) bool { return false })
+		p.health.Wait(35 * time.Second)
 		return err
 	}
 	drainErr := p.daemon.Drain(ctx)
@@ -276,9 +279,7 @@ func (a *App) Once(ctx context.Context) error {
 	if e, ok := p.daemon.FinishRun(); ok {
 		reports{p.notifier, a.Cfg.Report}.Notify(context.WithoutCancel(ctx), e)
 	}
-	if p.health != nil {
-		p.health.send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
-	}
+	p.health.send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := p.notifier.Flush(fctx); err != nil {
