@@ -63,8 +63,11 @@ type Options struct {
 	Gate         Rechecker    // nil: changed files wait for the watcher's next look
 	Log          *slog.Logger
 	Now          func() time.Time
-	// AfterRun, when set, is called with each finished upload run (health pings).
-	AfterRun func(r notify.RunReport)
+	// OnRunStart, when set, is called when an upload run begins (the start
+	// health ping); AfterRun with each run that began, when it ends. Both
+	// are called with the daemon's lock held or on a worker: they must not block.
+	OnRunStart func()
+	AfterRun   func(r notify.RunReport)
 	// Held, when set, names the watches whose uploads wait for now
 	// (`offsite pause --hold`).
 	Held func(now time.Time) []string
@@ -245,10 +248,10 @@ func (d *Daemon) outstanding(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	for _, r := range d.removedInRun() {
+		errs = append(errs, fmt.Errorf("%s → %s: removed from the folder before it was sent", r.Watch+"/"+r.File, r.Dest))
+	}
 	for _, j := range jobs {
-		if j.State == queue.Dead && j.ErrorKind == kindSuperseded {
-			continue
-		}
 		msg := j.LastError
 		if msg == "" {
 			msg = "not uploaded yet"

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -17,10 +16,6 @@ import (
 	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/queue"
 )
-
-// kindSuperseded marks jobs whose source was replaced by a newer version
-// before it could be sent; the newer version has its own job.
-const kindSuperseded = "superseded"
 
 // Pause probes: a Fatal destination is tried again after 5 minutes, then
 // doubling up to an hour, so a fixed login or a freed disk is noticed soon.
@@ -47,6 +42,7 @@ func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
 			d.idle(ctx)
 			continue
 		}
+		d.BeginRun()
 		held := map[string]bool{} // destinations that turned unusable during this batch
 		for i, j := range jobs {
 			if ctx.Err() != nil {
@@ -124,13 +120,18 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) providers.Kind {
 		d.store.Requeue(bg, j.ID, time.Time{})
 	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone && d.sourceExists(w, j):
 		log.Info("backup file was rewritten before it could be sent; its newer version is queued instead", "err", err)
-		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
+		if serr := d.store.Supersede(bg, j.ID, err.Error()); serr != nil {
+			log.Error("cannot record a superseded upload", "err", serr)
+		}
 	case providers.ReasonOf(err) == providers.ReasonSourceGone:
 		// The shop software deleted it (rotation) before it went out: no
-		// retry can help, but the report says so, so it is not a silent loss.
+		// retry can help. A failure alert goes out at the end of the run
+		// (FinishRun), and `once` exits non-zero: it is never a silent loss.
 		log.Warn("backup file was removed from the folder before it could be sent", "err", err)
-		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
-		d.AddNote(fmt.Sprintf("%s/%s was removed from the backup folder before it could be sent to %s.", j.Version.Watch, j.Version.Rel, j.Destination))
+		if serr := d.store.Remove(bg, j.ID, err.Error()); serr != nil {
+			log.Error("cannot record a removed backup", "err", serr)
+		}
+		d.recordRemoved(j)
 	case kind == providers.Permanent:
 		log.Error("upload cannot succeed", "err", err)
 		d.store.Kill(bg, j.ID, kind.String(), err.Error())
@@ -347,7 +348,7 @@ func (d *Daemon) committer(in <-chan finished) {
 			d.stopFailing(ctx, j.Destination)
 			d.log.Info("uploaded", "watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination,
 				"remote", j.RemotePath, "bytes", j.Version.Size, "hash", b.rf.Hash, "took", b.took.Round(time.Millisecond))
-			d.recordUpload(j, b.dst, b.rf)
+			d.recordUpload(j, b.dst, b.rf, b.took)
 			d.recovered(ctx, j)
 		}
 	}

@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/offsite-backup/offsite/providers"
@@ -236,4 +237,58 @@ func trimDot(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// BackupsRemoved says backup files were deleted from their folder (the shop
+// software rotating old ones out, a person tidying up) before offsite could
+// send them: the listed destinations have no copy of them, and none will
+// come. One event covers every file found in one run; key names the group
+// ("removed/<first job>+<count>") so a repeat of the same group is sent once.
+func BackupsRemoved(key string, lost []Failure) Event {
+	type file struct {
+		watch, name string
+		dests       []string
+	}
+	var files []*file
+	idx := map[string]*file{}
+	for _, l := range lost {
+		k := l.Watch + "\x00" + l.File
+		f := idx[k]
+		if f == nil {
+			f = &file{watch: l.Watch, name: l.File}
+			idx[k] = f
+			files = append(files, f)
+		}
+		f.dests = append(f.dests, l.Dest)
+	}
+	var b strings.Builder
+	subject := ""
+	if len(files) == 1 {
+		f := files[0]
+		subject = fmt.Sprintf("offsite: '%s' was deleted before it was sent to %s", f.name, strings.Join(f.dests, ", "))
+		fmt.Fprintf(&b, "The backup '%s' in '%s' was deleted from the folder before offsite could send it to %s. There is no copy of it there, and offsite cannot send it any more.\n",
+			f.name, f.watch, strings.Join(f.dests, ", "))
+	} else {
+		subject = fmt.Sprintf("offsite: %d backups were deleted before they were sent", len(files))
+		fmt.Fprintf(&b, "%d backups were deleted from their folder before offsite could send them. The destinations named have no copy of them, and offsite cannot send them any more:\n", len(files))
+		for _, f := range files {
+			fmt.Fprintf(&b, "- %s/%s → %s\n", f.watch, f.name, strings.Join(f.dests, ", "))
+		}
+	}
+	b.WriteString("\nWhat to do: if the program that writes the backups deletes old ones, let it keep more of them, or make offsite's uploads faster (more `workers`, a wider upload window). If a person deleted them, check that newer backups exist. `offsite status` lists these files until you run `offsite ack`.")
+	watches, names := map[string]bool{}, make([]string, 0, len(files))
+	for _, f := range files {
+		watches[f.watch] = true
+		names = append(names, f.watch+"/"+f.name)
+	}
+	return Event{
+		Kind:    KindFailure,
+		Key:     key,
+		Subject: subject,
+		Text:    b.String(),
+		Fields: map[string]string{
+			"reason": "removed", "files": strings.Join(names, "\n"), "count": strconv.Itoa(len(files)),
+			"watch": strings.Join(sortedKeys(watches), ","),
+		},
+	}
 }

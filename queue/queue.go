@@ -28,6 +28,13 @@ const (
 	Done      State = "done"      // stored and verified
 	Failed    State = "failed"    // waiting for next_attempt_at
 	Dead      State = "dead"      // cannot succeed as it is (permanent error); kept for status and alerts
+	// Superseded: the file was rewritten before it was sent; its newer
+	// version has its own job. Normal, never retried, never an alert.
+	Superseded State = "superseded"
+	// Removed: the file was deleted from the folder before it was sent to
+	// this destination. Nothing can retry it; it is alerted once and shown
+	// in status until a person acknowledges it (`offsite ack`).
+	Removed State = "removed"
 )
 
 // Store is the queue database. Safe for concurrent use.

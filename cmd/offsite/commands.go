@@ -50,12 +50,21 @@ func cmdOnce(g *globals) *cobra.Command {
 		Short: "Scan every watch, upload everything due, then exit (non-zero if anything failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("once", func(a *app.App) error {
-				if err := a.Once(c.Context()); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				return nil
-			})
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			log, closeLog := g.daemonLogger(cfg) // a scheduled task has no console
+			defer closeLog()
+			a, err := app.OpenConfig(cfg, log, "once")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Once(c.Context()); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
 		},
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/logfile"
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
@@ -106,7 +107,7 @@ And:          offsite service install && offsite service start`,
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug detail")
 	root.AddCommand(
 		cmdRun(g), cmdOnce(g), cmdPush(g), cmdStatus(g), cmdCheck(g), cmdAuth(g), cmdLs(g),
-		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g),
+		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g), cmdAck(g),
 	)
 	return root
 }
@@ -125,21 +126,19 @@ func (g *globals) logger(cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: g.level(cfg)}))
 }
 
-// daemonLogger also keeps the log in the state folder (offsite.log, the
-// previous one as offsite.log.1 once it passes 10 MiB): a Windows service
-// has no console, and a technician wants the history.
+// daemonLogger also keeps the log in the state folder: offsite.log,
+// rotated while it runs once it passes 10 MiB, with the five previous files
+// as offsite.log.1 … .5. A Windows service or a scheduled `once` has no
+// console, and a technician wants the history.
 func (g *globals) daemonLogger(cfg *config.Config) (*slog.Logger, func()) {
 	opts := &slog.HandlerOptions{Level: g.level(cfg)}
 	console := slog.NewTextHandler(g.stderr, opts)
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return slog.New(console), func() {}
 	}
-	name := filepath.Join(cfg.StateDir, "offsite.log")
-	if st, err := os.Stat(name); err == nil && st.Size() > 10<<20 {
-		os.Rename(name, name+".1")
-	}
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := logfile.Open(filepath.Join(cfg.StateDir, "offsite.log"), logfile.DefaultMaxSize, logfile.DefaultKeep)
 	if err != nil {
+		fmt.Fprintf(g.stderr, "offsite: %v; logging to the console only\n", err)
 		return slog.New(console), func() {}
 	}
 	return slog.New(slog.NewMultiHandler(console, slog.NewTextHandler(f, opts))), func() { f.Close() }

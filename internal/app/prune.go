@@ -136,7 +136,7 @@ func (a *App) pruneDestination(ctx context.Context, d *config.Destination, dryRu
 func retentionItems(jobs []*queue.Job) (items []retention.Item, why string) {
 	var newest *queue.Job // the newest job that is not superseded
 	for _, j := range jobs {
-		if j.State == queue.Dead && j.ErrorKind == "superseded" {
+		if j.State == queue.Superseded || j.State == queue.Removed {
 			continue
 		}
 		if newest == nil || j.ID > newest.ID {

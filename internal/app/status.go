@@ -21,7 +21,10 @@ type Status struct {
 	Watches      []WatchStatus       `json:"watches"`
 	Uploading    []JobStatus         `json:"uploading"`
 	Problems     []JobStatus         `json:"problems"`
-	Recent       []JobStatus         `json:"recent"`
+	// Removed lists backups deleted from their folder before they reached a
+	// destination, until `offsite ack`. They are alerted, not retried.
+	Removed []JobStatus `json:"removed"`
+	Recent  []JobStatus `json:"recent"`
 }
 
 type DestinationStatus struct {
@@ -121,10 +124,15 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	for _, j := range problems {
-		if j.ErrorKind == "superseded" {
-			continue
-		}
 		st.Problems = append(st.Problems, jobStatus(j))
+	}
+	removed, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Removed}, Unacked: true, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	st.Removed = []JobStatus{}
+	for _, j := range removed {
+		st.Removed = append(st.Removed, jobStatus(j))
 	}
 	recent, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Limit: 10})
 	if err != nil {
@@ -207,6 +215,12 @@ func (s *Status) Print(w io.Writer) {
 				next = ", next try " + ago(s.Time, p.NextTry)
 			}
 			fmt.Fprintf(w, "  %s → %s: %s after %d attempt(s)%s\n    %s\n", termsafe.Quote(p.Watch+"/"+p.File), p.Destination, p.State, p.Attempts, next, termsafe.Quote(p.Error))
+		}
+	}
+	if len(s.Removed) > 0 {
+		fmt.Fprintln(w, "\nDELETED BEFORE THEY WERE SENT (no copy at the destination; `offsite ack` hides them)")
+		for _, r := range s.Removed {
+			fmt.Fprintf(w, "  %s  %s/%s → %s\n", r.At.Local().Format("2006-01-02 15:04"), r.Watch, r.File, r.Destination)
 		}
 	}
 	if len(s.Recent) > 0 {
