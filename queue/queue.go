@@ -127,7 +127,7 @@ type Route struct {
 // transaction. Versions already known keep their jobs; identical content at
 // the same path is never queued twice. It returns the number of new jobs.
 func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
-	if err := s.enqueueFault(); err != nil {
+	if err := s.fault("enqueue"); err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
