@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
@@ -92,6 +93,8 @@ type Daemon struct {
 	wake     chan struct{}       // closed (and replaced) to wake every idle lane
 	stranded map[int64]time.Time // jobs whose state change could not be written → when to hand them back
 	in       intakeTrouble       // files the queue could not take yet
+
+	inflight atomic.Int64 // uploads running or waiting for their Done, for the run report
 }
 
 // New builds a Daemon.

@@ -103,7 +103,9 @@ func (d *Daemon) laneLoop(ctx context.Context, l *lane, own bool, budget chan st
 			d.idle(ctx, l)
 			continue
 		}
+		d.inflight.Add(1)
 		err = d.process(ctx, j)
+		d.inflight.Add(-1)
 		release()
 		// A service that asked for a pause gets it from every slot of its
 		// lane; longer than retry.max, process paused the destination.
@@ -178,6 +180,7 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) error {
 	bg := context.WithoutCancel(ctx)
 	switch kind := providers.KindOf(err); {
 	case err == nil:
+		d.inflight.Add(1) // until the committer has recorded it
 		d.done <- finished{job: j, dst: dst, rf: rf, took: d.now().Sub(start)}
 	case kind == providers.Canceled || ctx.Err() != nil:
 		d.requeue(bg, j, time.Time{}, "shutting down")
@@ -420,6 +423,7 @@ func (d *Daemon) committer(in <-chan finished) {
 			for _, b := range batch {
 				d.requeue(ctx, b.job, time.Time{}, "its upload could not be recorded")
 			}
+			d.inflight.Add(-int64(len(batch)))
 			continue
 		}
 		for _, b := range batch {
@@ -430,6 +434,7 @@ func (d *Daemon) committer(in <-chan finished) {
 			d.recordUpload(j, b.dst, b.rf)
 			d.recovered(ctx, j)
 		}
+		d.inflight.Add(-int64(len(batch)))
 	}
 }
 
@@ -457,8 +462,19 @@ func (d *Daemon) maybeReport(ctx context.Context) {
 	if !active {
 		return
 	}
-	if n, err := d.store.Depth(ctx); err != nil || n > 0 {
-		if next, _ := d.store.NextDue(ctx); next.IsZero() || next.Sub(d.now()) < time.Minute {
+	if d.inflight.Load() > 0 {
+		return // uploads still running or being recorded
+	}
+	now := d.now()
+	for _, l := range d.lanes {
+		if until := l.heldUntil(now); !until.IsZero() && until.Sub(now) >= time.Minute {
+			continue // rate limited: its jobs wait for a later run
+		}
+		if l.dst.Open != nil && !l.dst.Open(now) {
+			continue // outside its upload window
+		}
+		next, err := d.store.NextDueOf(ctx, l.name)
+		if err != nil || !next.IsZero() && next.Sub(now) < time.Minute {
 			return // more is coming soon: one report per run
 		}
 	}
