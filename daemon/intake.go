@@ -273,6 +273,10 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			d.log.Warn("cannot read backup file; will try again on the next scan", "watch", f.Watch, "file", f.Rel, "err", err)
 			d.notify(unreadable(f, err))
+			// The watcher reported this version; it must offer it again.
+			if g, ok := d.o.Gate.(forgetter); ok {
+				g.Forget(f.Watch, f.Rel)
+			}
 		}
 		return queue.Route{}, false, nil
 	}
@@ -348,6 +352,12 @@ func intakeRecovered(since time.Time) notify.Event {
 
 // intakeHint is the usual fix when the queue refuses writes.
 const intakeHint = "free space on the disk that holds offsite's state folder, and check that the folder is writable"
+
+// forgetter makes the watcher offer a file again at its next scan;
+// *watcher.Watcher implements it.
+type forgetter interface {
+	Forget(watch, rel string)
+}
 
 var errChanged = errors.New("file changed while it was read")
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,4 +125,36 @@ func TestIntakeRetriesWhileQueueIsFull(t *testing.T) {
 		k := ev.alerts()
 		return len(k) == 2 && k[1] == notify.KindRecovered
 	})
+}
+
+type gate struct {
+	mu               sync.Mutex
+	rechecks, forgot []string
+}
+
+func (g *gate) Recheck(watch, rel string) {
+	g.mu.Lock()
+	g.rechecks = append(g.rechecks, rel)
+	g.mu.Unlock()
+}
+
+func (g *gate) Forget(watch, rel string) {
+	g.mu.Lock()
+	g.forgot = append(g.forgot, rel)
+	g.mu.Unlock()
+}
+
+// An unreadable backup is handed back to the watcher, so the next scan
+// offers it again as the log promises, instead of counting as reported.
+func TestUnreadableBackupIsOfferedAgain(t *testing.T) {
+	f := newFixture(t, func(int) error { return nil })
+	g := &gate{}
+	f.d.SetGate(g)
+	p := filepath.Join(f.src, "locked.bak")
+	os.Mkdir(p, 0o755) // reads fail, as on a file locked by another program
+	st, _ := os.Stat(p)
+	f.d.Ingest(context.Background(), []watcher.File{{Watch: "pos", Rel: "locked.bak", Abs: p, Size: st.Size(), ModTime: st.ModTime()}})
+	if len(g.forgot) != 1 || g.forgot[0] != "locked.bak" {
+		t.Fatalf("forgotten %v, want the unreadable file handed back to the watcher", g.forgot)
+	}
 }
