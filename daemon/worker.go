@@ -288,7 +288,10 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 	// A file rewritten during the upload could have sent a torn mix; the
 	// hash check normally catches it, and this catches the rest.
 	if st2, err := os.Stat(abs); err != nil || !sameFile(st2, j.Version) {
-		_ = dst.Provider.Delete(ctx, j.RemotePath)
+		if derr := dst.Provider.Delete(ctx, j.RemotePath); derr != nil {
+			// It is this version's own path: a later upload replaces it.
+			d.log.Warn("cannot remove a copy sent while the file changed", "destination", dst.Name, "remote", j.RemotePath, "err", derr)
+		}
 		return rf, errSuperseded
 	}
 	return rf, nil
@@ -488,7 +491,12 @@ func failingKey(dest string) string { return "failing/" + dest }
 // startFailing records that uploads to dest are failing; it reports whether
 // this starts a new episode.
 func (d *Daemon) startFailing(ctx context.Context, dest string) bool {
-	if _, ok, err := d.store.Get(ctx, failingKey(dest)); err != nil || ok {
+	_, ok, err := d.store.Get(ctx, failingKey(dest))
+	if err != nil {
+		d.log.Error("cannot read whether uploads were already failing; alerting", "destination", dest, "err", err)
+		return true
+	}
+	if ok {
 		return false
 	}
 	if err := d.store.Set(ctx, failingKey(dest), d.now().UTC().Format(time.RFC3339Nano)); err != nil {
