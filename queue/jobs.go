@@ -173,6 +173,9 @@ func (s *Store) Done(ctx context.Context, jobs ...Finished) error {
 // Fail records a failed attempt; the job is tried again at next.
 // keepSession false drops saved session state (it is useless or harmful).
 func (s *Store) Fail(ctx context.Context, id int64, kind, msg string, next time.Time, keepSession bool) (attempts int, err error) {
+	if err := s.fault("fail"); err != nil {
+		return 0, err
+	}
 	q := `UPDATE jobs SET state=?, attempts=attempts+1, last_error=?, error_kind=?, next_attempt_at=?, updated_at=?`
 	if !keepSession {
 		q += `, session=NULL, acked=0`
@@ -185,6 +188,9 @@ func (s *Store) Fail(ctx context.Context, id int64, kind, msg string, next time.
 // Requeue returns a claimed job to Pending without counting an attempt
 // (shutdown, a closing upload window, a paused destination).
 func (s *Store) Requeue(ctx context.Context, id int64, at time.Time) error {
+	if err := s.fault("requeue"); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, next_attempt_at=?, updated_at=? WHERE id=? AND state=?`,
 		Pending, at.UnixNano(), s.now().UnixNano(), id, Uploading)
 	return err

@@ -39,8 +39,9 @@ const (
 
 // Store is the queue database. Safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	faults faults
 }
 
 // Open opens (creating and migrating) the database at file.
@@ -133,6 +134,9 @@ type Route struct {
 // transaction. Versions already known keep their jobs; identical content at
 // the same path is never queued twice. It returns the number of new jobs.
 func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
+	if err := s.fault("enqueue"); err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)

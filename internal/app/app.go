@@ -35,6 +35,8 @@ type App struct {
 	bw    *bandwidth // upload rate buckets, shared by every upload of this process
 	// daemon is set by Run: uploads then keep to their destinations' windows.
 	daemon bool
+	// intake is set by Run: backups the queue could not take yet.
+	intake func() (daemon.IntakeTrouble, bool)
 }
 
 // Open loads the config at path and opens the queue. With exclusive set it
@@ -98,6 +100,10 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 	}
 	if m := time.Duration(a.Cfg.Retry.Max); m > 0 && m < call.Max {
 		call.Max = m
+	}
+	// A longer Retry-After pauses the destination instead (daemon).
+	if m := time.Duration(a.Cfg.Retry.Max); m > 0 {
+		call.MaxRetryAfter = m
 	}
 	call.Report = func(attempt int, err error, wait time.Duration) {
 		a.Log.Debug("retrying", "destination", d.Name, "attempt", attempt, "wait", wait, "err", err)

@@ -201,6 +201,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	p.daemon.SetGate(w)
+	a.intake = p.daemon.IntakeFailing
 	a.Log.Info("offsite running", "watches", len(a.Cfg.Watches), "destinations", len(a.Cfg.Destinations), "state", a.Cfg.StateDir)
 
 	var wg sync.WaitGroup

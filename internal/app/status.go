@@ -25,6 +25,18 @@ type Status struct {
 	// destination, until `offsite ack`. They are alerted, not retried.
 	Removed []JobStatus `json:"removed"`
 	Recent  []JobStatus `json:"recent"`
+	// Intake is set while ready backups cannot be recorded in the queue
+	// (state folder's disk full, database unwritable): they are not on
+	// their way anywhere yet. Only the running daemon knows it.
+	Intake *IntakeStatus `json:"intake,omitempty"`
+}
+
+// IntakeStatus is the "intake" problem: backups found but not queued.
+type IntakeStatus struct {
+	Problem string    `json:"problem"`
+	Files   int       `json:"files"`
+	Error   string    `json:"error"`
+	Since   time.Time `json:"since"`
 }
 
 type DestinationStatus struct {
@@ -141,6 +153,12 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	for _, j := range recent {
 		st.Recent = append(st.Recent, jobStatus(j))
 	}
+	if a.intake != nil {
+		if t, failing := a.intake(); failing {
+			st.Intake = &IntakeStatus{Files: t.Files, Error: t.Err.Error(), Since: t.Since,
+				Problem: fmt.Sprintf("%d backups could not be queued: %v; free space on the state folder's disk", t.Files, t.Err)}
+		}
+	}
 	return st, nil
 }
 
@@ -156,6 +174,9 @@ func jobStatus(j *queue.Job) JobStatus {
 
 // Healthy is false while a destination is paused or uploads keep failing.
 func (s *Status) Healthy() bool {
+	if s.Intake != nil {
+		return false
+	}
 	for _, d := range s.Destinations {
 		if d.Paused != nil || d.GivenUp > 0 {
 			return false
@@ -197,6 +218,9 @@ func (s *Status) Print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", ws.Name, termsafe.Quote(ws.Path), last)
 	}
 	tw.Flush()
+	if s.Intake != nil {
+		fmt.Fprintf(w, "\nNOT QUEUED\n  %s\n", s.Intake.Problem)
+	}
 	if len(s.Uploading) > 0 {
 		fmt.Fprintln(w, "\nUPLOADING NOW")
 		for _, u := range s.Uploading {
