@@ -167,7 +167,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	if e, ok := p.daemon.FinishRun(); ok {
-		reports{p.notifier, a.Cfg.Report}.Notify(context.Background(), e)
+		if err := (reports{p.notifier, a.Cfg.Report}).Notify(context.Background(), e); err != nil {
+			a.Log.Error("could not store the run report", "err", err)
+		}
 	}
 	time.AfterFunc(3*time.Second, ncancel)
 	nwg.Wait()
@@ -197,7 +199,9 @@ func (a *App) Once(ctx context.Context) error {
 	}
 	drainErr := p.daemon.Drain(ctx)
 	if e, ok := p.daemon.FinishRun(); ok {
-		reports{p.notifier, a.Cfg.Report}.Notify(context.WithoutCancel(ctx), e)
+		if err := (reports{p.notifier, a.Cfg.Report}).Notify(context.WithoutCancel(ctx), e); err != nil {
+			a.Log.Error("could not store the run report", "err", err)
+		}
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
