@@ -250,7 +250,8 @@ func jobStatus(j *queue.Job) JobStatus {
 
 // Health is the verdict, worked out from the status alone so that every
 // view (status, status --json, /healthz) says the same: each condition that
-// raises an alert is a concern while it lasts.
+// raises an alert is a concern while it lasts. A new condition is a field
+// of Status, filled in Status, and a case here.
 func (s *Status) Health() []Concern {
 	out := []Concern{}
 	for _, d := range s.Destinations {

@@ -302,7 +302,7 @@ func (a *App) Retry(ctx context.Context, dest string, w io.Writer) (int, error) 
 		if err != nil {
 			return stuck, fmt.Errorf("count waiting uploads to %s: %w", d.Name, err)
 		}
-		fmt.Fprintf(w, "✓ %s works again: resumed; its %d waiting upload(s) go out now (the running daemon starts within a minute; without one, run `offsite once`)\n",
+		fmt.Fprintf(w, "✓ %s works again: resumed; its %d waiting upload(s) go out now (a running daemon starts them within a minute; without one, run `offsite once`)\n",
 			d.Name, len(waiting))
 	}
 	if probed == 0 {
@@ -365,6 +365,12 @@ func (a *App) Check(ctx context.Context, w io.Writer, notifyTest bool) int {
 		fmt.Fprintln(w, "! no notify channel: nobody will hear about failures or missed backups (see config.example.yaml)")
 	} else if notifyTest {
 		problems += a.NotifyTest(ctx, w)
+	} else if n, err := a.Notifier(); err != nil {
+		bad("notify: %v", err)
+	} else {
+		for _, ch := range n.Channels() {
+			fmt.Fprintf(w, "- notify %s (on %v): not tested (--no-notify)\n", ch, ch.On)
+		}
 	}
 	return problems
 }
