@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,6 +143,12 @@ func (h *testHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 }
 
+func (h *testHook) first() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bodies[0]
+}
+
 func (h *testHook) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -164,8 +171,8 @@ func TestCheckProvesTheAlertsWork(t *testing.T) {
 		t.Fatalf("check: %d messages\n%s", h.count(), out)
 	}
 	var msg map[string]any
-	if err := json.Unmarshal([]byte(h.bodies[0]), &msg); err != nil || !strings.Contains(msg["text"].(string)+msg["subject"].(string), "test") {
-		t.Errorf("test message %s (%v)", h.bodies[0], err)
+	if err := json.Unmarshal([]byte(h.first()), &msg); err != nil || !strings.Contains(fmt.Sprint(msg["text"], msg["subject"]), "test") {
+		t.Errorf("test message %s (%v)", h.first(), err)
 	}
 	if entries, _ := os.ReadDir(e.dest); len(entries) != 0 {
 		var names []string
