@@ -330,9 +330,6 @@ func pauseFix(name, typ, reason string) string {
 	return fix + fmt.Sprintf("; then `offsite retry --to %s` tries it at once (otherwise it is tried again by itself, at least once an hour)", name)
 }
 
-// Healthy is the green light: nothing that raises an alert is going on.
-func (s *Status) Healthy() bool { return len(s.Health()) == 0 }
-
 // Print writes the human-readable form: the verdict first, then the detail.
 func (s *Status) Print(w io.Writer) {
 	if s.OK {
