@@ -94,8 +94,8 @@ func DestinationRecovered(dest string) Event {
 	}
 }
 
-// UploadFailing says one file has failed attempts times and is still queued.
-// Key: "upload/<watch>/<dest>/<file>".
+// UploadFailing says one file has failed attempts times and is still
+// queued, or, when err is Permanent, that it was given up. Key: "upload/<watch>/<dest>/<file>".
 func UploadFailing(watch, file, dest string, attempts int, err error) Event {
 	todo := providers.HintOf(err)
 	if todo == "" {
@@ -103,13 +103,23 @@ func UploadFailing(watch, file, dest string, attempts int, err error) Event {
 	}
 	text := fmt.Sprintf("offsite has tried %d times to upload '%s' from '%s' to '%s', and it has not worked yet. It keeps trying, at least once an hour, and the file stays in the queue.\n\nWhat to do: %s.",
 		attempts, file, watch, dest, trimDot(todo))
+	subject := fmt.Sprintf("offsite: '%s' has not reached '%s' yet", file, dest)
+	if providers.KindOf(err) == providers.Permanent {
+		// Given up: promising more tries would be false comfort.
+		if providers.HintOf(err) == "" {
+			todo = "see the error below; once it is fixed, `offsite retry --to " + dest + "` tries again"
+		}
+		text = fmt.Sprintf("offsite could not upload '%s' from '%s' to '%s' and has given up on it: this upload cannot succeed as it is, so it is not tried again by itself.\n\nWhat to do: %s.",
+			file, watch, dest, trimDot(todo))
+		subject = fmt.Sprintf("offsite: gave up sending '%s' to '%s'", file, dest)
+	}
 	if e := errText(err); e != "" {
 		text += "\n\nLast error: " + e
 	}
 	return Event{
 		Kind:    KindFailure,
 		Key:     "upload/" + watch + "/" + dest + "/" + file,
-		Subject: fmt.Sprintf("offsite: '%s' has not reached '%s' yet", file, dest),
+		Subject: subject,
 		Text:    text,
 		Fields: map[string]string{
 			"watch": watch, "file": file, "destination": dest,

@@ -13,9 +13,14 @@ import (
 )
 
 // open loads the config and opens the state folder; exclusive names the
-// command taking the state lock ("" for read-only commands).
+// command taking the state lock ("" for the commands that do not watch,
+// which also work while a watched folder is missing).
 func (g *globals) open(exclusive string) (*app.App, error) {
-	cfg, err := g.loadConfig()
+	load := g.loadConfig
+	if exclusive == "" {
+		load = g.loadConfigReadOnly
+	}
+	cfg, err := load()
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +124,10 @@ func cmdStatus(g *globals) *cobra.Command {
 }
 
 func cmdCheck(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var noNotify bool
+	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Check the config, the watched folders and every destination",
+		Short: "Check the config, the watched folders, every destination, and send a test notification",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, err := g.loadConfig()
@@ -134,13 +140,39 @@ func cmdCheck(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if n := a.Check(c.Context(), g.stdout); n > 0 {
+			if n := a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", n)}
 			}
 			fmt.Fprintln(g.stdout, "all good")
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&noNotify, "no-notify", false, "do not send a test message to the notification channels")
+	return cmd
+}
+
+func cmdNotify(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "notify test",
+		Short: "Send a test notification to every configured channel",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "test",
+		Short: "Send a test message to every notification channel now and say which ones work",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return g.withApp("", func(a *app.App) error {
+				if len(a.Cfg.Notify) == 0 {
+					return fmt.Errorf("%s has no notify channel: add one under notify: (see config.example.yaml)", a.Cfg.File)
+				}
+				if n := a.NotifyTest(c.Context(), g.stdout); n > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d notification channel(s) failed", n)}
+				}
+				return nil
+			})
+		},
+	})
+	return cmd
 }
 
 func cmdLs(g *globals) *cobra.Command {
@@ -194,37 +226,44 @@ func cmdRestore(g *globals) *cobra.Command {
 }
 
 func cmdVerify(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "Check that the newest uploads are still at their destinations, with the right hash",
+	var repair bool
+	cmd := &cobra.Command{
+		Use:   "verify [--repair]",
+		Short: "Check that the uploads are still at their destinations, with the right hash",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return g.withApp("", func(a *app.App) error {
-				if bad := a.Verify(c.Context(), g.stdout); bad > 0 {
-					return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing or changed at their destination", bad)}
+				r, err := a.VerifyAll(c.Context(), g.stdout, repair)
+				if err != nil {
+					return err
+				}
+				// Repaired copies are on their way; what was not repaired still fails.
+				if left := r.Bad - r.Requeued; left > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing, changed or not checked at their destination", left)}
 				}
 				return nil
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing or changed copies again (re-queues them for the daemon)")
+	return cmd
 }
 
 func cmdRetry(g *globals) *cobra.Command {
 	var dest string
 	cmd := &cobra.Command{
-		Use:   "retry",
-		Short: "Try failed uploads again now",
+		Use:   "retry [--to DEST]",
+		Short: "Try failed uploads again now, and probe paused destinations (a disk plugged back in)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return g.withApp("", func(a *app.App) error {
-				n, err := a.Store.Retry(c.Context(), dest)
+				stuck, err := a.Retry(c.Context(), dest, g.stdout)
 				if err != nil {
 					return err
 				}
-				if dest != "" {
-					a.Store.ProbeNow(c.Context(), dest)
+				if stuck > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d destination(s) still unusable; they stay paused and are probed again by themselves", stuck)}
 				}
-				fmt.Fprintf(g.stdout, "%d upload(s) will be tried again now\n", n)
 				return nil
 			})
 		},

@@ -107,18 +107,37 @@ And:          offsite service install && offsite service start`,
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug detail")
 	root.AddCommand(
 		cmdRun(g), cmdOnce(g), cmdPush(g), cmdStatus(g), cmdCheck(g), cmdAuth(g), cmdLs(g),
-		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g), cmdAck(g),
+		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g), cmdAck(g), cmdNotify(g),
 	)
 	return root
 }
 
-// loadConfig finds and loads the config named by -c.
+// loadConfig finds and loads the config named by -c, for the commands that
+// watch folders (run, once, check): every watched folder must be there.
 func (g *globals) loadConfig() (*config.Config, error) {
 	path, err := config.Find(g.config)
 	if err != nil {
 		return nil, err
 	}
 	return config.Load(path)
+}
+
+// loadConfigReadOnly is loadConfig for every other command: they must work
+// in the disaster they are run in, so a missing watched folder is a
+// warning, not a refusal.
+func (g *globals) loadConfigReadOnly() (*config.Config, error) {
+	path, err := config.Find(g.config)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadReadOnly(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckFolders(); err != nil {
+		fmt.Fprintf(g.stderr, "offsite: warning: %v\n(going on: this command does not need the watched folders; `run` and `once` do)\n", err)
+	}
+	return cfg, nil
 }
 
 // logger writes human-readable logs to stderr.

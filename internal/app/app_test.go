@@ -144,7 +144,7 @@ func TestPushRestoreVerifyAndCheck(t *testing.T) {
 		t.Fatal("restore overwrote an existing file")
 	}
 	var buf bytes.Buffer
-	if n := a.Check(ctx, &buf); n != 0 {
+	if n := a.Check(ctx, &buf, true); n != 0 {
 		t.Fatalf("check found %d problems:\n%s", n, buf.String())
 	}
 	if !strings.Contains(buf.String(), "✓ destination usb") {
@@ -152,7 +152,7 @@ func TestPushRestoreVerifyAndCheck(t *testing.T) {
 	}
 	os.RemoveAll(filepath.Join(dir, "usb"))
 	buf.Reset()
-	if n := a.Check(ctx, &buf); n != 1 || !strings.Contains(buf.String(), "plug in the backup disk") {
+	if n := a.Check(ctx, &buf, true); n != 1 || !strings.Contains(buf.String(), "plug in the backup disk") {
 		t.Fatalf("check with the disk gone: %d\n%s", n, buf.String())
 	}
 }

@@ -28,14 +28,21 @@ func (a *App) httpHandler(p *pipeline) http.Handler {
 		st, err := a.Status(ctx)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
+			a.Log.Error("health check cannot read the status", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]string{"status": "error", "error": err.Error()})
+			if err := json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": err.Error()}); err != nil {
+				a.Log.Debug("health check reply not sent", "err", err)
+			}
 			return
 		}
-		if !st.Healthy() {
+		// The same verdict as `offsite status`: 503 while anything that
+		// raises an alert lasts.
+		if !st.OK {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		json.NewEncoder(w).Encode(st)
+		if err := json.NewEncoder(w).Encode(st); err != nil {
+			a.Log.Debug("health check reply not sent", "err", err)
+		}
 	})
 	return loopbackHostOnly(a.Cfg.HTTP, mux)
 }

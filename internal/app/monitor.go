@@ -61,7 +61,10 @@ func (a *App) watchingSince(ctx context.Context, watch string, now time.Time) ti
 			return t
 		}
 	}
-	a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+	if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+		// Only the reference for a first missed-backup alert; the next check tries again.
+		a.Log.Warn("cannot record when watching began", "watch", watch, "err", err)
+	}
 	return now
 }
 
@@ -101,7 +104,9 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 		if !silenced.IsZero() && !now.Before(silenced) {
 			key := "silence_ended/" + w.Name + "/" + silenced.UTC().Format(time.RFC3339)
 			if _, done, _ := a.Store.Get(ctx, key); !done {
-				a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+				if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+					a.Log.Warn("cannot record that a silence ended; the note may repeat", "watch", w.Name, "err", err)
+				}
 				p.daemon.AddNote(fmt.Sprintf("Missed-backup alerts for '%s' were silenced until %s; they are on again.", w.Name, silenced.Format("Mon 2 Jan 2006")))
 			}
 		}
@@ -122,7 +127,7 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 			} else {
 				e = notify.Missed(w.Name, ref, time.Duration(w.ExpectEvery), now)
 			}
-			p.notifier.Notify(ctx, e)
+			a.storeEvent(ctx, p, e)
 		}
 		vs, err := a.Store.RecentVersions(ctx, w.Name, 8)
 		if err != nil || len(vs) == 0 {
@@ -146,8 +151,16 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 			recent = append(recent, v.Size)
 		}
 		if small, median := c.Small(vs[0].Size, recent); small {
-			p.notifier.Notify(ctx, notify.Small(w.Name, vs[0].Rel, vs[0].Size, median))
+			a.storeEvent(ctx, p, notify.Small(w.Name, vs[0].Rel, vs[0].Size, median))
 		}
+	}
+}
+
+// storeEvent keeps an event in the outbox for delivery; one that cannot be
+// kept is logged (the check that raised it runs again in 30 seconds).
+func (a *App) storeEvent(ctx context.Context, p *pipeline, e notify.Event) {
+	if err := p.notifier.Notify(ctx, e); err != nil {
+		a.Log.Error("could not store notification", "kind", e.Kind, "key", e.Key, "err", err)
 	}
 }
 
@@ -183,7 +196,7 @@ func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
 		}
 		proof.Watches = append(proof.Watches, wp)
 	}
-	p.notifier.Notify(ctx, notify.Weekly(proof))
+	a.storeEvent(ctx, p, notify.Weekly(proof))
 }
 
 func (a *App) destType(name string) string {
@@ -222,6 +235,8 @@ func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
 			GivenUp: j.State == queue.Dead})
 	}
 	if err := p.notifier.Notify(ctx, notify.Report(r)); err == nil {
-		a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+		if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+			a.Log.Warn("cannot record that the daily report went out; it may be sent again", "err", err)
+		}
 	}
 }

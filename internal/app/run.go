@@ -234,7 +234,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	if e, ok := p.daemon.FinishRun(); ok {
-		reports{p.notifier, a.Cfg.Report}.Notify(context.Background(), e)
+		if err := (reports{p.notifier, a.Cfg.Report}).Notify(context.Background(), e); err != nil {
+			a.Log.Error("could not store the run report", "err", err)
+		}
 	}
 	time.AfterFunc(3*time.Second, ncancel)
 	p.health.Wait(5 * time.Second)
@@ -278,7 +280,9 @@ func (a *App) Once(ctx context.Context) error {
 		drainErr = errors.Join(drainErr, fmt.Errorf("watched folder(s) missing: %v", missing))
 	}
 	if e, ok := p.daemon.FinishRun(); ok {
-		reports{p.notifier, a.Cfg.Report}.Notify(context.WithoutCancel(ctx), e)
+		if err := (reports{p.notifier, a.Cfg.Report}).Notify(context.WithoutCancel(ctx), e); err != nil {
+			a.Log.Error("could not store the run report", "err", err)
+		}
 	}
 	p.health.send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
