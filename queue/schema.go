@@ -54,4 +54,12 @@ var migrations = []string{
 		last_error TEXT NOT NULL DEFAULT '',
 		UNIQUE(channel, dedupe_key));
 	CREATE INDEX outbox_due ON outbox(sent_at, next_attempt_at);`,
+	// remote_key is remote_path as the destination compares names (case
+	// folded, Unicode normalised, per its adapter's rules): two jobs of one
+	// destination never share a key, so two files never share one name
+	// there. Rows are (re)keyed by SetNameKey; until then the key is the
+	// path itself.
+	`ALTER TABLE jobs ADD COLUMN remote_key TEXT;
+	UPDATE jobs SET remote_key=remote_path;
+	CREATE UNIQUE INDEX jobs_remote_key ON jobs(destination, remote_key);`,
 }
