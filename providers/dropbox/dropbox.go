@@ -104,6 +104,15 @@ func New(ctx context.Context, c Config) (*Client, error) {
 
 func (c *Client) HashKind() providers.HashKind { return providers.ContentHash }
 
+// Names are Dropbox's name rules. Dropbox compares paths case-insensitively
+// and keeps the case first written (path_lower beside path_display). Its
+// documentation says nothing of Unicode normalisation; offsite assumes it
+// may fold NFC and NFD together, which at worst gives a file a timestamped
+// name it did not need. Names are up to 255 characters per segment.
+var Names = providers.NameRules{FoldCase: true, Normalize: true, MaxName: 255}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // remote maps a destination-relative path onto the account: the full
 // Dropbox path and the cleaned relative one.
 func (c *Client) remote(p string) (full, rel string, err error) {

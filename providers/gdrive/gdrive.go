@@ -121,6 +121,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // HashKind is md5: every binary file on Drive has an md5Checksum.
 func (c *Client) HashKind() providers.HashKind { return providers.MD5 }
 
+// Names are Drive's name rules: any valid UTF-8, case-sensitive, several
+// files of one name allowed (Put keeps one per name). Only bytes that are
+// not UTF-8 need the escape, as names travel in JSON.
+var Names = providers.NameRules{}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // do runs one service call with the shared retry policy and pacer.
 func (c *Client) do(ctx context.Context, op func(ctx context.Context) error) error {
 	return retry.Do(ctx, c.policy, c.pacer, func(ctx context.Context) error {

@@ -60,6 +60,17 @@ func New(c Config) *Client {
 
 func (c *Client) HashKind() providers.HashKind { return providers.SHA256 }
 
+// Names are a local folder's name rules, on every system: Windows and macOS
+// disks, and the FAT/exFAT USB disks a shop plugs into any PC, ignore
+// case, and macOS also Unicode normalisation. A Linux disk that tells
+// them apart loses nothing by it: a second name differing only in case
+// gets a timestamp. Segments are at most 255 bytes on the common file
+// systems, and names that are not UTF-8 are escaped, as Windows, macOS and
+// UTF-8 FAT mounts cannot store them.
+var Names = providers.NameRules{FoldCase: true, Normalize: true, MaxName: 255}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // Check reports whether the destination can be written now.
 func (c *Client) Check(ctx context.Context) error {
 	if err := c.checkRoot(); err != nil {
