@@ -148,14 +148,20 @@ func splitPath(p string) []string {
 	return out
 }
 
-// split maps a destination path onto its folder (from My Drive) and name.
+// split maps a destination path onto its folder (from My Drive) and name,
+// as stored: bytes that are not UTF-8 escaped (providers.EscapeName),
+// since names travel in JSON, which would turn each into U+FFFD.
 func (c *Client) split(p string) (rel string, dir []string, name string, err error) {
 	segs := splitPath(path.Clean("/" + p))
 	if len(segs) == 0 {
 		return "", nil, "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "invalid path %q", p)
 	}
+	rel = strings.Join(segs, "/")
+	for i, s := range segs {
+		segs[i] = providers.EscapeName(s)
+	}
 	dir = append(append([]string{}, c.root...), segs[:len(segs)-1]...)
-	return strings.Join(segs, "/"), dir, segs[len(segs)-1], nil
+	return rel, dir, segs[len(segs)-1], nil
 }
 
 func (c *Client) remote(rel string, f *drive.File) providers.RemoteFile {
@@ -208,7 +214,11 @@ func (c *Client) newest(ctx context.Context, p string) (string, *drive.File, err
 // List returns the files and folders directly inside dir.
 func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
 	segs := splitPath(path.Clean("/" + dir))
-	parent, err := c.folder(ctx, append(append([]string{}, c.root...), segs...), false)
+	stored := append([]string{}, c.root...)
+	for _, s := range segs {
+		stored = append(stored, providers.EscapeName(s))
+	}
+	parent, err := c.folder(ctx, stored, false)
 	if errors.Is(err, providers.ErrNotFound) {
 		return nil, nil
 	}
@@ -221,7 +231,7 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 	}
 	out := make([]providers.RemoteFile, 0, len(files))
 	for _, f := range files {
-		out = append(out, c.remote(path.Join(strings.Join(segs, "/"), f.Name), f))
+		out = append(out, c.remote(path.Join(strings.Join(segs, "/"), providers.UnescapeName(f.Name)), f))
 	}
 	return out, nil
 }

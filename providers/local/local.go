@@ -115,7 +115,9 @@ func (c *Client) abs(p string) (string, error) {
 			return "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "name %q is reserved for offsite's temporary files", part)
 		}
 	}
-	return filepath.Join(c.root, filepath.FromSlash(clean[1:])), nil
+	// Bytes that are not UTF-8 are escaped (providers.EscapeName):
+	// Windows, macOS and UTF-8 FAT mounts cannot store them.
+	return filepath.Join(c.root, filepath.FromSlash(providers.EscapeName(clean[1:]))), nil
 }
 
 // Put writes size bytes from r to path through a synced temp file and a rename.
@@ -245,7 +247,7 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 			continue // removed meanwhile
 		}
 		out = append(out, providers.RemoteFile{
-			Path:    path.Join(cleanRel(dir), e.Name()),
+			Path:    path.Join(cleanRel(dir), providers.UnescapeName(e.Name())),
 			Size:    info.Size(),
 			ModTime: info.ModTime(),
 			Dir:     e.IsDir(),
