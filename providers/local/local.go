@@ -129,6 +129,11 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	if err != nil {
 		return providers.RemoteFile{}, err
 	}
+	if held := lookAlike(dst); held != "" {
+		return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonName,
+			"this disk ignores case or accents' encoding in names; offsite gives such a file a name of its own, so this file was stored by something else: rename one of them",
+			"write %s: the disk holds another file as %q, which it takes for the same name", cleanRel(p), providers.UnescapeName(held))
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return providers.RemoteFile{}, c.classify("create folder", err)
 	}
@@ -189,6 +194,30 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 		mt = time.Now()
 	}
 	return providers.RemoteFile{Path: cleanRel(p), Size: n, ModTime: mt, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// lookAlike returns the stored name of the file a case- or
+// normalisation-insensitive disk (Windows, macOS, FAT/exFAT) finds at dst
+// under another name, or "": that file is another file, never replaced.
+func lookAlike(dst string) string {
+	if _, err := os.Lstat(dst); err != nil {
+		return ""
+	}
+	entries, err := os.ReadDir(filepath.Dir(dst))
+	if err != nil {
+		return ""
+	}
+	base := filepath.Base(dst)
+	held := base
+	for _, e := range entries {
+		if e.Name() == base {
+			return ""
+		}
+		if Names.Key(e.Name()) == Names.Key(base) {
+			held = e.Name()
+		}
+	}
+	return held
 }
 
 func cleanRel(p string) string { return path.Clean("/" + p)[1:] }
