@@ -264,3 +264,34 @@ func TestSetNameKeyRekeysOldJobs(t *testing.T) {
 		t.Errorf("a.BAK after A.bak and a.bak → %q, want the timestamped name", got)
 	}
 }
+
+// A database from before remote_key gets the column on open, and its jobs
+// keep their names and reserve them.
+func TestUpgradeAddsRemoteKey(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "queue.db")
+	s, err := Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
+	s.Enqueue(ctx, []Route{{Version: ver("Kassa.bak", "a", mt), Destinations: []string{"cloud"}}})
+	for _, q := range []string{`DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`, `UPDATE meta SET value='1' WHERE key='schema_version'`} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	if s, err = Open(file); err != nil {
+		t.Fatalf("open a database of schema 1: %v", err)
+	}
+	defer s.Close()
+	if err := s.SetNameKey(ctx, "cloud", foldKey); err != nil {
+		t.Fatal(err)
+	}
+	s.Enqueue(ctx, []Route{{Version: ver("kassa.bak", "b", mt), Destinations: []string{"cloud"}}})
+	got := remotes(t, s, "cloud")
+	if got["Kassa.bak"] != "pos/Kassa.bak" || got["kassa.bak"] != "pos/kassa.2026-11-23T180501Z.bak" {
+		t.Errorf("after the upgrade: %q", got)
+	}
+}
