@@ -191,6 +191,33 @@ func hashKindFor(typ string) providers.HashKind {
 	return providers.SHA256
 }
 
+// nameRulesFor returns the name rules of an adapter type, known before
+// the adapter is built (a destination not logged in yet is built later).
+func nameRulesFor(typ string) providers.NameRules {
+	switch typ {
+	case "local":
+		return local.Names
+	case "gdrive":
+		return gdrive.Names
+	case "dropbox":
+		return dropbox.Names
+	case "onedrive":
+		return onedrive.Names
+	}
+	return providers.NameRules{}
+}
+
+// reserveNames tells the queue how each destination compares names, so
+// two files never get one name there.
+func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) error {
+	for _, d := range dests {
+		if err := a.Store.SetNameKey(ctx, d.Name, nameRulesFor(d.Type).Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // windowFunc returns the destination's upload window check, or nil.
 func windowFunc(d *config.Destination) func(time.Time) bool {
 	if d.Window == "" {

@@ -162,11 +162,15 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 		return nil, err
 	}
 	routes, wcfgs := a.Watches()
+	dests := a.Destinations(ctx)
+	if err := a.reserveNames(ctx, dests); err != nil {
+		return nil, err
+	}
 	p := &pipeline{notifier: n, watchers: wcfgs}
 	o := daemon.Options{
 		Store:        a.Store,
 		Watches:      routes,
-		Destinations: a.Destinations(ctx),
+		Destinations: dests,
 		Workers:      a.Cfg.Workers,
 		Retry:        retry.Policy{Initial: time.Duration(a.Cfg.Retry.Initial), Max: time.Duration(a.Cfg.Retry.Max)},
 		AlertAfter:   a.Cfg.Retry.AlertAfter,
