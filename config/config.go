@@ -29,6 +29,9 @@ type Config struct {
 	// lines maps key paths ("watches[0].settle") to the line they were
 	// read from, so Validate can point at the line of each problem.
 	lines map[string]int
+	// env maps key paths to the ${VARS} their values came from, so
+	// Validate's errors name a variable instead of echoing its value.
+	env map[string][]envUse
 }
 
 // Watch is one backup folder and where its files go.

@@ -205,13 +205,15 @@ destinations:
 	}
 }
 
+// TestEmptyFile: a config with nothing to back up is refused, naming the
+// key and the fix; it used to pass and leave `run` watching nothing.
 func TestEmptyFile(t *testing.T) {
-	c, errs := parseTest(t, newFixture(t), "# nothing yet\n")
-	if errs != nil {
-		t.Fatal(list(errs))
-	}
-	if len(c.Watches) != 0 || c.Workers != DefaultWorkers {
-		t.Errorf("empty config = %+v", c)
+	for _, data := range []string{"", "# nothing yet\n", "workers: 2\n"} {
+		_, errs := parseTest(t, newFixture(t), data)
+		if len(errs) != 1 || errs[0].Path != "watches" || !strings.Contains(errs[0].Error(), "nothing to back up") ||
+			!strings.Contains(errs[0].Error(), "offsite init") {
+			t.Errorf("%q: errors = %s, want one on watches naming the fix", data, list(errs))
+		}
 	}
 }
 

@@ -35,6 +35,8 @@ type App struct {
 	bw    *bandwidth // upload rate buckets, shared by every upload of this process
 	// daemon is set by Run: uploads then keep to their destinations' windows.
 	daemon bool
+	// intake is set by Run: backups the queue could not take yet.
+	intake func() (daemon.IntakeTrouble, bool)
 }
 
 // Open loads the config at path and opens the queue. With exclusive set it
@@ -98,6 +100,10 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 	}
 	if m := time.Duration(a.Cfg.Retry.Max); m > 0 && m < call.Max {
 		call.Max = m
+	}
+	// A longer Retry-After pauses the destination instead (daemon).
+	if m := time.Duration(a.Cfg.Retry.Max); m > 0 {
+		call.MaxRetryAfter = m
 	}
 	call.Report = func(attempt int, err error, wait time.Duration) {
 		a.Log.Debug("retrying", "destination", d.Name, "attempt", attempt, "wait", wait, "err", err)
@@ -183,6 +189,33 @@ func hashKindFor(typ string) providers.HashKind {
 		return providers.QuickXor
 	}
 	return providers.SHA256
+}
+
+// nameRulesFor returns the name rules of an adapter type, known before
+// the adapter is built (a destination not logged in yet is built later).
+func nameRulesFor(typ string) providers.NameRules {
+	switch typ {
+	case "local":
+		return local.Names
+	case "gdrive":
+		return gdrive.Names
+	case "dropbox":
+		return dropbox.Names
+	case "onedrive":
+		return onedrive.Names
+	}
+	return providers.NameRules{}
+}
+
+// reserveNames tells the queue how each destination compares names, so
+// two files never get one name there.
+func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) error {
+	for _, d := range dests {
+		if err := a.Store.SetNameKey(ctx, d.Name, nameRulesFor(d.Type).Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // windowFunc returns the destination's upload window check, or nil.

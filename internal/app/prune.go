@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 	"github.com/offsite-backup/offsite/retention"
@@ -135,7 +136,7 @@ func (a *App) pruneDestination(ctx context.Context, d *config.Destination, dryRu
 func retentionItems(jobs []*queue.Job) (items []retention.Item, why string) {
 	var newest *queue.Job // the newest job that is not superseded
 	for _, j := range jobs {
-		if j.State == queue.Dead && j.ErrorKind == "superseded" {
+		if j.State == queue.Superseded || j.State == queue.Removed {
 			continue
 		}
 		if newest == nil || j.ID > newest.ID {
@@ -186,22 +187,22 @@ func (a *App) deleteDrops(ctx context.Context, p providers.Provider, dest, scope
 	var gone []string
 	var errs []error
 	for _, s := range series {
-		fmt.Fprintf(w, "%s: %s: series %q: %s\n", dest, scope, s.Name, seriesSummary(s, dryRun))
+		fmt.Fprintf(w, "%s: %s: series %q: %s\n", dest, scope, s.Name, seriesSummary(s, dryRun)) // %q escapes control characters
 		for _, k := range s.Keep {
-			fmt.Fprintf(w, "%s:   keep   %s (%s)\n", dest, k.Path, why[k.Path])
+			fmt.Fprintf(w, "%s:   keep   %s (%s)\n", dest, termsafe.Quote(k.Path), why[k.Path])
 		}
 		for _, d := range s.Drop {
 			if dryRun {
-				fmt.Fprintf(w, "%s:   would delete %s (%s)\n", dest, d.Path, why[d.Path])
+				fmt.Fprintf(w, "%s:   would delete %s (%s)\n", dest, termsafe.Quote(d.Path), why[d.Path])
 				gone = append(gone, d.Path)
 				continue
 			}
 			if err := p.Delete(ctx, d.Path); err != nil {
-				fmt.Fprintf(w, "%s:   could not delete %s: %v\n", dest, d.Path, err)
+				fmt.Fprintf(w, "%s:   could not delete %s: %s\n", dest, termsafe.Quote(d.Path), termsafe.Quote(err.Error()))
 				errs = append(errs, fmt.Errorf("delete %s: %w", d.Path, err))
 				continue
 			}
-			fmt.Fprintf(w, "%s:   delete %s (%s)\n", dest, d.Path, why[d.Path])
+			fmt.Fprintf(w, "%s:   delete %s (%s)\n", dest, termsafe.Quote(d.Path), why[d.Path])
 			a.Log.Info("deleted old copy", "destination", dest, "scope", scope, "series", s.Name, "path", d.Path, "reason", why[d.Path])
 			note(fmt.Sprintf("retention deleted %s:%s (%s, series %q; %s)", dest, d.Path, scope, s.Name, why[d.Path]))
 			gone = append(gone, d.Path)

@@ -104,14 +104,24 @@ func New(ctx context.Context, c Config) (*Client, error) {
 
 func (c *Client) HashKind() providers.HashKind { return providers.ContentHash }
 
+// Names are Dropbox's name rules. Dropbox compares paths case-insensitively
+// and keeps the case first written (path_lower beside path_display). Its
+// documentation says nothing of Unicode normalisation; offsite assumes it
+// may fold NFC and NFD together, which at worst gives a file a timestamped
+// name it did not need. Names are up to 255 characters per segment.
+var Names = providers.NameRules{FoldCase: true, Normalize: true, MaxName: 255}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // remote maps a destination-relative path onto the account: the full
-// Dropbox path and the cleaned relative one.
+// Dropbox path and the cleaned relative one. Bytes that are not UTF-8 are
+// escaped (providers.EscapeName): JSON would turn each into U+FFFD.
 func (c *Client) remote(p string) (full, rel string, err error) {
 	clean := path.Clean("/" + p)
 	if clean == "/" {
 		return "", "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "invalid path %q", p)
 	}
-	return c.root + clean, clean[1:], nil
+	return c.root + providers.EscapeName(clean), clean[1:], nil
 }
 
 // dir maps a folder path; the account root is "" in list_folder.
@@ -120,7 +130,7 @@ func (c *Client) dir(p string) (full, rel string) {
 	if clean == "/" {
 		return c.root, ""
 	}
-	return c.root + clean, clean[1:]
+	return c.root + providers.EscapeName(clean), clean[1:]
 }
 
 // call runs one API request. A 401 refreshes the login and tries once
@@ -193,7 +203,7 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 			case *files.FolderMetadata:
 				name = m.Name
 			}
-			if rf, ok := remoteFile(path.Join(rel, name), md); ok {
+			if rf, ok := remoteFile(path.Join(rel, providers.UnescapeName(name)), md); ok {
 				out = append(out, rf)
 			}
 		}

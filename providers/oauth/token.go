@@ -35,6 +35,11 @@ func (s Store) Load() (*oauth2.Token, error) {
 		return nil, providers.Errorf(providers.Fatal, providers.ReasonAuth, fmt.Sprintf("run `offsite auth %s` to log in", s.Dest),
 			"%s is not logged in: no token file at %s", s.Dest, s.Path)
 	}
+	if fi, serr := os.Stat(s.Path); err != nil && serr == nil && fi.IsDir() {
+		// Logging in again would not help: the login cannot be saved there either.
+		return nil, providers.Errorf(providers.Fatal, "", fmt.Sprintf("set token_file of %s to a file name such as %s-token.json, or remove the folder", s.Dest, s.Dest),
+			"token file %s of %s is a folder", s.Path, s.Dest)
+	}
 	if err != nil {
 		return nil, providers.Errorf(providers.Fatal, providers.ReasonAuth, s.authHint(), "read token file %s: %w", s.Path, err)
 	}

@@ -73,3 +73,20 @@ func TestRotatedTokenIsSavedAndRevokedIsFatal(t *testing.T) {
 		t.Fatalf("error leaks the endpoint's words: %v", err)
 	}
 }
+
+func TestTokenFileThatIsAFolderSaysSo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tok.json")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Store{Path: dir, Dest: "cloud"}.Load()
+	if providers.KindOf(err) != providers.Fatal {
+		t.Fatalf("kind of %v", err)
+	}
+	if !strings.Contains(err.Error(), "is a folder") || !strings.Contains(providers.HintOf(err), "token_file") {
+		t.Errorf("error %q (hint %q) does not say the token file is a folder", err, providers.HintOf(err))
+	}
+	if providers.ReasonOf(err) == providers.ReasonAuth || strings.Contains(err.Error(), "log in") {
+		t.Errorf("a folder is reported as a lost login: %v", err)
+	}
+}

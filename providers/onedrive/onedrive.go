@@ -146,6 +146,14 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // HashKind is quickXorHash, the only hash OneDrive guarantees everywhere.
 func (c *Client) HashKind() providers.HashKind { return providers.QuickXor }
 
+// Names are OneDrive's name rules: case-insensitive and case-preserving,
+// canonically equivalent (NFC/NFD) names are one name, the characters
+// below and some whole names are refused (names.go stores them under
+// look-alikes), and a whole path is under 400 characters.
+var Names = providers.NameRules{FoldCase: true, Normalize: true, Forbidden: alwaysReplaced, MaxPath: maxPath}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // driveItem is the part of Graph's driveItem offsite reads.
 type driveItem struct {
 	ID                   string    `json:"id"`

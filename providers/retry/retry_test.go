@@ -123,3 +123,26 @@ func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 		}
 	})
 }
+
+// A Retry-After beyond MaxRetryAfter (a service once asked for a year) is
+// handed back at once: no sleep, and no hold on the destination's pacer.
+func TestRetryAfterBeyondCapReturnsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pacer := &Pacer{}
+		calls := 0
+		start := time.Now()
+		err := Do(t.Context(), Policy{Initial: time.Second, Attempts: 5, MaxRetryAfter: time.Hour}, pacer, func(context.Context) error {
+			calls++
+			return &providers.Error{Kind: providers.RateLimited, RetryAfter: 365 * 24 * time.Hour, Err: errors.New("429")}
+		})
+		if calls != 1 || providers.RetryAfterOf(err) != 365*24*time.Hour {
+			t.Fatalf("calls %d err %v, want one call and the year-long Retry-After returned", calls, err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("Do waited %v for a Retry-After beyond its cap", waited)
+		}
+		if !pacer.Until().IsZero() {
+			t.Fatalf("pacer held until %v", pacer.Until())
+		}
+	})
+}
