@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,7 +68,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 	}
 	st, err := queue.Open(filepath.Join(cfg.StateDir, "queue.db"))
 	if err != nil {
-		a.lock.Release()
+		_ = a.lock.Release() // the open failed; that error is the one to report
 		return nil, err
 	}
 	a.Store = st
@@ -76,9 +77,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 
 // Close releases everything Open took.
 func (a *App) Close() error {
-	err := a.Store.Close()
-	a.lock.Release()
-	return err
+	return errors.Join(a.Store.Close(), a.lock.Release())
 }
 
 // owner names this installation in temp files it leaves at destinations.
