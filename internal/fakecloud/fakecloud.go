@@ -56,6 +56,12 @@ type Fault struct {
 	// CorruptBody flips a bit of the request body's first byte before the
 	// service sees it: the service stores bytes other than those sent.
 	CorruptBody bool `json:"corrupt_body,omitempty"`
+	// Hang accepts the request, then answers nothing (and reads none of
+	// its body) until the faults are cleared, when it is served as usual,
+	// or the client gives up: the stalled service.
+	Hang bool `json:"hang,omitempty"`
+
+	release <-chan struct{} // closed when the faults are cleared
 }
 
 // Stats counts what one service received.
@@ -77,6 +83,7 @@ type Cloud struct {
 	access   map[string]accessToken
 	revoked  map[string]bool // services whose refresh tokens are revoked
 	now      func() time.Time
+	release  chan struct{} // closed by ClearFaults: hanging requests go on
 }
 
 type accessToken struct {
@@ -100,6 +107,7 @@ func New(tokenTTL time.Duration) *Cloud {
 		access:   map[string]accessToken{},
 		revoked:  map[string]bool{},
 		now:      time.Now,
+		release:  make(chan struct{}),
 	}
 }
 
@@ -140,11 +148,13 @@ func (c *Cloud) AddFault(f Fault) {
 	c.faults = append(c.faults, &f)
 }
 
-// ClearFaults removes every fault.
+// ClearFaults removes every fault and lets hanging requests go on.
 func (c *Cloud) ClearFaults() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.faults = nil
+	close(c.release)
+	c.release = make(chan struct{})
 }
 
 // StatsOf returns a copy of service's counters.
@@ -180,6 +190,7 @@ func (c *Cloud) take(service string, r *http.Request) *Fault {
 			continue
 		}
 		hit := *f
+		hit.release = c.release
 		if f.Times > 0 {
 			f.Times--
 			if f.Times == 0 {
@@ -246,6 +257,12 @@ func (c *Cloud) Wrap(service string, upload bool, h http.Handler) http.Handler {
 		switch {
 		case f == nil:
 			h.ServeHTTP(w, r)
+		case f.Hang:
+			select {
+			case <-f.release:
+				h.ServeHTTP(w, r)
+			case <-r.Context().Done():
+			}
 		case f.ResetAfterBytes > 0:
 			io.CopyN(io.Discard, r.Body, f.ResetAfterBytes)
 			hangUp(w)
