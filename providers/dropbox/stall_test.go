@@ -1,0 +1,82 @@
+package dropbox
+
+import (
+	"testing"
+	"time"
+
+	"github.com/offsite-backup/offsite/providers/providertest"
+	"github.com/offsite-backup/offsite/providers/retry"
+)
+
+const (
+	stallTimeout = 300 * time.Millisecond
+	// stallLimit is two tries' timeouts (a 401 refresh aside) and some slack.
+	stallLimit = 2*stallTimeout + time.Second
+)
+
+// stallClient has a short timeout and two tries per call.
+func stallClient(t *testing.T, endpoint, tokenFile string) *Client {
+	t.Helper()
+	c, err := New(t.Context(), Config{Name: "cloud", Folder: "Backups/Shop1", TokenFile: tokenFile,
+		Endpoint: endpoint, ChunkSize: testChunk, Timeout: stallTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.policy = retry.Policy{Initial: 5 * time.Millisecond, Max: 10 * time.Millisecond, Attempts: 2}
+	return c
+}
+
+// A service that accepts the connection and never answers: every call
+// gives up with a Temporary stall error.
+func TestSilentServiceGivesUp(t *testing.T) {
+	c := stallClient(t, providertest.SilentServer(t), writeToken(t))
+	providertest.CheckStalls(t, stallLimit, providertest.StallCalls(c, 2*testChunk+1)...)
+}
+
+// The refresh holds the token lock; a silent token endpoint must not hold
+// it, or the call, for ever.
+func TestSilentTokenEndpointGivesUp(t *testing.T) {
+	c := stallClient(t, providertest.SilentServer(t), writeToken(t))
+	c.tokens.Invalidate("old-access")
+	providertest.CheckStalls(t, stallLimit, providertest.Pick(providertest.StallCalls(c, 0), "Stat", "Put small")...)
+}
+
+// The emulator's hang fault, on the whole service and on each step of an
+// upload or download; once cleared, uploads work again.
+func TestHangFaultGivesUpThenRecovers(t *testing.T) {
+	h := newHarness(t)
+	c := stallClient(t, h.url, h.tokenFile(t))
+	providertest.Put(t, c, "stall/a.bak", []byte("before the stall"))
+	calls := providertest.StallCalls(c, 2*testChunk+1)
+	for _, step := range []struct {
+		fault string
+		calls []string
+	}{
+		{`{"service":"dropbox","hang":true}`, []string{"Stat", "List", "Put small", "Put resumable", "Get"}},
+		{`{"service":"dropbox","path":"/files/upload","hang":true}`, []string{"Put small"}},
+		{`{"service":"dropbox","path":"/upload_session/append","hang":true}`, []string{"Put resumable"}},
+		{`{"service":"dropbox","path":"/upload_session/finish","hang":true}`, []string{"Put resumable"}},
+		{`{"service":"dropbox","path":"/files/download","hang":true}`, []string{"Get"}},
+		{`{"service":"dropbox","path":"/oauth2/token","hang":true}`, nil}, // a login whose access token was refused
+	} {
+		t.Run(step.fault, func(t *testing.T) {
+			providertest.Fault(t, h.url, step.fault)
+			defer providertest.Fault(t, h.url, "")
+			if step.calls == nil {
+				c.tokens.Invalidate(c.currentToken(t))
+				step.calls = []string{"Stat"}
+			}
+			providertest.CheckStalls(t, stallLimit, providertest.Pick(calls, step.calls...)...)
+		})
+	}
+	providertest.Put(t, c, "stall/b.bak", []byte("after the stall"))
+}
+
+func (c *Client) currentToken(t *testing.T) string {
+	t.Helper()
+	tok, err := c.tokens.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}
