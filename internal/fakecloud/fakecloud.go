@@ -6,6 +6,7 @@
 package fakecloud
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -56,9 +57,10 @@ type Fault struct {
 	// CorruptBody flips a bit of the request body's first byte before the
 	// service sees it: the service stores bytes other than those sent.
 	CorruptBody bool `json:"corrupt_body,omitempty"`
-	// Hang accepts the request, then answers nothing (and reads none of
-	// its body) until the faults are cleared, when it is served as usual,
-	// or the client gives up: the stalled service.
+	// Hang accepts the request, then answers nothing until the faults are
+	// cleared, when it is served as usual, or the client gives up: the
+	// stalled service. (It takes in the request body: only then does the
+	// server notice a client that hangs up.)
 	Hang bool `json:"hang,omitempty"`
 
 	release <-chan struct{} // closed when the faults are cleared
@@ -258,8 +260,13 @@ func (c *Cloud) Wrap(service string, upload bool, h http.Handler) http.Handler {
 		case f == nil:
 			h.ServeHTTP(w, r)
 		case f.Hang:
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
 			select {
 			case <-f.release:
+				r.Body = io.NopCloser(bytes.NewReader(body))
 				h.ServeHTTP(w, r)
 			case <-r.Context().Done():
 			}

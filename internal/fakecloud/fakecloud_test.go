@@ -140,3 +140,27 @@ func TestHangAnswersNothingUntilCleared(t *testing.T) {
 		t.Fatal("still hanging after the faults were cleared")
 	}
 }
+
+// A client that gives up on a hanging request is let go of: nothing is
+// left waiting for the faults to be cleared.
+func TestHangLetsGoOfAClientThatGivesUp(t *testing.T) {
+	_, srv := newServer(t)
+	resp, err := http.Post(srv.URL+"/_fakecloud/faults", "application/json", strings.NewReader(`{"service":"drive","hang":true}`))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatal(err, resp.Status)
+	}
+	hc := &http.Client{Timeout: 200 * time.Millisecond}
+	for _, body := range []io.Reader{nil, strings.NewReader("a request body")} {
+		if resp, err := hc.Post(srv.URL+"/drive/x", "application/octet-stream", body); err == nil {
+			resp.Body.Close()
+			t.Fatalf("a hanging service answered %s", resp.Status)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }() // waits for every handler
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a handler still hangs for a client that gave up")
+	}
+}
