@@ -80,3 +80,17 @@ func (c *Client) currentToken(t *testing.T) string {
 	}
 	return tok.AccessToken
 }
+
+// An error answer is read through a size limit: a service sending a
+// 256 MiB error body cannot make the adapter take it all into memory.
+func TestHugeErrorBodyIsReadThroughALimit(t *testing.T) {
+	root, sent := providertest.HugeErrorServer(t, 256<<20)
+	c := stallClient(t, root, writeToken(t))
+	if _, err := c.Stat(t.Context(), "a.bak"); err == nil {
+		t.Fatal("Stat succeeded against a service answering 400")
+	}
+	if n := sent(); n > 32<<20 {
+		t.Fatalf("the adapter took %d MiB of a 256 MiB error body, want about 1 MiB (and the socket buffers)", n>>20)
+	}
+	t.Logf("the service got %.1f MiB of its 256 MiB error body out", float64(sent())/(1<<20))
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -138,5 +139,35 @@ func CheckStalls(t *testing.T, limit time.Duration, calls ...StallCall) {
 				t.Errorf("%s gave up after %v, want within %v", c.Name, took, limit)
 			}
 		})
+	}
+}
+
+// HugeErrorServer returns the root URL of a service that answers every
+// request with 400 and an error body of size bytes, and a func that tells
+// how many body bytes it managed to send in all. A client that reads error
+// bodies through a limit stops taking them early.
+func HugeErrorServer(t testing.TB, size int64) (root string, sent func() int64) {
+	t.Helper()
+	var mu sync.Mutex
+	var total int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		buf := bytes.Repeat([]byte(" "), 64<<10)
+		for n := int64(0); n < size; n += int64(len(buf)) {
+			m, err := w.Write(buf)
+			mu.Lock()
+			total += int64(m)
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return total
 	}
 }
