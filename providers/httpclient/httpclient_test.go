@@ -215,3 +215,18 @@ func fmtErr(err error) string {
 	}
 	return err.Error()
 }
+
+// The default base keeps what the adapters had before: the proxy from
+// HTTPS_PROXY and the system CA pool, now with connect timeouts.
+func TestDefaultBaseKeepsProxyAndCAPool(t *testing.T) {
+	b := baseTransport(Options{Timeout: 5 * time.Second}.withDefaults())
+	if b.Proxy == nil {
+		t.Error("no proxy function: HTTPS_PROXY would be ignored")
+	}
+	if b.TLSClientConfig != nil && b.TLSClientConfig.RootCAs != nil {
+		t.Error("a CA pool of its own: the system pool (SSL_CERT_FILE) would be ignored")
+	}
+	if b.TLSHandshakeTimeout != 5*time.Second || b.ResponseHeaderTimeout == 0 || b.DialContext == nil {
+		t.Errorf("timeouts: TLS %v, headers %v", b.TLSHandshakeTimeout, b.ResponseHeaderTimeout)
+	}
+}
