@@ -138,6 +138,7 @@ func CheckStalls(t *testing.T, limit time.Duration, calls ...StallCall) {
 			if took > limit {
 				t.Errorf("%s gave up after %v, want within %v", c.Name, took, limit)
 			}
+			t.Logf("gave up after %v: %v", took.Round(10*time.Millisecond), err)
 		})
 	}
 }
