@@ -115,14 +115,14 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 		p = local.New(local.Config{Root: d.Path, Owner: a.owner()})
 	case "gdrive":
 		p, err = gdrive.New(ctx, gdrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call})
 	case "dropbox":
 		p, err = dropbox.New(ctx, dropbox.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call})
 	case "onedrive":
 		p, err = onedrive.New(ctx, onedrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
 			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant, DriveID: d.DriveID,
-			ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call, Logger: a.Log})
+			ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call, Logger: a.Log})
 	default:
 		return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
 	}
