@@ -42,8 +42,8 @@ const (
 	DefaultRetryInitial = Duration(2 * time.Second)
 	DefaultRetryMax     = Duration(time.Hour)
 	DefaultAlertAfter   = 5
-	DefaultTenant       = "common"                  // onedrive: personal and work accounts
-	DefaultTimeout      = Duration(2 * time.Minute) // cloud: no answer or no byte moving this long = stalled
+	DefaultTenant       = "common"              // onedrive: personal and work accounts
+	DefaultTimeout      = Duration(time.Minute) // cloud: no answer or no byte moving this long = stalled
 	MinTimeout          = Duration(time.Second)
 	DefaultFileName     = "offsite.yaml"
 	AppName             = "offsite"

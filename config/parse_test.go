@@ -41,7 +41,7 @@ notify:
 		{"min_size_ratio", w.MinSizeRatio, 0.2},
 		{"onedrive chunk_size", d.ChunkSize, 10 * MiB},
 		{"onedrive tenant", d.Tenant, "common"},
-		{"onedrive timeout", d.Timeout, Duration(2 * time.Minute)},
+		{"onedrive timeout", d.Timeout, Duration(time.Minute)},
 		{"local timeout", c.Destination("usb").Timeout, Duration(0)},
 		{"token_file", d.TokenFile, "cloud-token.json"},
 		{"local chunk_size", c.Destination("usb").ChunkSize, Size(0)},

@@ -24,7 +24,8 @@ func Stalled(what string) error {
 type stallError string
 
 func (e stallError) Error() string {
-	return string(e) + "; the service or the network stalled; will retry"
+	// Not "will retry": push gives up on it; the daemon says it retries.
+	return string(e) + "; the service or the network stalled"
 }
 
 func (e stallError) Is(target error) bool { return target == ErrStalled }

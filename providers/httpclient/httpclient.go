@@ -21,7 +21,7 @@ import (
 const (
 	// DefaultTimeout is how long a call may wait for an answer, or a body
 	// may go without a byte moving, before the call is given up.
-	DefaultTimeout = 2 * time.Minute
+	DefaultTimeout = time.Minute
 	// DefaultDialTimeout bounds opening a TCP connection.
 	DefaultDialTimeout = 30 * time.Second
 	// DefaultTLSTimeout bounds the TLS handshake.

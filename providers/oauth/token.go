@@ -115,7 +115,7 @@ type Source struct {
 var _ oauth2.TokenSource = (*Source)(nil)
 
 // DefaultRefreshTimeout bounds a token refresh when the Source sets none.
-const DefaultRefreshTimeout = 2 * time.Minute
+const DefaultRefreshTimeout = time.Minute
 
 // NewSource loads the saved login. ctx should outlive single requests (the
 // refreshes happen whenever a token runs out) and may carry
