@@ -80,6 +80,10 @@ func (d *Daemon) laneLoop(ctx context.Context, l *lane, own bool, budget chan st
 				<-budget
 			}
 		}
+		// Taken before the claim, so a kick that comes between an empty
+		// claim and the wait (the committer recording the last upload) is
+		// not missed.
+		wake := d.wakeCh()
 		j, err := d.claim(ctx, l)
 		if err != nil {
 			release()
@@ -95,7 +99,7 @@ func (d *Daemon) laneLoop(ctx context.Context, l *lane, own bool, budget chan st
 				return
 			}
 			d.maybeReport(ctx)
-			d.idle(ctx, l)
+			d.idle(ctx, l, wake)
 			continue
 		}
 		d.BeginRun()
@@ -131,8 +135,7 @@ func (d *Daemon) claim(ctx context.Context, l *lane) (*queue.Job, error) {
 
 // idle waits for new work on a lane: a kick from intake, the lane's next
 // due job, the end of its rate-limit hold, or a minute.
-func (d *Daemon) idle(ctx context.Context, l *lane) {
-	wake := d.wakeCh()
+func (d *Daemon) idle(ctx context.Context, l *lane, wake <-chan struct{}) {
 	wait := time.Minute
 	now := d.now()
 	if next, err := d.store.NextDueOf(ctx, l.name); err == nil && !next.IsZero() {
@@ -427,7 +430,7 @@ func (d *Daemon) committer(in <-chan finished) {
 			for _, b := range batch {
 				d.requeue(ctx, b.job, time.Time{}, "its upload could not be recorded")
 			}
-			d.inflight.Add(-int64(len(batch)))
+			d.settled(len(batch))
 			continue
 		}
 		for _, b := range batch {
@@ -438,7 +441,16 @@ func (d *Daemon) committer(in <-chan finished) {
 			d.recordUpload(j, b.dst, b.rf, b.took)
 			d.recovered(ctx, j)
 		}
-		d.inflight.Add(-int64(len(batch)))
+		d.settled(len(batch))
+	}
+}
+
+// settled ends n uploads' time in flight; after the last, idle lanes look
+// again, so the run report (and the end ping) goes out now rather than at
+// the next timer.
+func (d *Daemon) settled(n int) {
+	if d.inflight.Add(-int64(n)) == 0 {
+		d.kick()
 	}
 }
 
