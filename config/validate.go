@@ -47,8 +47,10 @@ func (c *Config) validateTop(p *problems) {
 	if c.Workers < 1 || c.Workers > maxWorkers {
 		p.add("workers", fmt.Sprintf("use 1 to %d; %d is the default", maxWorkers, DefaultWorkers), "is %d", c.Workers)
 	}
-	if fi, err := os.Stat(c.StateDir); err == nil && !fi.IsDir() {
-		p.add("state_dir", "point it at a folder; offsite creates it when missing", "is %s, which is a file", c.StateDir)
+	if checkPathChars(p, "state_dir", c.StateDir) {
+		if fi, err := os.Stat(c.StateDir); err == nil && !fi.IsDir() {
+			p.add("state_dir", "point it at a folder; offsite creates it when missing", "is %s, which is a file", c.StateDir)
+		}
 	}
 	r := c.Retry
 	if r.Initial <= 0 {
@@ -74,6 +76,7 @@ func (c *Config) validateWatches(p *problems) {
 		checkPatterns(p, at+".include", w.Include)
 		checkPatterns(p, at+".exclude", w.Exclude)
 		switch fi, err := os.Stat(w.Path); {
+		case !checkPathChars(p, at+".path", w.Path):
 		case w.Path == "":
 			p.add(at+".path", "add path: /the/backup/folder", "is missing")
 		case errors.Is(err, fs.ErrNotExist):
