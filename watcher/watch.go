@@ -363,7 +363,7 @@ func (w *watch) settleDue() {
 			continue
 		}
 		w.reported[e.rel] = reportedStamp{stamp: s, gen: w.gen}
-		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime()})
+		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime(), ID: pathID(abs, fi)})
 	}
 }
 
