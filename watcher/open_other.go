@@ -2,12 +2,17 @@
 
 package watcher
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
-// openCheck opens a settled file for the format check. Unix has no open
-// that fails while a writer has the file open; close-write events (Linux)
-// stand in for it.
-func openCheck(abs string) (*os.File, error) { return os.Open(abs) }
+// writerHolds reports whether a writer still has abs open. Unix has no
+// open that says so; close-write events (Linux) stand in for it.
+func writerHolds(string) bool { return false }
 
-// stillWriting reports an openCheck error that means a writer holds the file.
-func stillWriting(error) bool { return false }
+// openRead opens a settled file for the format check: never through a
+// link, and never blocking on a FIFO swapped in meanwhile.
+func openRead(abs string) (*os.File, error) {
+	return os.OpenFile(abs, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}

@@ -396,11 +396,11 @@ func (w *watch) unfinished(abs string) string {
 	if w.writers.writing(abs) {
 		return "still open for writing"
 	}
-	f, err := openCheck(abs)
+	if writerHolds(abs) {
+		return "still open by the program writing it"
+	}
+	f, err := openRead(abs)
 	if err != nil {
-		if stillWriting(err) {
-			return "still open by the program writing it"
-		}
 		return "" // the reader reports what is wrong with it
 	}
 	defer f.Close()
