@@ -29,24 +29,9 @@ type entry struct {
 type gate struct {
 	byRel map[string]*entry
 	queue deadlines
-	held  map[string]time.Time // settled files held back as unfinished, since when
 }
 
-func newGate() *gate {
-	return &gate{byRel: make(map[string]*entry), held: make(map[string]time.Time)}
-}
-
-// hold records that rel settled but looks unfinished, and returns since
-// when it has been held.
-func (g *gate) hold(rel string, now time.Time) time.Time {
-	if t, ok := g.held[rel]; ok {
-		return t
-	}
-	g.held[rel] = now
-	return now
-}
-
-func (g *gate) unhold(rel string) { delete(g.held, rel) }
+func newGate() *gate { return &gate{byRel: make(map[string]*entry)} }
 
 // observe records a fresh stat of rel and (re)arms its deadline after wait.
 func (g *gate) observe(rel string, s stamp, at time.Time, wait time.Duration) {
@@ -67,7 +52,6 @@ func (g *gate) observe(rel string, s stamp, at time.Time, wait time.Duration) {
 func (g *gate) get(rel string) *entry { return g.byRel[rel] }
 
 func (g *gate) drop(rel string) {
-	delete(g.held, rel)
 	e := g.byRel[rel]
 	if e == nil {
 		return
@@ -100,7 +84,6 @@ func (g *gate) len() int { return len(g.queue) }
 
 func (g *gate) reset() {
 	g.byRel = make(map[string]*entry)
-	g.held = make(map[string]time.Time)
 	g.queue = nil
 }
 

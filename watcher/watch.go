@@ -25,9 +25,10 @@ const (
 	rootCheck = 2 * time.Second
 	// fallbackPoll is the scan interval after the OS refused a watch (inotify limits).
 	fallbackPoll = 30 * time.Second
-	// holdMax bounds how long a settled file is held back because it still
-	// looks unfinished (open for writing, no zip end record...): past it the
-	// file goes out anyway, so a missed close or an odd file is never lost.
+	// holdMax bounds how long after its last write a settled file is held
+	// back because it still looks unfinished (open for writing, no zip end
+	// record...): past it the file goes out anyway, so a missed close or an
+	// odd file is never lost.
 	holdMax = time.Hour
 )
 
@@ -373,16 +374,16 @@ func (w *watch) settleDue() {
 		if r, ok := w.reported[e.rel]; ok && r.stamp == s {
 			continue
 		}
+		// Held from the last write, not from the first look: `offsite once`
+		// starts a new watcher every run, and must still send it in the end.
 		if why := w.unfinished(abs); why != "" {
-			since := w.gate.hold(e.rel, now)
-			if now.Sub(since) < w.holdMax {
+			if quiet := now.Sub(fi.ModTime()); quiet < w.holdMax {
 				w.log.Debug("file settled but looks unfinished; waiting", "path", abs, "why", why)
 				w.gate.observe(e.rel, s, now, w.cfg.Settle)
 				continue
 			}
-			w.log.Warn("file still looks unfinished; sending it anyway", "path", abs, "why", why, "held", now.Sub(since).Round(time.Second))
+			w.log.Warn("file still looks unfinished; sending it anyway", "path", abs, "why", why, "unchanged_for", now.Sub(fi.ModTime()).Round(time.Second))
 		}
-		w.gate.unhold(e.rel)
 		w.reported[e.rel] = reportedStamp{stamp: s, gen: w.gen}
 		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime(), ID: pathID(abs, fi)})
 	}
