@@ -376,13 +376,14 @@ func (w *watch) settleDue() {
 		}
 		// Held from the last write, not from the first look: `offsite once`
 		// starts a new watcher every run, and must still send it in the end.
-		if why := w.unfinished(abs); why != "" {
-			if quiet := now.Sub(fi.ModTime()); quiet < w.holdMax {
+		// A file older than that goes out unchecked (a start-up scan of many
+		// old files costs no extra opens).
+		if now.Sub(fi.ModTime()) < w.holdMax {
+			if why := w.unfinished(abs); why != "" {
 				w.log.Debug("file settled but looks unfinished; waiting", "path", abs, "why", why)
 				w.gate.observe(e.rel, s, now, w.cfg.Settle)
 				continue
 			}
-			w.log.Warn("file still looks unfinished; sending it anyway", "path", abs, "why", why, "unchanged_for", now.Sub(fi.ModTime()).Round(time.Second))
 		}
 		w.reported[e.rel] = reportedStamp{stamp: s, gen: w.gen}
 		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime(), ID: pathID(abs, fi)})
