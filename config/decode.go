@@ -310,7 +310,16 @@ func (d *decoder) text(n ast.Node, path string) (string, bool) {
 		d.p.add(path, "write a single value", "must be a single value, not %s", describe(n))
 		return "", false
 	}
-	out, unset, err := expand(s, d.lookup)
+	var used []envUse
+	lookup := func(name string) (string, bool) {
+		v, ok := d.lookup(name)
+		if ok && v != "" {
+			used = append(used, envUse{name, v})
+		}
+		return v, ok
+	}
+	out, unset, err := expand(s, lookup)
+	d.p.noteEnv(path, used)
 	if err != nil {
 		d.p.add(path, "", "%v", err)
 		return "", false

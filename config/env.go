@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -61,4 +63,59 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// envUse is one ${NAME} a value was expanded from, kept so that errors can
+// name the variable instead of echoing its value (often a secret).
+type envUse struct{ name, value string }
+
+// noteEnv records the variables the value at path was expanded from.
+func (p *problems) noteEnv(path string, used []envUse) {
+	if len(used) == 0 {
+		return
+	}
+	if p.env == nil {
+		p.env = map[string][]envUse{}
+	}
+	p.env[path] = append(p.env[path], used...)
+}
+
+// hideEnv rewrites every problem so that no expanded value shows: each
+// becomes ${NAME}. A value is hidden in the problems of its own key and
+// the keys around it; one long enough to be a secret (8 bytes or more) in
+// every problem, since a check may quote it under another key.
+func (p *problems) hideEnv() {
+	if len(p.env) == 0 {
+		return
+	}
+	for _, e := range p.errs {
+		var hide []envUse
+		for path, uses := range p.env {
+			related := e.Path != "" && (e.Path == path || under(e.Path, path) || under(path, e.Path))
+			for _, u := range uses {
+				if related || len(u.value) >= 8 {
+					hide = append(hide, u)
+				}
+			}
+		}
+		// Longest first, so a value is not half-replaced by a shorter one inside it.
+		sort.Slice(hide, func(i, j int) bool { return len(hide[i].value) > len(hide[j].value) })
+		for _, u := range hide {
+			e.Msg, e.Hint = hideValue(e.Msg, u), hideValue(e.Hint, u)
+		}
+	}
+}
+
+// hideValue replaces u's value in s, as written and as %q would escape it.
+func hideValue(s string, u envUse) string {
+	s = strings.ReplaceAll(s, u.value, "${"+u.name+"}")
+	if q := strconv.Quote(u.value); q[1:len(q)-1] != u.value {
+		s = strings.ReplaceAll(s, q[1:len(q)-1], "${"+u.name+"}")
+	}
+	return s
+}
+
+// under reports whether key path sits below parent.
+func under(path, parent string) bool {
+	return strings.HasPrefix(path, parent+".") || strings.HasPrefix(path, parent+"[")
 }

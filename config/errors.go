@@ -39,6 +39,7 @@ type problems struct {
 	file  string
 	lines map[string]int
 	errs  []*Error
+	env   map[string][]envUse // variables each key's value came from (hideEnv)
 }
 
 func newProblems(file string, lines map[string]int) *problems {

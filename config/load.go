@@ -14,6 +14,26 @@ import (
 // it like Parse. All problems come back at once, joined with errors.Join;
 // each is an *Error naming the line and key.
 func Load(path string) (*Config, error) {
+	return load(path, true)
+}
+
+// LoadReadOnly is Load for the commands that only read the queue or a
+// destination (status, ls, restore, verify, retry, …): a watched folder
+// that is missing or unreadable (the disaster they are run in) is not an
+// error; CheckFolders reports it, for a warning.
+func LoadReadOnly(path string) (*Config, error) {
+	return load(path, false)
+}
+
+// CheckFolders reports watched folders that are missing, unreadable or not
+// folders, one *Error each naming the line, as Load would.
+func (c *Config) CheckFolders() error {
+	p := newProblems(label(c.File), c.lines)
+	c.validateFolders(p)
+	return errors.Join(p.sorted()...)
+}
+
+func load(path string, folders bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &Error{File: path, Msg: "does not exist", Hint: "run `offsite init` to write one, or pass -c FILE"}
@@ -26,7 +46,11 @@ func Load(path string) (*Config, error) {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot be read: %v", err),
 			Hint: "check that the service's account may read it"}
 	}
-	return Parse(data, path)
+	c, err := parseWith(data, path, os.LookupEnv, folders)
+	if perr := checkConfigFile(path); perr != nil {
+		return nil, errors.Join(perr, err)
+	}
+	return c, err
 }
 
 // Parse decodes data, expands ${VARS} from the environment, fills in
@@ -39,13 +63,19 @@ func Parse(data []byte, file string) (*Config, error) {
 }
 
 func parse(data []byte, file string, lookup func(string) (string, bool)) (*Config, error) {
+	return parseWith(data, file, lookup, true)
+}
+
+// parseWith parses; folders says whether the watched folders must exist.
+func parseWith(data []byte, file string, lookup func(string) (string, bool), folders bool) (*Config, error) {
 	c := &Config{File: file}
 	p := newProblems(label(file), nil)
 	decode(data, c, p, lookup)
-	c.lines = p.lines
+	c.lines, c.env = p.lines, p.env
 	c.resolvePaths(baseDir(file))
 	c.applyDefaults(p.set)
-	c.validate(p)
+	c.validate(p, folders)
+	p.hideEnv()
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.sorted()...)
 	}
@@ -56,7 +86,9 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 // Load already validate.
 func (c *Config) Validate() error {
 	p := newProblems(label(c.File), c.lines)
-	c.validate(p)
+	p.env = c.env
+	c.validate(p, true)
+	p.hideEnv()
 	return errors.Join(p.sorted()...)
 }
 

@@ -41,6 +41,8 @@ notify:
 		{"min_size_ratio", w.MinSizeRatio, 0.2},
 		{"onedrive chunk_size", d.ChunkSize, 10 * MiB},
 		{"onedrive tenant", d.Tenant, "common"},
+		{"onedrive timeout", d.Timeout, Duration(time.Minute)},
+		{"local timeout", c.Destination("usb").Timeout, Duration(0)},
 		{"token_file", d.TokenFile, "cloud-token.json"},
 		{"local chunk_size", c.Destination("usb").ChunkSize, Size(0)},
 		{"notify on", c.Notify[0].On, []string{"failure", "recovered", "missed", "weekly"}},
@@ -205,13 +207,15 @@ destinations:
 	}
 }
 
+// TestEmptyFile: a config with nothing to back up is refused, naming the
+// key and the fix; it used to pass and leave `run` watching nothing.
 func TestEmptyFile(t *testing.T) {
-	c, errs := parseTest(t, newFixture(t), "# nothing yet\n")
-	if errs != nil {
-		t.Fatal(list(errs))
-	}
-	if len(c.Watches) != 0 || c.Workers != DefaultWorkers {
-		t.Errorf("empty config = %+v", c)
+	for _, data := range []string{"", "# nothing yet\n", "workers: 2\n"} {
+		_, errs := parseTest(t, newFixture(t), data)
+		if len(errs) != 1 || errs[0].Path != "watches" || !strings.Contains(errs[0].Error(), "nothing to back up") ||
+			!strings.Contains(errs[0].Error(), "offsite init") {
+			t.Errorf("%q: errors = %s, want one on watches naming the fix", data, list(errs))
+		}
 	}
 }
 

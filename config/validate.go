@@ -29,13 +29,17 @@ const (
 	minPoll    = Duration(time.Second)
 )
 
-func (c *Config) validate(p *problems) {
+func (c *Config) validate(p *problems, folders bool) {
 	c.validateTop(p)
 	c.validateWatches(p)
+	if folders {
+		c.validateFolders(p)
+	}
 	c.validateDestinations(p)
 	c.validateSchedules(p)
 	c.validateUse(p)
 	c.validateNotify(p)
+	c.validateSecure(p)
 }
 
 func (c *Config) validateTop(p *problems) {
@@ -68,6 +72,11 @@ func (c *Config) validateTop(p *problems) {
 }
 
 func (c *Config) validateWatches(p *problems) {
+	if len(c.Watches) == 0 {
+		// An empty file would otherwise pass, and `run` would watch nothing.
+		p.add("watches", "add a watch naming the folder your program writes its backups to (see config.example.yaml), or run `offsite init`",
+			"is empty: there is nothing to back up")
+	}
 	names := map[string]string{}
 	for i := range c.Watches {
 		w := &c.Watches[i]
@@ -75,17 +84,9 @@ func (c *Config) validateWatches(p *problems) {
 		checkName(p, at, "watch", w.Name, names)
 		checkPatterns(p, at+".include", w.Include)
 		checkPatterns(p, at+".exclude", w.Exclude)
-		switch fi, err := os.Stat(w.Path); {
-		case !checkPathChars(p, at+".path", w.Path):
-		case w.Path == "":
+		checkPathChars(p, at+".path", w.Path)
+		if w.Path == "" {
 			p.add(at+".path", "add path: /the/backup/folder", "is missing")
-		case errors.Is(err, fs.ErrNotExist):
-			p.add(at+".path", "create the folder or correct the path; a drive or share that is not mounted yet shows up here too",
-				"is %s, which does not exist", w.Path)
-		case err != nil:
-			p.add(at+".path", "check that the service's account may read it", "is %s, which cannot be read: %v", w.Path, unwrapPath(err))
-		case !fi.IsDir():
-			p.add(at+".path", "point it at the folder the backups are written to", "is %s, which is a file, not a folder", w.Path)
 		}
 		if w.Settle < minSettle {
 			p.add(at+".settle", "use at least 100ms (a few seconds for network shares); 5s is the default", "is %s, too short to tell a finished file from one being written", w.Settle)
@@ -114,6 +115,26 @@ func (c *Config) validateWatches(p *problems) {
 			p.add(at+".destinations", "add destinations: [NAME], naming entries under destinations", "is empty, so watch %q uploads nowhere", w.Name)
 		}
 		c.checkRefs(p, at+".destinations", w.Destinations)
+	}
+}
+
+// validateFolders checks that each watched folder is there and readable.
+// Only the commands that watch (run, once, check) need that; the read-only
+// ones must still work when a disk died (see LoadReadOnly).
+func (c *Config) validateFolders(p *problems) {
+	for i := range c.Watches {
+		w := &c.Watches[i]
+		at := index("watches", i)
+		switch fi, err := os.Stat(w.Path); {
+		case w.Path == "":
+		case errors.Is(err, fs.ErrNotExist):
+			p.add(at+".path", "create the folder or correct the path; a drive or share that is not mounted yet shows up here too",
+				"is %s, which does not exist", w.Path)
+		case err != nil:
+			p.add(at+".path", "check that the service's account may read it", "is %s, which cannot be read: %v", w.Path, unwrapPath(err))
+		case !fi.IsDir():
+			p.add(at+".path", "point it at the folder the backups are written to", "is %s, which is a file, not a folder", w.Path)
+		}
 	}
 }
 

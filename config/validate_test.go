@@ -283,6 +283,26 @@ destinations:
     endpoint: http://127.0.0.1:1
     chunk_size: 10MiB
 `, 9, "destinations[0].chunk_size", "multiple of 4MiB"},
+		{"timeout too short", `watches:
+  - name: pos
+    path: {W}
+    destinations: [c]
+destinations:
+  - name: c
+    type: dropbox
+    endpoint: http://127.0.0.1:1
+    timeout: 10ms
+`, 9, "destinations[0].timeout", "too short"},
+		{"timeout on a local destination", `watches:
+  - name: pos
+    path: {W}
+    destinations: [usb]
+destinations:
+  - name: usb
+    type: local
+    path: {D}
+    timeout: 1m
+`, 9, "destinations[0].timeout", "only to cloud destinations"},
 		{"onedrive chunk multiple", `watches:
   - name: pos
     path: {W}

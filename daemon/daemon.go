@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
@@ -63,8 +64,11 @@ type Options struct {
 	Gate         Rechecker    // nil: changed files wait for the watcher's next look
 	Log          *slog.Logger
 	Now          func() time.Time
-	// AfterRun, when set, is called with each finished upload run (health pings).
-	AfterRun func(r notify.RunReport)
+	// OnRunStart, when set, is called when an upload run begins (the start
+	// health ping); AfterRun with each run that began, when it ends. Both
+	// are called with the daemon's lock held or on a worker: they must not block.
+	OnRunStart func()
+	AfterRun   func(r notify.RunReport)
 	// Held, when set, names the watches whose uploads wait for now
 	// (`offsite pause --hold`).
 	Held func(now time.Time) []string
@@ -80,7 +84,8 @@ type Daemon struct {
 	dests   map[string]*Destination
 
 	intake chan watcher.File
-	wake   chan struct{}
+	lanes  []*lane
+	others map[string][]string // destination → every other destination, for per-destination claims
 
 	mu       sync.Mutex
 	run      *runStats // the current upload run, for the report
@@ -88,6 +93,11 @@ type Daemon struct {
 	progress map[int64]int64     // job → bytes acknowledged, for status
 	known    map[string][]string // queue.KnownKey → destinations with a job; nil until loaded
 	done     chan finished       // uploads waiting for their synced Done; set while workers run
+	wake     chan struct{}       // closed (and replaced) to wake every idle lane
+	stranded map[int64]time.Time // jobs whose state change could not be written → when to hand them back
+	in       intakeTrouble       // files the queue could not take yet
+
+	inflight atomic.Int64 // uploads running or waiting for their Done, for the run report
 }
 
 // New builds a Daemon.
@@ -118,15 +128,25 @@ func New(o Options) *Daemon {
 		watches:  map[string]Watch{},
 		dests:    map[string]*Destination{},
 		intake:   make(chan watcher.File, 4096),
-		wake:     make(chan struct{}, 1),
+		wake:     make(chan struct{}),
 		missing:  map[string]bool{},
 		progress: map[int64]int64{},
+		stranded: map[int64]time.Time{},
+		others:   map[string][]string{},
 	}
 	for _, w := range o.Watches {
 		d.watches[w.Name] = w
 	}
 	for _, dst := range o.Destinations {
 		d.dests[dst.Name] = dst
+		d.lanes = append(d.lanes, &lane{name: dst.Name, dst: dst})
+	}
+	for _, a := range o.Destinations {
+		for _, b := range o.Destinations {
+			if a.Name != b.Name {
+				d.others[a.Name] = append(d.others[a.Name], b.Name)
+			}
+		}
 	}
 	return d
 }
@@ -184,12 +204,18 @@ func (d *Daemon) notify(e notify.Event) {
 	}
 }
 
-// kick wakes an idle worker.
+// kick wakes every idle lane: new jobs may be for any destination.
 func (d *Daemon) kick() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
+	d.mu.Lock()
+	close(d.wake)
+	d.wake = make(chan struct{})
+	d.mu.Unlock()
+}
+
+func (d *Daemon) wakeCh() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.wake
 }
 
 // Run recovers interrupted jobs, then runs intake and workers until ctx
@@ -207,8 +233,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// workers runs the upload workers and the committer that records their
-// successes, and returns when all of them have stopped.
+// workers runs each destination's lane of uploads and the committer that
+// records their successes, and returns when all of them have stopped.
+// Every lane has Workers slots; the first always runs, the others share a
+// budget of Workers, so a stalled destination holds at most its own slots.
 func (d *Daemon) workers(ctx context.Context, drain bool) {
 	done := make(chan finished, 256)
 	d.mu.Lock()
@@ -216,9 +244,12 @@ func (d *Daemon) workers(ctx context.Context, drain bool) {
 	d.mu.Unlock()
 	committed := make(chan struct{})
 	go func() { d.committer(done); close(committed) }()
+	budget := make(chan struct{}, d.o.Workers)
 	var wg sync.WaitGroup
-	for range d.o.Workers {
-		wg.Go(func() { d.workerLoop(ctx, drain) })
+	for _, l := range d.lanes {
+		for i := range d.o.Workers {
+			wg.Go(func() { d.laneLoop(ctx, l, i == 0, budget, drain) })
+		}
 	}
 	wg.Wait()
 	close(done)
@@ -245,10 +276,10 @@ func (d *Daemon) outstanding(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	for _, r := range d.removedInRun() {
+		errs = append(errs, fmt.Errorf("%s → %s: removed from the folder before it was sent", r.Watch+"/"+r.File, r.Dest))
+	}
 	for _, j := range jobs {
-		if j.State == queue.Dead && j.ErrorKind == kindSuperseded {
-			continue
-		}
 		msg := j.LastError
 		if msg == "" {
 			msg = "not uploaded yet"
@@ -259,4 +290,22 @@ func (d *Daemon) outstanding(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("%d upload(s) not done:\n%w", len(errs), errors.Join(errs...))
+}
+
+// notifyStored is notify for an alert that must not be lost: it reports
+// whether the event was stored, so the caller can try again later.
+func (d *Daemon) notifyStored(e notify.Event) bool {
+	if e.Time.IsZero() {
+		e.Time = d.now()
+	}
+	if d.o.Notifier == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.o.Notifier.Notify(ctx, e); err != nil {
+		d.log.Error("could not store notification; trying again later", "kind", e.Kind, "err", err)
+		return false
+	}
+	return true
 }

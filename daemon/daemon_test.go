@@ -221,10 +221,13 @@ func TestSupersededSourceIsNotAnAlert(t *testing.T) {
 	// The program rewrites the file before the upload starts.
 	time.Sleep(10 * time.Millisecond)
 	os.WriteFile(filepath.Join(f.src, "day.bak"), []byte("version two, longer"), 0o644)
-	f.d.Drain(context.Background())
-	if st := f.states(t); st[queue.Dead] != 1 {
-		t.Fatalf("states %v", st)
+	if err := f.d.Drain(context.Background()); err != nil {
+		t.Fatalf("drain reports a superseded version as a problem: %v", err)
 	}
+	if st := f.states(t); st[queue.Superseded] != 1 || st[queue.Dead] != 0 {
+		t.Fatalf("states %v, want the job superseded, not dead", st)
+	}
+	f.d.FinishRun()
 	if len(f.events.kinds()) != 0 {
 		t.Fatalf("superseded version raised %v", f.events.kinds())
 	}
@@ -266,16 +269,77 @@ func TestUnreadableBackupIsAlerted(t *testing.T) {
 	}
 }
 
-func TestRemovedBeforeSentIsReported(t *testing.T) {
+// TestRemovedBeforeSentIsAlerted: a backup deleted before it was sent is a
+// failure alert (not only a report line), once per file, grouped for many
+// files in one run; Drain (`once`) reports it as not done.
+func TestRemovedBeforeSentIsAlerted(t *testing.T) {
 	f := newFixture(t, func(int) error { return nil })
-	f.add(t, "old.bak", []byte("rotated away"))
-	os.Remove(filepath.Join(f.src, "old.bak")) // the POS rotates it out first
-	f.d.Drain(context.Background())
-	if st := f.states(t); st[queue.Dead] != 1 {
+	for _, n := range []string{"old1.bak", "old2.bak", "old3.bak"} {
+		f.add(t, n, []byte("rotated away "+n))
+		os.Remove(filepath.Join(f.src, n)) // the POS rotates it out first
+	}
+	err := f.d.Drain(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "old2.bak → usb: removed from the folder") {
+		t.Fatalf("drain = %v, want an error naming the removed backups", err)
+	}
+	if st := f.states(t); st[queue.Removed] != 3 || st[queue.Dead] != 0 {
 		t.Fatalf("states %v", st)
 	}
 	e, ok := f.d.FinishRun()
-	if !ok || !strings.Contains(e.Text, "old.bak was removed from the backup folder") {
-		t.Fatalf("report does not say the backup was lost: %q", e.Text)
+	if !ok || !strings.Contains(e.Text, "3 files were removed from the backup folder") {
+		t.Fatalf("report does not say the backups were lost: %q", e.Text)
+	}
+	f.events.mu.Lock()
+	var alerts []notify.Event
+	for _, ev := range f.events.list {
+		if ev.Kind == notify.KindFailure {
+			alerts = append(alerts, ev)
+		}
+	}
+	f.events.mu.Unlock()
+	if len(alerts) != 1 || !strings.Contains(alerts[0].Subject, "3 backups were deleted") ||
+		!strings.Contains(alerts[0].Text, "pos/old3.bak → usb") {
+		t.Fatalf("alerts %+v, want one failure alert naming all three files", alerts)
+	}
+	// Later runs do not alert the same files again.
+	f.add(t, "new.bak", []byte("kept"))
+	if err := f.d.Drain(context.Background()); err != nil {
+		t.Fatalf("next drain: %v", err)
+	}
+	f.d.FinishRun()
+	if k := f.events.kinds(); len(k) != 1 {
+		t.Fatalf("events %v, want still the one alert", k)
+	}
+}
+
+// TestReportIsOneAccountOfTheRun: a file that failed past alert_after and
+// then went through in the same run is reported as uploaded only, and the
+// run's length is from its first upload attempt to its last upload.
+func TestReportIsOneAccountOfTheRun(t *testing.T) {
+	f := newFixture(t, func(n int) error {
+		if n <= 4 {
+			return providers.Classify(providers.Temporary, errors.New("connection reset"))
+		}
+		return nil
+	})
+	f.add(t, "a.bak", []byte("hello"))
+	ctx := context.Background()
+	for range 4 {
+		f.d.Drain(ctx)
+		f.advance(2 * time.Minute)
+	}
+	if err := f.d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Hour) // idle before the report goes out: not part of the run
+	e, ok := f.d.FinishRun()
+	if !ok {
+		t.Fatal("no report")
+	}
+	if e.Subject != "offsite: 1 file uploaded (pos)" || strings.Contains(e.Text, "Not uploaded") {
+		t.Fatalf("report lists the file as failed too:\n%s\n%s", e.Subject, e.Text)
+	}
+	if !strings.Contains(e.Text, "uploaded 1 file (5 B) in 8 minutes,") {
+		t.Fatalf("report does not give the run's real length:\n%s", e.Text)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
@@ -14,42 +15,195 @@ import (
 	"github.com/offsite-backup/offsite/watcher"
 )
 
-// intakeLoop turns ready files into queued jobs, in batches so a burst of
-// thousands of files costs a few synced transactions, not thousands.
-func (d *Daemon) intakeLoop(ctx context.Context) {
-	var batch []queue.Route
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := d.enqueue(ctx, batch); err != nil {
-			d.log.Error("could not queue files; they will be queued on the next scan", "files", len(batch), "err", err)
-		}
-		batch = batch[:0]
+// Intake retries: a file the queue could not take (disk full, database
+// locked) is offered again after 1s, doubling to a minute, until it is in.
+const (
+	intakeRetryFirst = time.Second
+	intakeRetryMax   = time.Minute
+)
+
+// intakeTrouble is what intake holds while the queue refuses new files.
+// Guarded by Daemon.mu, except the maps, which only the intake loop uses.
+type intakeTrouble struct {
+	files    map[string]watcher.File // not yet looked up in the queue
+	routes   map[string]queue.Route  // hashed, waiting to be queued
+	waiting  int                     // len(files)+len(routes), for status
+	failures int                     // attempts in a row that failed
+	since    time.Time
+	err      error
+	alerted  bool
+}
+
+// IntakeTrouble says why ready backups are not in the queue yet.
+type IntakeTrouble struct {
+	Since time.Time // first failed attempt of this episode
+	Err   error     // the latest failure
+	Files int       // backups waiting to be queued
+}
+
+// IntakeFailing reports whether files wait because the queue could not take
+// them: status and /healthz show it, since no upload starts for them.
+func (d *Daemon) IntakeFailing() (IntakeTrouble, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.in.waiting == 0 {
+		return IntakeTrouble{}, false
 	}
+	return IntakeTrouble{Since: d.in.since, Err: d.in.err, Files: d.in.waiting}, true
+}
+
+func fileKey(watch, rel string) string { return watch + "\x00" + rel }
+
+// intakeLoop turns ready files into queued jobs, in batches so a burst of
+// thousands of files costs a few synced transactions, not thousands. A
+// file counts as taken only once the queue has it: until then intake keeps
+// it and tries again with backoff, since the watcher reports each version
+// once.
+func (d *Daemon) intakeLoop(ctx context.Context) {
+	d.in.files = map[string]watcher.File{}
+	d.in.routes = map[string]queue.Route{}
+	var retry *time.Timer
+	var retryC <-chan time.Time
 	for {
-		var f watcher.File
+		var first watcher.File
 		select {
 		case <-ctx.Done():
+			if retry != nil {
+				retry.Stop()
+			}
 			return
-		case f = <-d.intake:
-		}
-		for {
-			if r, ok := d.admit(ctx, f); ok {
-				batch = append(batch, r)
-			}
-			if len(batch) >= 500 {
-				flush()
-			}
+		case first = <-d.intake:
+			d.take(ctx, first)
 			// Keep taking what is already waiting; flush when the burst ends.
-			select {
-			case f = <-d.intake:
-				continue
-			default:
+		more:
+			for {
+				select {
+				case f := <-d.intake:
+					d.take(ctx, f)
+				default:
+					break more
+				}
 			}
+			if retryC != nil {
+				continue // failing: the new files wait for the next try
+			}
+		case <-retryC:
+			retryC = nil
+			for k, f := range d.in.files {
+				delete(d.in.files, k)
+				d.take(ctx, f)
+			}
+		}
+		if d.flushIntake(ctx) {
+			retryC = nil
+			continue
+		}
+		wait := intakeRetryFirst
+		for i := 1; i < d.in.failures && wait < intakeRetryMax; i++ {
+			wait *= 2
+		}
+		wait = min(wait, intakeRetryMax)
+		if retry == nil {
+			retry = time.NewTimer(wait)
+		} else {
+			retry.Reset(wait)
+		}
+		retryC = retry.C
+	}
+}
+
+// take admits one ready file into the intake's waiting set: hashed into a
+// route, or kept as it is when the queue could not be asked.
+func (d *Daemon) take(ctx context.Context, f watcher.File) {
+	k := fileKey(f.Watch, f.Rel)
+	// A newer report of a file replaces whatever waited for it.
+	delete(d.in.files, k)
+	delete(d.in.routes, k)
+	r, ok, err := d.admit(ctx, f)
+	switch {
+	case err != nil:
+		d.in.files[k] = f
+		d.intakeFailed(err)
+	case ok:
+		d.in.routes[k] = r
+	}
+}
+
+// flushIntake queues every waiting route, 500 to a transaction, and
+// reports whether nothing is left waiting.
+func (d *Daemon) flushIntake(ctx context.Context) bool {
+	batch := make([]queue.Route, 0, min(len(d.in.routes), 500))
+	keys := make([]string, 0, cap(batch))
+	flush := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		if err := d.enqueue(ctx, batch); err != nil {
+			d.intakeFailed(err)
+			return false
+		}
+		for _, k := range keys {
+			delete(d.in.routes, k)
+		}
+		batch, keys = batch[:0], keys[:0]
+		return true
+	}
+	for k, r := range d.in.routes {
+		batch = append(batch, r)
+		keys = append(keys, k)
+		if len(batch) >= 500 && !flush() {
 			break
 		}
-		flush()
+	}
+	ok := flush() && len(d.in.files) == 0
+	d.intakeSettled(ok)
+	return ok
+}
+
+// intakeFailed records a failed attempt to queue files.
+func (d *Daemon) intakeFailed(err error) {
+	d.mu.Lock()
+	if d.in.failures == 0 {
+		d.in.since = d.now()
+	}
+	d.in.err = err
+	d.mu.Unlock()
+}
+
+// intakeSettled ends an attempt: it counts a failure (and alerts once it
+// persists), or ends the episode, saying so if an alert went out.
+func (d *Daemon) intakeSettled(ok bool) {
+	d.mu.Lock()
+	waiting := len(d.in.files) + len(d.in.routes)
+	d.in.waiting = waiting
+	if ok {
+		failures, alerted, since := d.in.failures, d.in.alerted, d.in.since
+		d.in.failures, d.in.alerted, d.in.err = 0, false, nil
+		d.mu.Unlock()
+		if failures > 0 {
+			d.log.Info("the queue takes new backups again", "after_attempts", failures)
+		}
+		if alerted {
+			d.notify(intakeRecovered(since))
+		}
+		return
+	}
+	if d.in.err == nil {
+		// Only files whose lookup failed are left: count them as failing.
+		d.in.err = errors.New("the queue could not be read")
+	}
+	d.in.failures++
+	failures, err, since, alerted := d.in.failures, d.in.err, d.in.since, d.in.alerted
+	d.mu.Unlock()
+	d.log.Error("cannot queue backups; trying again", "files", waiting, "attempt", failures, "err", err)
+	if failures >= d.o.AlertAfter && !alerted {
+		// The outbox lives in the same database: the alert counts as sent
+		// only once it is stored, so a full disk does not swallow it.
+		if d.notifyStored(intakeFailing(waiting, since, err)) {
+			d.mu.Lock()
+			d.in.alerted = true
+			d.mu.Unlock()
+		}
 	}
 }
 
@@ -82,7 +236,11 @@ func (d *Daemon) enqueue(ctx context.Context, routes []queue.Route) error {
 func (d *Daemon) Ingest(ctx context.Context, files []watcher.File) error {
 	var routes []queue.Route
 	for _, f := range files {
-		if r, ok := d.admit(ctx, f); ok {
+		r, ok, err := d.admit(ctx, f)
+		if err != nil {
+			return err
+		}
+		if ok {
 			routes = append(routes, r)
 		}
 	}
@@ -91,19 +249,19 @@ func (d *Daemon) Ingest(ctx context.Context, files []watcher.File) error {
 
 // admit decides whether a ready file needs jobs, hashing it when the queue
 // has not seen this size and mtime before. A file that changes while it is
-// read goes back to the gate.
-func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool) {
+// read goes back to the gate. err is the queue's: the file must be offered
+// again.
+func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, error) {
 	w, ok := d.watches[f.Watch]
 	if !ok || len(w.Destinations) == 0 {
-		return queue.Route{}, false
+		return queue.Route{}, false, nil
 	}
 	known, err := d.knownDests(ctx, queue.KnownKey(f.Watch, f.Rel, f.Size, f.ModTime))
 	if err != nil {
-		d.log.Error("queue lookup failed", "watch", f.Watch, "file", f.Rel, "err", err)
-		return queue.Route{}, false
+		return queue.Route{}, false, fmt.Errorf("look up %s/%s in the queue: %w", f.Watch, f.Rel, err)
 	}
 	if containsAll(known, w.Destinations) {
-		return queue.Route{}, false
+		return queue.Route{}, false, nil
 	}
 	sum, err := hashStable(w.Path, f)
 	if err != nil {
@@ -118,13 +276,17 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool) 
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			d.log.Warn("cannot read backup file; will try again on the next scan", "watch", f.Watch, "file", f.Rel, "err", err)
 			d.notify(unreadable(f, err))
+			// The watcher reported this version; it must offer it again.
+			if g, ok := d.o.Gate.(forgetter); ok {
+				g.Forget(f.Watch, f.Rel)
+			}
 		}
-		return queue.Route{}, false
+		return queue.Route{}, false, nil
 	}
 	return queue.Route{
 		Version:      queue.Version{Watch: f.Watch, Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, SHA256: sum},
 		Destinations: w.Destinations,
-	}, true
+	}, true, nil
 }
 
 // knownDests returns the destinations a version (by size and mtime)
@@ -182,6 +344,37 @@ func replacedByLink(f watcher.File, err error) notify.Event {
 			"remove the link and let the program write its backup again.\n\nDetails: %v", f.Rel, f.Watch, err),
 		Fields: map[string]string{"watch": f.Watch, "file": f.Rel, "error": err.Error()},
 	}
+}
+
+// intakeFailing tells people that backups are not even queued: nothing
+// else would, since no upload fails for a file that never became a job.
+func intakeFailing(files int, since time.Time, err error) notify.Event {
+	return notify.Event{
+		Kind:    notify.KindFailure,
+		Key:     "intake",
+		Subject: fmt.Sprintf("offsite: %d backup(s) could not be queued", files),
+		Text: fmt.Sprintf("offsite found %d new backup(s) but could not record them in its queue, so they are not copied anywhere yet. It keeps trying by itself.\n\nWhat to do: %s.\n\nDetails: %v",
+			files, intakeHint, err),
+		Fields: map[string]string{"files": fmt.Sprint(files), "error": err.Error()},
+	}.Episode(since)
+}
+
+func intakeRecovered(since time.Time) notify.Event {
+	return notify.Event{
+		Kind:    notify.KindRecovered,
+		Key:     "intake/recovered",
+		Subject: "offsite: new backups are queued again",
+		Text:    "offsite can record new backups in its queue again; the ones that waited are queued and being sent. Nothing needs to be done.",
+	}.Episode(since)
+}
+
+// intakeHint is the usual fix when the queue refuses writes.
+const intakeHint = "free space on the disk that holds offsite's state folder, and check that the folder is writable"
+
+// forgetter makes the watcher offer a file again at its next scan;
+// *watcher.Watcher implements it.
+type forgetter interface {
+	Forget(watch, rel string)
 }
 
 var (

@@ -3,13 +3,13 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
@@ -18,10 +18,6 @@ import (
 	"github.com/offsite-backup/offsite/queue"
 )
 
-// kindSuperseded marks jobs whose source was replaced by a newer version
-// before it could be sent; the newer version has its own job.
-const kindSuperseded = "superseded"
-
 // Pause probes: a Fatal destination is tried again after 5 minutes, then
 // doubling up to an hour, so a fixed login or a freed disk is noticed soon.
 const (
@@ -29,88 +25,149 @@ const (
 	probeMax   = time.Hour
 )
 
-func (d *Daemon) workerLoop(ctx context.Context, drain bool) {
+// lane is one destination's share of the uploads. Each destination claims
+// only its own jobs, so a slow or rate-limited service never keeps a worker
+// from another destination's due jobs.
+type lane struct {
+	name string
+	dst  *Destination
+
+	mu    sync.Mutex
+	until time.Time // the service asked for a pause: claim nothing before
+}
+
+func (l *lane) holdUntil(t time.Time) {
+	l.mu.Lock()
+	if t.After(l.until) {
+		l.until = t
+	}
+	l.mu.Unlock()
+}
+
+func (l *lane) heldUntil(now time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Before(l.until) {
+		return l.until
+	}
+	return time.Time{}
+}
+
+// laneLoop runs one of a destination's upload slots. The first slot of
+// each lane (own) always runs, so every destination makes progress; the
+// others take a token from the shared `workers` budget first, so extra
+// parallelism goes to whichever destinations have work.
+func (d *Daemon) laneLoop(ctx context.Context, l *lane, own bool, budget chan struct{}, drain bool) {
 	for ctx.Err() == nil {
-		jobs, err := d.store.Claim(ctx, d.held(), claimBatch)
+		d.retryStranded(ctx)
+		took := false
+		if own {
+			select {
+			case budget <- struct{}{}:
+				took = true
+			default:
+			}
+		} else {
+			select {
+			case budget <- struct{}{}:
+				took = true
+			case <-ctx.Done():
+				return
+			}
+		}
+		release := func() {
+			if took {
+				<-budget
+			}
+		}
+		j, err := d.claim(ctx, l)
 		if err != nil {
+			release()
 			if ctx.Err() == nil {
-				d.log.Error("cannot read the queue", "err", err)
+				d.log.Error("cannot read the queue; trying again in 5s", "destination", l.name, "err", err)
 				sleepCtx(ctx, 5*time.Second)
 			}
 			continue
 		}
-		if len(jobs) == 0 {
+		if j == nil {
+			release()
 			if drain {
 				return
 			}
 			d.maybeReport(ctx)
-			d.idle(ctx)
+			d.idle(ctx, l)
 			continue
 		}
-		held := map[string]bool{} // destinations that turned unusable during this batch
-		for i, j := range jobs {
-			if ctx.Err() != nil {
-				// Shutting down: hand back what was claimed but not started.
-				for _, rest := range jobs[i:] {
-					d.store.Requeue(context.WithoutCancel(ctx), rest.ID, time.Time{})
-				}
-				return
-			}
-			if held[j.Destination] {
-				d.store.Requeue(ctx, j.ID, time.Time{})
-				continue
-			}
-			if d.process(ctx, j) == providers.Fatal {
-				held[j.Destination] = true
-			}
+		d.BeginRun()
+		d.inflight.Add(1)
+		err = d.process(ctx, j)
+		d.inflight.Add(-1)
+		release()
+		// A service that asked for a pause gets it from every slot of its
+		// lane; longer than retry.max, process paused the destination.
+		if ra := providers.RetryAfterOf(err); ra > 0 && ra <= d.o.Retry.Max {
+			l.holdUntil(d.now().Add(ra))
 		}
 	}
 }
 
-// claimBatch is how many jobs a worker takes from the queue at once.
-const claimBatch = 8
+// claim takes the lane's oldest due job, or nil when none is due or the
+// lane is held (upload window closed, rate limited).
+func (d *Daemon) claim(ctx context.Context, l *lane) (*queue.Job, error) {
+	now := d.now()
+	if !l.heldUntil(now).IsZero() || (l.dst.Open != nil && !l.dst.Open(now)) {
+		return nil, nil
+	}
+	h := queue.Hold{Destinations: d.others[l.name]}
+	if d.o.Held != nil {
+		h.Watches = d.o.Held(now)
+	}
+	jobs, err := d.store.Claim(ctx, h, 1)
+	if err != nil || len(jobs) == 0 {
+		return nil, err
+	}
+	return jobs[0], nil
+}
 
-// idle waits for new work: a kick from intake, the next due job, or a minute.
-func (d *Daemon) idle(ctx context.Context) {
+// idle waits for new work on a lane: a kick from intake, the lane's next
+// due job, the end of its rate-limit hold, or a minute.
+func (d *Daemon) idle(ctx context.Context, l *lane) {
+	wake := d.wakeCh()
 	wait := time.Minute
-	if next, err := d.store.NextDue(ctx); err == nil && !next.IsZero() {
-		wait = min(wait, max(next.Sub(d.now()), 50*time.Millisecond))
+	now := d.now()
+	if next, err := d.store.NextDueOf(ctx, l.name); err == nil && !next.IsZero() {
+		if next.After(now) {
+			wait = min(wait, max(next.Sub(now), 50*time.Millisecond))
+		} else {
+			// Due, yet nothing was claimed: held by a closed window or
+			// `pause --hold`. Look again soon, without spinning.
+			wait = time.Second
+		}
+	}
+	if until := l.heldUntil(now); !until.IsZero() {
+		wait = max(wait, until.Sub(now))
+	}
+	if d.hasStranded() {
+		wait = min(wait, strandedRetry)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-d.wake:
+	case <-wake:
 	case <-t.C:
 	}
 }
 
-// held is what workers leave alone now: destinations outside their upload
-// window, and watches held by a pause.
-func (d *Daemon) held() queue.Hold {
-	var h queue.Hold
-	now := d.now()
-	for name, dst := range d.dests {
-		if dst.Open != nil && !dst.Open(now) {
-			h.Destinations = append(h.Destinations, name)
-		}
-	}
-	if d.o.Held != nil {
-		h.Watches = d.o.Held(now)
-	}
-	return h
-}
-
-// process runs one claimed job to one of its outcomes, and returns the
-// kind of its error (Temporary also for success; Fatal means the
-// destination was paused).
-func (d *Daemon) process(ctx context.Context, j *queue.Job) providers.Kind {
+// process runs one claimed job to one of its outcomes and returns the
+// upload's error (nil on success).
+func (d *Daemon) process(ctx context.Context, j *queue.Job) error {
 	dst := d.dests[j.Destination]
 	w, wok := d.watches[j.Version.Watch]
 	if dst == nil || !wok {
 		// The config no longer routes it; keep the job for a later config.
-		d.store.Requeue(context.WithoutCancel(ctx), j.ID, d.now().Add(time.Hour))
-		return providers.Temporary
+		d.requeue(context.WithoutCancel(ctx), j, d.now().Add(time.Hour), "its watch or destination is no longer configured")
+		return nil
 	}
 	log := d.log.With("watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination)
 	start := d.now()
@@ -119,31 +176,48 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) providers.Kind {
 	bg := context.WithoutCancel(ctx)
 	switch kind := providers.KindOf(err); {
 	case err == nil:
+		d.inflight.Add(1) // until the committer has recorded it
 		d.done <- finished{job: j, dst: dst, rf: rf, took: d.now().Sub(start)}
 	case kind == providers.Canceled || ctx.Err() != nil:
-		d.store.Requeue(bg, j.ID, time.Time{})
+		d.requeue(bg, j, time.Time{}, "shutting down")
 	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone && d.sourceExists(w, j):
 		log.Info("backup file was rewritten before it could be sent; its newer version is queued instead", "err", err)
-		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
+		if serr := d.store.Supersede(bg, j.ID, err.Error()); serr != nil {
+			d.strand(j, "record a superseded upload", serr)
+		}
 	case providers.ReasonOf(err) == providers.ReasonSourceGone:
 		// The shop software deleted it (rotation) before it went out: no
-		// retry can help, but the report says so, so it is not a silent loss.
+		// retry can help. A failure alert goes out at the end of the run
+		// (FinishRun), and `once` exits non-zero: it is never a silent loss.
 		log.Warn("backup file was removed from the folder before it could be sent", "err", err)
-		d.store.Kill(bg, j.ID, kindSuperseded, err.Error())
-		d.AddNote(fmt.Sprintf("%s/%s was removed from the backup folder before it could be sent to %s.", j.Version.Watch, j.Version.Rel, j.Destination))
+		if serr := d.store.Remove(bg, j.ID, err.Error()); serr != nil {
+			d.strand(j, "record a removed backup", serr)
+		}
+		d.recordRemoved(j)
 	case kind == providers.Permanent:
 		log.Error("upload cannot succeed", "err", err)
-		d.store.Kill(bg, j.ID, kind.String(), err.Error())
+		d.kill(bg, j, kind.String(), err)
 		d.recordFailure(j, err)
 		d.notify(uploadFailing(j, j.Attempts+1, err))
-		d.store.MarkAlerted(bg, j.ID)
+		d.markAlerted(bg, j)
 	case kind == providers.Fatal:
 		d.pause(bg, j, dst, err)
+	case kind == providers.RateLimited && providers.RetryAfterOf(err) > d.o.Retry.Max:
+		// A wait longer than retry.max (a year, once) is not waited out
+		// in a call: the destination is paused and probed like any other.
+		until := d.now().Add(providers.RetryAfterOf(err)).UTC()
+		d.pause(bg, j, dst, providers.Errorf(providers.Fatal, reasonRateLimited,
+			"nothing to do unless it lasts: offsite asks again from time to time, and other destinations go on meanwhile",
+			"rate limited by the service until %s: %w", until.Format(time.RFC3339), err))
 	default:
 		d.retryLater(bg, j, err, log)
 	}
-	return providers.KindOf(err)
+	return err
 }
+
+// reasonRateLimited pauses a destination whose service asked for a wait
+// longer than retry.max.
+const reasonRateLimited providers.Reason = "rate-limited"
 
 var errSuperseded = errors.New("the source file changed after it was queued")
 
@@ -220,7 +294,10 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 	// A file rewritten during the upload could have sent a torn mix; the
 	// hash check normally catches it, and this catches the rest.
 	if st2, err := os.Stat(abs); err != nil || !sameFile(st2, j.Version) {
-		_ = dst.Provider.Delete(ctx, j.RemotePath)
+		if derr := dst.Provider.Delete(ctx, j.RemotePath); derr != nil {
+			// It is this version's own path: a later upload replaces it.
+			d.log.Warn("cannot remove a copy sent while the file changed", "destination", dst.Name, "remote", j.RemotePath, "err", derr)
+		}
 		return rf, errSuperseded
 	}
 	return rf, nil
@@ -256,13 +333,13 @@ func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log in
 	keep := providers.ReasonOf(err) != providers.ReasonChecksum
 	attempts, ferr := d.store.Fail(ctx, j.ID, providers.KindOf(err).String(), err.Error(), d.now().Add(wait), keep)
 	if ferr != nil {
-		d.log.Error("cannot record a failed upload", "err", ferr)
+		d.strand(j, "record a failed upload", ferr)
 		return
 	}
 	log.Warn("upload failed; will retry", "attempt", attempts, "retry_in", wait.Round(time.Second), "err", err)
 	if attempts >= d.o.AlertAfter && !j.Alerted {
 		d.recordFailure(j, err)
-		d.store.MarkAlerted(ctx, j.ID)
+		d.markAlerted(ctx, j)
 		// One alert per cause: while uploads to a destination keep failing,
 		// the first file's alert speaks for the rest, and one "works again"
 		// follows when any upload there succeeds.
@@ -275,11 +352,15 @@ func (d *Daemon) retryLater(ctx context.Context, j *queue.Job, err error, log in
 // pause holds a Fatal destination back; its jobs stay queued.
 func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err error) {
 	probes := 0
-	if p, ok, _ := d.store.PauseOf(ctx, dst.Name); ok {
+	p, ok, err2 := d.store.PauseOf(ctx, dst.Name)
+	if err2 != nil {
+		d.log.Error("cannot read the destination's pause; pausing it afresh", "destination", dst.Name, "err", err2)
+	}
+	if ok {
 		if p.RetryAt.After(d.now()) {
 			// Another worker's upload, already in flight, hit the same
 			// wall: the pause stands as it is.
-			d.store.Requeue(ctx, j.ID, time.Time{})
+			d.requeue(ctx, j, time.Time{}, "its destination is paused")
 			return
 		}
 		probes = p.Probes + 1
@@ -291,9 +372,15 @@ func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err 
 	reason := providers.ReasonOf(err)
 	isNew, perr := d.store.PauseDestination(ctx, dst.Name, string(reason), err.Error(), d.now().Add(wait))
 	if perr != nil {
-		d.log.Error("cannot record a paused destination", "err", perr)
+		d.log.Error("cannot record a paused destination; its uploads are tried again instead", "destination", dst.Name, "err", perr)
 	}
-	d.store.Requeue(ctx, j.ID, time.Time{})
+	// Without a recorded pause the job waits one probe interval, so a
+	// broken destination is not hammered.
+	at := time.Time{}
+	if perr != nil {
+		at = d.now().Add(wait)
+	}
+	d.requeue(ctx, j, at, "its destination is paused")
 	d.log.Error("destination unusable; its uploads are held until it works again", "destination", dst.Name,
 		"reason", reason, "hint", providers.HintOf(err), "next_try", wait, "err", err)
 	if isNew {
@@ -343,8 +430,9 @@ func (d *Daemon) committer(in <-chan finished) {
 		if err := d.store.Done(ctx, ids...); err != nil {
 			d.log.Error("uploads finished but could not be recorded; they will be checked and repeated", "files", len(batch), "err", err)
 			for _, b := range batch {
-				d.store.Requeue(ctx, b.job.ID, time.Time{})
+				d.requeue(ctx, b.job, time.Time{}, "its upload could not be recorded")
 			}
+			d.inflight.Add(-int64(len(batch)))
 			continue
 		}
 		for _, b := range batch {
@@ -352,9 +440,10 @@ func (d *Daemon) committer(in <-chan finished) {
 			d.stopFailing(ctx, j.Destination)
 			d.log.Info("uploaded", "watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination,
 				"remote", j.RemotePath, "bytes", j.Version.Size, "hash", b.rf.Hash, "took", b.took.Round(time.Millisecond))
-			d.recordUpload(j, b.dst, b.rf)
+			d.recordUpload(j, b.dst, b.rf, b.took)
 			d.recovered(ctx, j)
 		}
+		d.inflight.Add(-int64(len(batch)))
 	}
 }
 
@@ -363,7 +452,12 @@ func (d *Daemon) recovered(ctx context.Context, j *queue.Job) {
 	if _, paused, err := d.store.PauseOf(ctx, j.Destination); err != nil || !paused {
 		return
 	}
-	if p, was, err := d.store.Unpause(ctx, j.Destination); err == nil && was {
+	p, was, err := d.store.Unpause(ctx, j.Destination)
+	if err != nil {
+		d.log.Error("destination works again but its pause could not be cleared; the next upload tries again", "destination", j.Destination, "err", err)
+		return
+	}
+	if was {
 		d.log.Info("destination works again", "destination", j.Destination)
 		d.notify(notify.DestinationRecovered(j.Destination).Episode(p.Since))
 	}
@@ -377,8 +471,19 @@ func (d *Daemon) maybeReport(ctx context.Context) {
 	if !active {
 		return
 	}
-	if n, err := d.store.Depth(ctx); err != nil || n > 0 {
-		if next, _ := d.store.NextDue(ctx); next.IsZero() || next.Sub(d.now()) < time.Minute {
+	if d.inflight.Load() > 0 {
+		return // uploads still running or being recorded
+	}
+	now := d.now()
+	for _, l := range d.lanes {
+		if until := l.heldUntil(now); !until.IsZero() && until.Sub(now) >= time.Minute {
+			continue // rate limited: its jobs wait for a later run
+		}
+		if l.dst.Open != nil && !l.dst.Open(now) {
+			continue // outside its upload window
+		}
+		next, err := d.store.NextDueOf(ctx, l.name)
+		if err != nil || !next.IsZero() && next.Sub(now) < time.Minute {
 			return // more is coming soon: one report per run
 		}
 	}
@@ -392,10 +497,19 @@ func failingKey(dest string) string { return "failing/" + dest }
 // startFailing records that uploads to dest are failing; it reports whether
 // this starts a new episode.
 func (d *Daemon) startFailing(ctx context.Context, dest string) bool {
-	if _, ok, err := d.store.Get(ctx, failingKey(dest)); err != nil || ok {
+	_, ok, err := d.store.Get(ctx, failingKey(dest))
+	if err != nil {
+		d.log.Error("cannot read whether uploads were already failing; alerting", "destination", dest, "err", err)
+		return true
+	}
+	if ok {
 		return false
 	}
-	d.store.Set(ctx, failingKey(dest), d.now().UTC().Format(time.RFC3339Nano))
+	if err := d.store.Set(ctx, failingKey(dest), d.now().UTC().Format(time.RFC3339Nano)); err != nil {
+		// Without the record a later failure would alert again; better
+		// twice than never.
+		d.log.Error("cannot record that uploads are failing", "destination", dest, "err", err)
+	}
 	return true
 }
 
@@ -405,7 +519,11 @@ func (d *Daemon) stopFailing(ctx context.Context, dest string) {
 	if err != nil || !ok {
 		return
 	}
-	d.store.Delete(ctx, failingKey(dest))
+	if err := d.store.Delete(ctx, failingKey(dest)); err != nil {
+		// The record stays: the next success says "works again" instead.
+		d.log.Error("cannot clear the failing record", "destination", dest, "err", err)
+		return
+	}
 	since, _ := time.Parse(time.RFC3339Nano, v)
 	d.log.Info("uploads work again", "destination", dest)
 	d.notify(notify.DestinationRecovered(dest).Episode(since))
@@ -417,6 +535,77 @@ func uploadFailing(j *queue.Job, attempts int, err error) notify.Event {
 	e := notify.UploadFailing(j.Version.Watch, j.Version.Rel, j.Destination, attempts, err)
 	e.Key += "#" + strconv.FormatInt(j.ID, 10)
 	return e
+}
+
+// strandedRetry is how soon a job whose state change could not be written
+// is handed back to the queue again.
+const strandedRetry = 5 * time.Second
+
+// requeue hands a claimed job back. If the queue cannot take the write the
+// job would stay "uploading" until the next start, so it is kept and
+// handed back later (retryStranded).
+func (d *Daemon) requeue(ctx context.Context, j *queue.Job, at time.Time, why string) {
+	if err := d.store.Requeue(ctx, j.ID, at); err != nil {
+		d.strand(j, "hand back an upload ("+why+")", err)
+	}
+}
+
+// kill records that a job cannot succeed.
+func (d *Daemon) kill(ctx context.Context, j *queue.Job, kind string, cause error) {
+	if err := d.store.Kill(ctx, j.ID, kind, cause.Error()); err != nil {
+		d.strand(j, "record an upload that cannot succeed", err)
+	}
+}
+
+func (d *Daemon) markAlerted(ctx context.Context, j *queue.Job) {
+	if err := d.store.MarkAlerted(ctx, j.ID); err != nil {
+		d.log.Error("cannot record that an alert went out; it may be sent again", "watch", j.Version.Watch,
+			"file", j.Version.Rel, "destination", j.Destination, "err", err)
+	}
+}
+
+// strand notes a claimed job whose outcome could not be written: it is put
+// back to pending after strandedRetry and tried again (at-least-once; the
+// adapters make a repeated upload harmless).
+func (d *Daemon) strand(j *queue.Job, what string, err error) {
+	d.log.Error("cannot "+what+"; the upload will be handed back and tried again", "watch", j.Version.Watch,
+		"file", j.Version.Rel, "destination", j.Destination, "retry_in", strandedRetry, "err", err)
+	d.mu.Lock()
+	d.stranded[j.ID] = d.now().Add(strandedRetry)
+	d.mu.Unlock()
+}
+
+func (d *Daemon) hasStranded() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.stranded) > 0
+}
+
+// retryStranded hands back stranded jobs whose wait is over.
+func (d *Daemon) retryStranded(ctx context.Context) {
+	now := d.now()
+	var due []int64
+	d.mu.Lock()
+	for id, at := range d.stranded {
+		if !at.After(now) {
+			due = append(due, id)
+			d.stranded[id] = now.Add(strandedRetry) // one slot tries it at a time
+		}
+	}
+	d.mu.Unlock()
+	for _, id := range due {
+		err := d.store.Requeue(context.WithoutCancel(ctx), id, time.Time{})
+		d.mu.Lock()
+		if err == nil {
+			delete(d.stranded, id)
+		}
+		d.mu.Unlock()
+		if err != nil {
+			d.log.Error("still cannot hand back an upload; trying again", "job", id, "retry_in", strandedRetry, "err", err)
+		} else {
+			d.log.Info("handed back an upload whose state could not be written before", "job", id)
+		}
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -6,18 +6,20 @@ import (
 	"time"
 )
 
-// humanBytes uses 1024-based units with the labels Windows Explorer shows.
+// humanBytes uses 1024-based units labelled as `offsite status` labels
+// them (KiB, MiB, ...), so a report and the status agree.
 func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
 	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGTP"[exp])
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", f), ".0") + " " + units[i]
 }
 
 // humanDuration says "2 days 3 hours", "26 hours", "45 minutes", "12 seconds":

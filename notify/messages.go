@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/offsite-backup/offsite/providers"
@@ -93,8 +94,8 @@ func DestinationRecovered(dest string) Event {
 	}
 }
 
-// UploadFailing says one file has failed attempts times and is still queued.
-// Key: "upload/<watch>/<dest>/<file>".
+// UploadFailing says one file has failed attempts times and is still
+// queued, or, when err is Permanent, that it was given up. Key: "upload/<watch>/<dest>/<file>".
 func UploadFailing(watch, file, dest string, attempts int, err error) Event {
 	todo := providers.HintOf(err)
 	if todo == "" {
@@ -102,13 +103,23 @@ func UploadFailing(watch, file, dest string, attempts int, err error) Event {
 	}
 	text := fmt.Sprintf("offsite has tried %d times to upload '%s' from '%s' to '%s', and it has not worked yet. It keeps trying, at least once an hour, and the file stays in the queue.\n\nWhat to do: %s.",
 		attempts, file, watch, dest, trimDot(todo))
+	subject := fmt.Sprintf("offsite: '%s' has not reached '%s' yet", file, dest)
+	if providers.KindOf(err) == providers.Permanent {
+		// Given up: promising more tries would be false comfort.
+		if providers.HintOf(err) == "" {
+			todo = "see the error below; once it is fixed, `offsite retry --to " + dest + "` tries again"
+		}
+		text = fmt.Sprintf("offsite could not upload '%s' from '%s' to '%s' and has given up on it: this upload cannot succeed as it is, so it is not tried again by itself.\n\nWhat to do: %s.",
+			file, watch, dest, trimDot(todo))
+		subject = fmt.Sprintf("offsite: gave up sending '%s' to '%s'", file, dest)
+	}
 	if e := errText(err); e != "" {
 		text += "\n\nLast error: " + e
 	}
 	return Event{
 		Kind:    KindFailure,
 		Key:     "upload/" + watch + "/" + dest + "/" + file,
-		Subject: fmt.Sprintf("offsite: '%s' has not reached '%s' yet", file, dest),
+		Subject: subject,
 		Text:    text,
 		Fields: map[string]string{
 			"watch": watch, "file": file, "destination": dest,
@@ -236,4 +247,58 @@ func trimDot(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// BackupsRemoved says backup files were deleted from their folder (the shop
+// software rotating old ones out, a person tidying up) before offsite could
+// send them: the listed destinations have no copy of them, and none will
+// come. One event covers every file found in one run; key names the group
+// ("removed/<first job>+<count>") so a repeat of the same group is sent once.
+func BackupsRemoved(key string, lost []Failure) Event {
+	type file struct {
+		watch, name string
+		dests       []string
+	}
+	var files []*file
+	idx := map[string]*file{}
+	for _, l := range lost {
+		k := l.Watch + "\x00" + l.File
+		f := idx[k]
+		if f == nil {
+			f = &file{watch: l.Watch, name: l.File}
+			idx[k] = f
+			files = append(files, f)
+		}
+		f.dests = append(f.dests, l.Dest)
+	}
+	var b strings.Builder
+	subject := ""
+	if len(files) == 1 {
+		f := files[0]
+		subject = fmt.Sprintf("offsite: '%s' was deleted before it was sent to %s", f.name, strings.Join(f.dests, ", "))
+		fmt.Fprintf(&b, "The backup '%s' in '%s' was deleted from the folder before offsite could send it to %s. There is no copy of it there, and offsite cannot send it any more.\n",
+			f.name, f.watch, strings.Join(f.dests, ", "))
+	} else {
+		subject = fmt.Sprintf("offsite: %d backups were deleted before they were sent", len(files))
+		fmt.Fprintf(&b, "%d backups were deleted from their folder before offsite could send them. The destinations named have no copy of them, and offsite cannot send them any more:\n", len(files))
+		for _, f := range files {
+			fmt.Fprintf(&b, "- %s/%s → %s\n", f.watch, f.name, strings.Join(f.dests, ", "))
+		}
+	}
+	b.WriteString("\nWhat to do: if the program that writes the backups deletes old ones, let it keep more of them, or make offsite's uploads faster (more `workers`, a wider upload window). If a person deleted them, check that newer backups exist. `offsite status` lists these files until you run `offsite ack`.")
+	watches, names := map[string]bool{}, make([]string, 0, len(files))
+	for _, f := range files {
+		watches[f.watch] = true
+		names = append(names, f.watch+"/"+f.name)
+	}
+	return Event{
+		Kind:    KindFailure,
+		Key:     key,
+		Subject: subject,
+		Text:    b.String(),
+		Fields: map[string]string{
+			"reason": "removed", "files": strings.Join(names, "\n"), "count": strconv.Itoa(len(files)),
+			"watch": strings.Join(sortedKeys(watches), ","),
+		},
+	}
 }

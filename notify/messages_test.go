@@ -58,7 +58,7 @@ func TestMessagesArePlainAndActionable(t *testing.T) {
 		{"missed deadline, nothing ever", MissedDeadline("pos", time.Time{}, time.Date(2026, 11, 25, 0, 30, 0, 0, berlin), now.Add(48*time.Hour)),
 			KindMissed, "missed/pos/2026-11-24T23:30:00Z/1", "offsite: no backup from 'pos' yet", []string{"due by Wed 25 Nov 2026 00:30 CET"}},
 		{"small", Small("pos", "day.bak", 1200, 48<<20), KindMissed, "small/pos/day.bak/1200",
-			"offsite: the new backup 'day.bak' is much smaller than usual", []string{"is 1.2 KB", "about 48.0 MB", "incomplete"}},
+			"offsite: the new backup 'day.bak' is much smaller than usual", []string{"is 1.2 KiB", "about 48 MiB", "incomplete"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.e.Kind != tc.kind || tc.e.Key != tc.key || tc.e.Subject != tc.subject {
@@ -87,25 +87,61 @@ func TestReport(t *testing.T) {
 	e := Report(RunReport{
 		Start: start, End: start.Add(95 * time.Second),
 		Uploads: []Upload{
-			{Watch: "pos", File: "day.bak", Dest: "cloud", Size: 3 << 20, Hash: "9e107d9d372bb6826bd81d3542a419d6", HashKind: "md5"},
-			{Watch: "pos", File: "day.bak", Dest: "usb", Size: 3 << 20, Hash: "ab", HashKind: "sha256"},
+			{Watch: "pos", File: "day.bak", Version: "v1", Dest: "cloud", Size: 3 << 20, Hash: "9e107d9d372bb6826bd81d3542a419d6", HashKind: "md5"},
+			{Watch: "pos", File: "day.bak", Version: "v1", Dest: "usb", Size: 3 << 20, Hash: "ab", HashKind: "sha256"},
 		},
 		Failures: []Failure{{Watch: "pos", File: "day.bak", Dest: "od", Attempts: 3, Error: "503 from OneDrive", Hint: "wait"}},
 		Pruned:   []string{"Backups/pos/old.bak"},
 		Notes:    []string{"The USB disk is 91% full."},
 	})
-	if e.Kind != KindReport || e.Key != "report/2026-11-23T18:00:00Z" || e.Subject != "offsite: 2 files uploaded, 1 not yet (pos)" {
+	// One file sent to two destinations is one file, in the units status uses.
+	if e.Kind != KindReport || e.Key != "report/2026-11-23T18:00:00Z" || e.Subject != "offsite: 1 file uploaded, 1 not yet (pos)" {
 		t.Errorf("%s %q %q", e.Kind, e.Key, e.Subject)
 	}
 	for _, w := range []string{
-		"uploaded 2 files (6.0 MB) in 1 minute 35 seconds",
-		"pos/day.bak → cloud, 3.0 MB, md5 9e107d9d372bb682… verified",
+		"uploaded 1 file (3 MiB) in 1 minute 35 seconds",
+		"pos/day.bak, 3 MiB → cloud (md5 9e107d9d372bb682… verified), usb (sha256 ab verified)",
 		"pos/day.bak → od: 503 from OneDrive (what to do: wait)",
 		"Backups/pos/old.bak", "91% full",
 	} {
 		if !strings.Contains(e.Text, w) {
 			t.Errorf("report lacks %q:\n%s", w, e.Text)
 		}
+	}
+	if e.Fields["uploads"] != "1" || e.Fields["copies"] != "2" || e.Fields["bytes"] != "3145728" {
+		t.Errorf("fields %v", e.Fields)
+	}
+}
+
+// TestReportOfAScheduleOnlyRun: a run that only copied a schedule says what
+// the schedule did, not "0 files uploaded".
+func TestReportOfAScheduleOnlyRun(t *testing.T) {
+	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	e := Report(RunReport{Start: start, End: start.Add(4 * time.Second),
+		Notes: []string{"schedule weekly copied usb:Weekly/pos/day.bak"}})
+	if e.Subject != "offsite: schedule weekly copied usb:Weekly/pos/day.bak" {
+		t.Errorf("subject %q", e.Subject)
+	}
+	if strings.Contains(e.Text, "0 files") || strings.Contains(e.Subject, "0 files") {
+		t.Errorf("a schedule-only run reads as an empty upload run:\n%s\n%s", e.Subject, e.Text)
+	}
+}
+
+// TestReportOfRemovedAndGivenUp: a removed file is said to have no copy,
+// and a given-up file is not said to be retried.
+func TestReportOfRemovedAndGivenUp(t *testing.T) {
+	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	e := Report(RunReport{Start: start, End: start.Add(time.Second),
+		Failures: []Failure{{Watch: "pos", File: "a:b.bak", Dest: "od", Error: "name refused", GivenUp: true}},
+		Removed:  []Failure{{Watch: "pos", File: "old.bak", Dest: "usb"}, {Watch: "pos", File: "old.bak", Dest: "cloud"}}})
+	if e.Subject != "offsite: 0 files uploaded, 1 not yet, 1 removed before sending (pos)" {
+		t.Errorf("subject %q", e.Subject)
+	}
+	if strings.Contains(e.Text, "keeps trying") || !strings.Contains(e.Text, "does not retry") {
+		t.Errorf("a given-up file is described as retried:\n%s", e.Text)
+	}
+	if !strings.Contains(e.Text, "1 file was removed from the backup folder") || !strings.Contains(e.Text, "pos/old.bak → cloud") {
+		t.Errorf("removed file not told:\n%s", e.Text)
 	}
 }
 
@@ -125,7 +161,7 @@ func TestWeekly(t *testing.T) {
 	if e.Subject != "offsite: weekly proof of backup, 2 destinations without a recent copy" {
 		t.Errorf("subject %q", e.Subject)
 	}
-	for _, w := range []string{"pos→usb, office→cloud", "- cloud: day.bak, 1.0 MB, from Sun 22 Nov 2026 22:00 UTC, md5 abc123 verified",
+	for _, w := range []string{"pos→usb, office→cloud", "- cloud: day.bak, 1 MiB, from Sun 22 Nov 2026 22:00 UTC, md5 abc123 verified",
 		"- usb: OLD: day.bak", "- cloud: NO COPY YET"} {
 		if !strings.Contains(e.Text, w) {
 			t.Errorf("weekly lacks %q:\n%s", w, e.Text)

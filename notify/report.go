@@ -11,16 +11,18 @@ import (
 // RunReport summarises one upload run.
 type RunReport struct {
 	Start, End time.Time
-	Uploads    []Upload
-	Failures   []Failure
-	Pruned     []string // remote paths removed by retention
-	Notes      []string // anything else worth a line, in plain words
+	Uploads    []Upload  // one per file and destination
+	Failures   []Failure // one per file and destination still not there
+	Removed    []Failure // files deleted from the folder before they were sent there
+	Pruned     []string  // remote paths removed by retention
+	Notes      []string  // anything else worth a line, in plain words (schedules, pauses)
 }
 
 // Upload is one file stored at one destination, with the hash the service
 // reported and offsite checked against the local file.
 type Upload struct {
 	Watch, File, Dest string
+	Version           string // the content's SHA-256: two versions of one name are two files
 	Size              int64
 	Hash, HashKind    string
 }
@@ -31,46 +33,126 @@ type Failure struct {
 	Attempts          int
 	Error             string
 	Hint              string // what a person should do, if known
+	GivenUp           bool   // no retry can help (a permanent error): the job is not retried
 }
 
-// Report summarises a run. Key: "report/<start>".
+// fileUploads is one file's uploads in a run, over its destinations.
+type fileUploads struct {
+	Upload
+	copies []Upload
+}
+
+// groupUploads counts files as files: a file sent to three destinations is
+// one file with three copies.
+func groupUploads(us []Upload) []*fileUploads {
+	var out []*fileUploads
+	idx := map[string]*fileUploads{}
+	for _, u := range us {
+		k := u.Watch + "\x00" + u.File + "\x00" + u.Version
+		if u.Version == "" {
+			k += "\x00" + strconv.FormatInt(u.Size, 10)
+		}
+		g := idx[k]
+		if g == nil {
+			g = &fileUploads{Upload: u}
+			idx[k] = g
+			out = append(out, g)
+		}
+		g.copies = append(g.copies, u)
+	}
+	return out
+}
+
+// countFiles is how many distinct files fs names.
+func countFiles(fs []Failure) int {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		seen[f.Watch+"\x00"+f.File] = true
+	}
+	return len(seen)
+}
+
+// Report summarises a run. Key: "report/<start>". Files are counted once
+// however many destinations they went to, and a run that only ran a
+// schedule says what the schedule did instead of "0 files uploaded".
 func Report(r RunReport) Event {
 	var b strings.Builder
 	var total int64
 	watches := map[string]bool{}
-	for _, u := range r.Uploads {
-		total += u.Size
-		watches[u.Watch] = true
+	files := groupUploads(r.Uploads)
+	for _, f := range files {
+		total += f.Size
+		watches[f.Watch] = true
 	}
-	files := plural(len(r.Uploads), "file")
-	fmt.Fprintf(&b, "offsite uploaded %s (%s) in %s, finished %s.\n", files, humanBytes(total),
-		humanDuration(r.End.Sub(r.Start)), when(r.End))
-	if len(r.Failures) > 0 {
-		them := "they stay"
-		if len(r.Failures) == 1 {
-			them = "it stays"
+	for _, f := range r.Failures {
+		watches[f.Watch] = true
+	}
+	for _, f := range r.Removed {
+		watches[f.Watch] = true
+	}
+	failing, removed := countFiles(r.Failures), countFiles(r.Removed)
+	took := humanDuration(r.End.Sub(r.Start))
+	uploadRun := len(files) > 0 || failing > 0 || removed > 0
+	if uploadRun {
+		fmt.Fprintf(&b, "offsite uploaded %s (%s) in %s, finished %s.\n", plural(len(files), "file"), humanBytes(total),
+			took, when(r.End))
+	}
+	if failing > 0 {
+		keeps, given := 0, 0
+		for _, f := range r.Failures {
+			if f.GivenUp {
+				given++
+			} else {
+				keeps++
+			}
 		}
-		fmt.Fprintf(&b, "%s could not be uploaded yet; %s in the queue and offsite keeps trying.\n",
-			plural(len(r.Failures), "file"), them)
+		switch {
+		case given == 0:
+			them := "they stay"
+			if failing == 1 {
+				them = "it stays"
+			}
+			fmt.Fprintf(&b, "%s could not be uploaded yet; %s in the queue and offsite keeps trying.\n", plural(failing, "file"), them)
+		case keeps == 0:
+			fmt.Fprintf(&b, "%s cannot be uploaded as it is; offsite does not retry it (see below for what to do).\n", plural(failing, "file"))
+		default:
+			fmt.Fprintf(&b, "%s could not be uploaded; some stay in the queue and are retried, others cannot be sent as they are (see below).\n", plural(failing, "file"))
+		}
 	}
-	if len(r.Uploads) > 0 {
+	if removed > 0 {
+		fmt.Fprintf(&b, "%s removed from the backup folder before offsite could send it; no copy of it exists at the destinations listed below.\n",
+			pluralVerb(removed, "file was", "files were"))
+	}
+	if len(files) > 0 {
 		b.WriteString("\nUploaded and checked:\n")
-		for _, u := range r.Uploads {
-			fmt.Fprintf(&b, "- %s/%s → %s, %s", u.Watch, u.File, u.Dest, humanBytes(u.Size))
-			if u.Hash != "" {
-				fmt.Fprintf(&b, ", %s %s verified", u.HashKind, shortHash(u.Hash))
+		for _, f := range files {
+			fmt.Fprintf(&b, "- %s/%s, %s → ", f.Watch, f.File, humanBytes(f.Size))
+			for i, c := range f.copies {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(c.Dest)
+				if c.Hash != "" {
+					fmt.Fprintf(&b, " (%s %s verified)", c.HashKind, shortHash(c.Hash))
+				}
 			}
 			b.WriteString("\n")
 		}
 	}
 	if len(r.Failures) > 0 {
-		b.WriteString("\nNot uploaded yet:\n")
+		b.WriteString("\nNot uploaded:\n")
 		for _, f := range r.Failures {
 			fmt.Fprintf(&b, "- %s/%s → %s: %s", f.Watch, f.File, f.Dest, f.Error)
 			if f.Hint != "" {
 				fmt.Fprintf(&b, " (what to do: %s)", trimDot(f.Hint))
 			}
 			b.WriteString("\n")
+		}
+	}
+	if len(r.Removed) > 0 {
+		b.WriteString("\nRemoved before they were sent:\n")
+		for _, f := range r.Removed {
+			fmt.Fprintf(&b, "- %s/%s → %s\n", f.Watch, f.File, f.Dest)
 		}
 	}
 	if len(r.Pruned) > 0 {
@@ -80,17 +162,34 @@ func Report(r RunReport) Event {
 		}
 	}
 	for i, n := range r.Notes {
-		if i == 0 {
+		if i == 0 && b.Len() > 0 {
 			b.WriteString("\n")
 		}
 		b.WriteString(n + "\n")
 	}
-	subject := fmt.Sprintf("offsite: %s uploaded", files)
-	if len(r.Failures) > 0 {
-		subject += fmt.Sprintf(", %d not yet", len(r.Failures))
-	}
-	if len(watches) > 0 {
-		subject += " (" + strings.Join(sortedKeys(watches), ", ") + ")"
+	var subject string
+	switch {
+	case uploadRun:
+		subject = fmt.Sprintf("offsite: %s uploaded", plural(len(files), "file"))
+		if failing > 0 {
+			subject += fmt.Sprintf(", %d not yet", failing)
+		}
+		if removed > 0 {
+			subject += fmt.Sprintf(", %d removed before sending", removed)
+		}
+		if len(watches) > 0 {
+			subject += " (" + strings.Join(sortedKeys(watches), ", ") + ")"
+		}
+	case len(r.Pruned) > 0:
+		subject = fmt.Sprintf("offsite: %s removed by the retention rules", plural(len(r.Pruned), "old copy"))
+	case len(r.Notes) > 0:
+		// A run that only copied a schedule (or only has news): say what happened.
+		subject = "offsite: " + firstLine(r.Notes[0])
+		if len(r.Notes) > 1 {
+			subject += fmt.Sprintf(" (and %d more)", len(r.Notes)-1)
+		}
+	default:
+		subject = "offsite: nothing to upload"
 	}
 	return Event{
 		Kind:    KindReport,
@@ -98,13 +197,35 @@ func Report(r RunReport) Event {
 		Subject: subject,
 		Text:    strings.TrimRight(b.String(), "\n"),
 		Fields: map[string]string{
-			"uploads": strconv.Itoa(len(r.Uploads)), "failures": strconv.Itoa(len(r.Failures)),
+			"uploads": strconv.Itoa(len(files)), "copies": strconv.Itoa(len(r.Uploads)),
+			"failures": strconv.Itoa(failing), "removed": strconv.Itoa(removed),
 			"bytes": strconv.FormatInt(total, 10), "pruned": strconv.Itoa(len(r.Pruned)),
+			"notes": strconv.Itoa(len(r.Notes)),
 			"start": timeField(r.Start), "end": timeField(r.End),
-			"duration": r.End.Sub(r.Start).String(),
+			"duration": r.End.Sub(r.Start).Round(time.Millisecond).String(),
 		},
 		Time: r.End,
 	}
+}
+
+// Empty reports whether nothing happened worth a report.
+func (r RunReport) Empty() bool {
+	return len(r.Uploads) == 0 && len(r.Failures) == 0 && len(r.Removed) == 0 && len(r.Pruned) == 0 && len(r.Notes) == 0
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return trimDot(s)
+}
+
+func pluralVerb(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // WeeklyProof lists, per watch, the newest copy at each destination.

@@ -22,9 +22,14 @@ type Provider interface {
 	// creates: when a file with the same content (o.Hash) is already at path
 	// it returns that file and sends nothing, so a retry after a lost
 	// response never makes a second copy (Drive allows duplicate names).
-	// Different content at path is replaced, and exactly one file remains;
-	// the daemon never asks for that, because it names each version once
-	// (see queue), but `push` and schedules rely on it being safe.
+	// Different content stored under exactly this name is replaced, and
+	// exactly one file remains; the daemon never asks for that, because it
+	// names each version once (see queue), but `push` and schedules rely on
+	// it being safe. A file the service only takes for this name (another
+	// case or normalisation, see NameRules) is another file: Put never
+	// replaces it and fails Permanent with ReasonName. Paths are any bytes;
+	// adapters store what the service cannot hold reversibly (EscapeName)
+	// and List gives the original bytes back.
 	// On any error no partial file may stay visible at path. r may be read
 	// more than once (Seek to 0) and an adapter may Seek within it to resume
 	// a session.

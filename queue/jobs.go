@@ -173,6 +173,9 @@ func (s *Store) Done(ctx context.Context, jobs ...Finished) error {
 // Fail records a failed attempt; the job is tried again at next.
 // keepSession false drops saved session state (it is useless or harmful).
 func (s *Store) Fail(ctx context.Context, id int64, kind, msg string, next time.Time, keepSession bool) (attempts int, err error) {
+	if err := s.fault("fail"); err != nil {
+		return 0, err
+	}
 	q := `UPDATE jobs SET state=?, attempts=attempts+1, last_error=?, error_kind=?, next_attempt_at=?, updated_at=?`
 	if !keepSession {
 		q += `, session=NULL, acked=0`
@@ -185,6 +188,9 @@ func (s *Store) Fail(ctx context.Context, id int64, kind, msg string, next time.
 // Requeue returns a claimed job to Pending without counting an attempt
 // (shutdown, a closing upload window, a paused destination).
 func (s *Store) Requeue(ctx context.Context, id int64, at time.Time) error {
+	if err := s.fault("requeue"); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, next_attempt_at=?, updated_at=? WHERE id=? AND state=?`,
 		Pending, at.UnixNano(), s.now().UnixNano(), id, Uploading)
 	return err
@@ -195,6 +201,44 @@ func (s *Store) Kill(ctx context.Context, id int64, kind, msg string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, attempts=attempts+1, last_error=?, error_kind=?, session=NULL, updated_at=? WHERE id=?`,
 		Dead, msg, kind, s.now().UnixNano(), id)
 	return err
+}
+
+// Supersede marks a claimed job Superseded: its file was rewritten before
+// it was sent, and the newer version has its own job.
+func (s *Store) Supersede(ctx context.Context, id int64, msg string) error {
+	return s.settle(ctx, id, Superseded, msg)
+}
+
+// Remove marks a claimed job Removed: its file was deleted from the folder
+// before it reached this destination.
+func (s *Store) Remove(ctx context.Context, id int64, msg string) error {
+	return s.settle(ctx, id, Removed, msg)
+}
+
+func (s *Store) settle(ctx context.Context, id int64, st State, msg string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state=?, last_error=?, error_kind='', session=NULL, acked=0, updated_at=? WHERE id=?`,
+		st, msg, s.now().UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("mark job %d %s: %w", id, st, err)
+	}
+	return nil
+}
+
+// Acknowledge records that a person has seen the removed backups (all, or
+// one destination's): status stops listing them. It returns how many.
+func (s *Store) Acknowledge(ctx context.Context, destination string) (int, error) {
+	q := `UPDATE jobs SET acknowledged=1 WHERE state=? AND acknowledged=0`
+	args := []any{Removed}
+	if destination != "" {
+		q += ` AND destination=?`
+		args = append(args, destination)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("acknowledge removed backups: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // MarkAlerted records that a failure notification went out for a job.
@@ -225,6 +269,8 @@ type Filter struct {
 	Destination string
 	Watch       string
 	Limit       int
+	Unalerted   bool // only jobs no failure notification went out for
+	Unacked     bool // only jobs not acknowledged (see Acknowledge)
 }
 
 func (s *Store) Jobs(ctx context.Context, f Filter) ([]*Job, error) {
@@ -243,6 +289,12 @@ func (s *Store) Jobs(ctx context.Context, f Filter) ([]*Job, error) {
 	if f.Watch != "" {
 		q += ` AND v.watch=?`
 		args = append(args, f.Watch)
+	}
+	if f.Unalerted {
+		q += ` AND j.alerted=0`
+	}
+	if f.Unacked {
+		q += ` AND j.acknowledged=0`
 	}
 	q += ` ORDER BY j.updated_at DESC, j.id DESC`
 	if f.Limit > 0 {

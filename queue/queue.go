@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -28,12 +29,23 @@ const (
 	Done      State = "done"      // stored and verified
 	Failed    State = "failed"    // waiting for next_attempt_at
 	Dead      State = "dead"      // cannot succeed as it is (permanent error); kept for status and alerts
+	// Superseded: the file was rewritten before it was sent; its newer
+	// version has its own job. Normal, never retried, never an alert.
+	Superseded State = "superseded"
+	// Removed: the file was deleted from the folder before it was sent to
+	// this destination. Nothing can retry it; it is alerted once and shown
+	// in status until a person acknowledges it (`offsite ack`).
+	Removed State = "removed"
 )
 
 // Store is the queue database. Safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	faults faults
+
+	mu   sync.Mutex
+	keys map[string]func(string) string // destination → name key; see SetNameKey
 }
 
 // Open opens (creating and migrating) the database at file.
@@ -52,7 +64,7 @@ func Open(file string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, now: time.Now}
 	if err := s.migrate(); err != nil {
-		db.Close()
+		_ = db.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("open queue %s: %w", file, err)
 	}
 	// Upload sessions in the database are credentials: owner only, the
@@ -126,6 +138,9 @@ type Route struct {
 // transaction. Versions already known keep their jobs; identical content at
 // the same path is never queued twice. It returns the number of new jobs.
 func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
+	if err := s.fault("enqueue"); err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
@@ -137,8 +152,8 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns
 			RETURNING id`,
 		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`,
-		`SELECT COUNT(*) FROM jobs WHERE destination=? AND remote_path=?`,
-		`INSERT INTO jobs(version_id,destination,remote_path,state,created_at,updated_at) VALUES(?,?,?,?,?,?)`)
+		`SELECT COUNT(*) FROM jobs WHERE destination=? AND (remote_key=? OR remote_path=?)`,
+		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at) VALUES(?,?,?,?,?,?,?)`)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
@@ -158,11 +173,12 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 			if exists > 0 {
 				continue
 			}
-			remote, err := remotePath(ctx, nameTaken, d, r.Version)
+			key := s.nameKey(d)
+			remote, err := remotePath(ctx, nameTaken, d, key, r.Version)
 			if err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 			}
-			if _, err := insertJob.ExecContext(ctx, vid, d, remote, Pending, now, now); err != nil {
+			if _, err := insertJob.ExecContext(ctx, vid, d, remote, key(remote), Pending, now, now); err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s for %s: %w", r.Watch, r.Rel, d, err)
 			}
 			created++
@@ -177,8 +193,10 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 // remotePath decides where a version goes at a destination: <watch>/<rel>,
 // or, when that name already holds other content, the name with the
 // version's UTC modification time before the extension
-// (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten.
-func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, v Version) (string, error) {
+// (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten. A name is
+// taken when its key is: on a destination that ignores case, "kassa.bak"
+// after "Kassa.bak" gets the timestamp too.
+func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, v Version) (string, error) {
 	base := v.Watch + "/" + v.Rel
 	candidates := []string{base}
 	stamp := v.ModTime.UTC().Format("2006-01-02T150405Z")
@@ -194,7 +212,7 @@ func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, v Version
 	}
 	for _, c := range candidates {
 		var n int
-		if err := nameTaken.QueryRowContext(ctx, dest, c).Scan(&n); err != nil {
+		if err := nameTaken.QueryRowContext(ctx, dest, key(c), c).Scan(&n); err != nil {
 			return "", err
 		}
 		if n == 0 {
@@ -202,6 +220,83 @@ func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, v Version
 		}
 	}
 	return "", fmt.Errorf("no free remote name for %s after 100 tries", base)
+}
+
+// SetNameKey sets how dest compares remote names: key maps a remote path
+// onto the form under which the destination's service compares it (the
+// adapter's providers.NameRules.Key; the queue knows no adapter). Jobs
+// enqueued for dest from then on never share a key. The destination's
+// existing jobs are keyed again when their keys differ; jobs that already
+// share a key (stored before keys existed) keep distinct keys, so the
+// reservation never fails on them.
+func (s *Store) SetNameKey(ctx context.Context, dest string, key func(string) string) error {
+	s.mu.Lock()
+	if s.keys == nil {
+		s.keys = map[string]func(string) string{}
+	}
+	s.keys[dest] = key
+	s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("key remote names of %s: %w", dest, err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, remote_path, COALESCE(remote_key,'') FROM jobs WHERE destination=? ORDER BY id`, dest)
+	if err != nil {
+		return fmt.Errorf("key remote names of %s: %w", dest, err)
+	}
+	type rekey struct {
+		id  int64
+		key string
+	}
+	var todo []rekey
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id int64
+		var p, old string
+		if err := rows.Scan(&id, &p, &old); err != nil {
+			rows.Close()
+			return fmt.Errorf("key remote names of %s: %w", dest, err)
+		}
+		k := key(p)
+		if seen[k] {
+			k += fmt.Sprintf("\x00%d", id) // an old collision: unique, and no candidate name matches it
+		}
+		seen[k] = true
+		if k != old {
+			todo = append(todo, rekey{id, k})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("key remote names of %s: %w", dest, err)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	// Clear first: NULLs never collide, so the new keys can go in any order.
+	for _, r := range todo {
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET remote_key=NULL WHERE id=?`, r.id); err != nil {
+			return fmt.Errorf("key remote names of %s: %w", dest, err)
+		}
+	}
+	for _, r := range todo {
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET remote_key=? WHERE id=?`, r.key, r.id); err != nil {
+			return fmt.Errorf("key remote names of %s: %w", dest, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// nameKey returns dest's name key; a destination nobody set compares
+// names byte for byte.
+func (s *Store) nameKey(dest string) func(string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.keys[dest]; k != nil {
+		return k
+	}
+	return func(p string) string { return p }
 }
 
 func prepare(ctx context.Context, tx *sql.Tx, queries ...string) ([]*sql.Stmt, error) {
@@ -228,7 +323,10 @@ func (s *Store) durable(ctx context.Context, fn func(*sql.Tx) error) error {
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=FULL`); err != nil {
 		return err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=NORMAL`)
+	defer func() {
+		// Failing leaves this connection syncing every commit: slower, never less safe.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=NORMAL`)
+	}()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err

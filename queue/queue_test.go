@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -200,5 +201,97 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 		if st.Mode().Perm()&0o077 != 0 {
 			t.Errorf("%s is %v, want owner-only", filepath.Base(f), st.Mode().Perm())
 		}
+	}
+}
+
+func foldKey(p string) string { return strings.ToLower(p) }
+
+func remotes(t *testing.T, s *Store, dest string) map[string]string {
+	t.Helper()
+	jobs, err := s.Jobs(context.Background(), Filter{Destination: dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, j := range jobs {
+		got[j.Version.Rel] = j.RemotePath
+	}
+	return got
+}
+
+// A case-insensitive destination must not get Kassa.bak and kassa.bak
+// under one name; a case-sensitive one keeps both names as they are.
+func TestNamesReservedOnFoldedKey(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	if err := s.SetNameKey(ctx, "cloud", foldKey); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
+	s.Enqueue(ctx, []Route{
+		{Version: ver("Kassa.bak", "a", mt), Destinations: []string{"cloud", "drive"}},
+		{Version: ver("kassa.bak", "b", mt), Destinations: []string{"cloud", "drive"}},
+	})
+	got := remotes(t, s, "cloud")
+	if got["Kassa.bak"] != "pos/Kassa.bak" || got["kassa.bak"] != "pos/kassa.2026-11-23T180501Z.bak" {
+		t.Errorf("case-insensitive destination: %q", got)
+	}
+	got = remotes(t, s, "drive")
+	if got["Kassa.bak"] != "pos/Kassa.bak" || got["kassa.bak"] != "pos/kassa.bak" {
+		t.Errorf("case-sensitive destination: %q", got)
+	}
+}
+
+// Jobs queued before the destination's key was known (an older offsite)
+// are keyed again, so a new file cannot take a name they hold; jobs that
+// already collide do not stop the start.
+func TestSetNameKeyRekeysOldJobs(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
+	s.Enqueue(ctx, []Route{
+		{Version: ver("A.bak", "a", mt), Destinations: []string{"cloud"}},
+		{Version: ver("a.bak", "b", mt), Destinations: []string{"cloud"}},
+	})
+	if err := s.SetNameKey(ctx, "cloud", foldKey); err != nil {
+		t.Fatalf("SetNameKey over jobs that already collide: %v", err)
+	}
+	if err := s.SetNameKey(ctx, "cloud", foldKey); err != nil {
+		t.Fatal(err)
+	}
+	s.Enqueue(ctx, []Route{{Version: ver("a.BAK", "c", mt), Destinations: []string{"cloud"}}})
+	if got := remotes(t, s, "cloud")["a.BAK"]; got != "pos/a.2026-11-23T180501Z.BAK" {
+		t.Errorf("a.BAK after A.bak and a.bak → %q, want the timestamped name", got)
+	}
+}
+
+// A database from before remote_key gets the column on open, and its jobs
+// keep their names and reserve them.
+func TestUpgradeAddsRemoteKey(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "queue.db")
+	s, err := Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
+	s.Enqueue(ctx, []Route{{Version: ver("Kassa.bak", "a", mt), Destinations: []string{"cloud"}}})
+	for _, q := range []string{`DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`, `UPDATE meta SET value='1' WHERE key='schema_version'`} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	if s, err = Open(file); err != nil {
+		t.Fatalf("open a database of schema 1: %v", err)
+	}
+	defer s.Close()
+	if err := s.SetNameKey(ctx, "cloud", foldKey); err != nil {
+		t.Fatal(err)
+	}
+	s.Enqueue(ctx, []Route{{Version: ver("kassa.bak", "b", mt), Destinations: []string{"cloud"}}})
+	got := remotes(t, s, "cloud")
+	if got["Kassa.bak"] != "pos/Kassa.bak" || got["kassa.bak"] != "pos/kassa.2026-11-23T180501Z.bak" {
+		t.Errorf("after the upgrade: %q", got)
 	}
 }

@@ -54,4 +54,20 @@ var migrations = []string{
 		last_error TEXT NOT NULL DEFAULT '',
 		UNIQUE(channel, dedupe_key));
 	CREATE INDEX outbox_due ON outbox(sent_at, next_attempt_at);`,
+	// Superseded and removed jobs were stored as dead with error_kind
+	// 'superseded'; they get their own states so they no longer count as
+	// given up. Old removals were already told in a run report: they start
+	// acknowledged rather than reappear in status.
+	`ALTER TABLE jobs ADD COLUMN acknowledged INTEGER NOT NULL DEFAULT 0;
+	UPDATE jobs SET state='removed', acknowledged=1
+		WHERE state='dead' AND error_kind='superseded' AND last_error LIKE '%was removed before it was sent%';
+	UPDATE jobs SET state='superseded' WHERE state='dead' AND error_kind='superseded';`,
+	// remote_key is remote_path as the destination compares names (case
+	// folded, Unicode normalised, per its adapter's rules): two jobs of one
+	// destination never share a key, so two files never share one name
+	// there. Rows are (re)keyed by SetNameKey; until then the key is the
+	// path itself.
+	`ALTER TABLE jobs ADD COLUMN remote_key TEXT;
+	UPDATE jobs SET remote_key=remote_path;
+	CREATE UNIQUE INDEX jobs_remote_key ON jobs(destination, remote_key);`,
 }

@@ -1,11 +1,13 @@
 // Package retention decides which remote copies a grandfather-father-son
-// policy keeps. It is pure: callers list what they own, Select says what
-// may go and why, and the caller deletes.
+// policy keeps. It is pure: callers list what they own, Plan groups the
+// copies into series (see SeriesName) and says per series what may go and
+// why, and the caller deletes.
 package retention
 
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -23,13 +25,52 @@ func (p Policy) IsZero() bool { return p == Policy{} }
 
 // Item is one stored copy.
 type Item struct {
-	Path string
+	Path string // where the copy is stored; what the caller deletes
+	// Name is the backup file's name that decides its series (the path in
+	// its watch); empty: Path.
+	Name string
 	Time time.Time // the version's time, which places it in a day, week and month
 	// Protected items are never dropped (the newest verified copy).
 	Protected bool
 }
 
-// Select splits items into those p keeps and those it drops, both newest
+// Series is one series of copies and what a policy does with them.
+type Series struct {
+	Name       string // SeriesName of its items' names
+	Keep, Drop []Item // newest first
+}
+
+// Plan groups items into series and applies p within each series, so the
+// copies of one backup never count against another's. A series of one copy
+// is always kept whole. Series come ordered by name; why is keyed by Path.
+func Plan(items []Item, p Policy, loc *time.Location) (series []Series, why map[string]string) {
+	groups := map[string][]Item{}
+	for _, it := range items {
+		name := it.Name
+		if name == "" {
+			name = it.Path
+		}
+		k := SeriesName(name)
+		groups[k] = append(groups[k], it)
+	}
+	why = make(map[string]string, len(items))
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
+		g := groups[k]
+		keep, drop, w := Select(g, p, loc)
+		if len(g) == 1 && !p.IsZero() {
+			reason := "kept: only copy of its series"
+			if g[0].Protected {
+				reason += ", newest verified copy"
+			}
+			w[g[0].Path] = reason
+		}
+		maps.Copy(why, w)
+		series = append(series, Series{Name: k, Keep: keep, Drop: drop})
+	}
+	return series, why
+}
+
+// Select splits items, taken as one series, into those p keeps and those it drops, both newest
 // first, with the reason for every item keyed by Path. Days, weeks and
 // months are counted in loc (nil: UTC), so "daily" means the shop's days.
 func Select(items []Item, p Policy, loc *time.Location) (keep, drop []Item, why map[string]string) {

@@ -17,6 +17,7 @@ type pending struct {
 	mu       sync.Mutex
 	paths    map[string]struct{} // absolute paths named by events
 	rechecks map[string]struct{} // relative paths sent back by Recheck
+	forgets  map[string]struct{} // relative paths sent back by Forget
 	rescan   bool
 	errs     []error // watcher errors, logged by the loop
 	wake     chan struct{}
@@ -28,6 +29,7 @@ func newPending() *pending {
 	return &pending{
 		paths:    make(map[string]struct{}),
 		rechecks: make(map[string]struct{}),
+		forgets:  make(map[string]struct{}),
 		wake:     make(chan struct{}, 1),
 	}
 }
@@ -80,10 +82,18 @@ func (p *pending) recheck(rel string) {
 	p.signal()
 }
 
+func (p *pending) forget(rel string) {
+	p.mu.Lock()
+	p.forgets[rel] = struct{}{}
+	p.mu.Unlock()
+	p.signal()
+}
+
 // batch is what the loop takes out of pending in one go.
 type batch struct {
 	paths    map[string]struct{}
 	rechecks map[string]struct{}
+	forgets  map[string]struct{}
 	rescan   bool
 	errs     []error
 }
@@ -99,6 +109,10 @@ func (p *pending) take() batch {
 	if len(p.rechecks) > 0 {
 		b.rechecks = p.rechecks
 		p.rechecks = make(map[string]struct{})
+	}
+	if len(p.forgets) > 0 {
+		b.forgets = p.forgets
+		p.forgets = make(map[string]struct{})
 	}
 	p.rescan, p.errs = false, nil
 	return b

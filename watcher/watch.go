@@ -269,6 +269,9 @@ func (w *watch) handleHints() {
 	for _, err := range b.errs {
 		w.log.Warn("folder events lost; rescanning", "err", err)
 	}
+	for rel := range b.forgets {
+		delete(w.reported, rel)
+	}
 	if w.missing {
 		if len(b.paths) > 0 || b.rescan {
 			w.checkRoot()

@@ -131,6 +131,15 @@ func (w *Watcher) Recheck(watch, rel string) {
 	}
 }
 
+// Forget makes the watcher treat one file as not yet reported, without
+// looking at it now: the next scan offers it again. For a file the sink
+// could not take (unreadable for the moment).
+func (w *Watcher) Forget(watch, rel string) {
+	if wt := w.byName[watch]; wt != nil {
+		wt.pend.forget(rel)
+	}
+}
+
 // Rescan asks for a full rescan of one watch now, or of every watch when watch is "".
 func (w *Watcher) Rescan(watch string) {
 	for _, wt := range w.watches {

@@ -441,3 +441,18 @@ func TestFolderReplaced(t *testing.T) {
 	barrier(t, rec, dir)
 	only(t, rec.rels(), "new.bak", "newer.bak")
 }
+
+func TestForgetReportsAgainAtNextScan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	w, rec := startSynced(t, Config{Path: dir}, nil)
+	w.Rescan("w")
+	time.Sleep(200 * time.Millisecond)
+	if got := rec.readyFor("sentinel.bak"); len(got) != 1 {
+		t.Fatalf("an unchanged file was reported %d times by a rescan, want once", len(got))
+	}
+	w.Forget("w", "sentinel.bak")
+	w.Forget("nope", "sentinel.bak") // unknown watch: ignored
+	w.Rescan("w")
+	rec.waitReady(t, "sentinel.bak", 2)
+}

@@ -9,12 +9,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/internal/app"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
 // open loads the config and opens the state folder; exclusive names the
-// command taking the state lock ("" for read-only commands).
+// command taking the state lock ("" for the commands that do not watch,
+// which also work while a watched folder is missing).
 func (g *globals) open(exclusive string) (*app.App, error) {
-	cfg, err := g.loadConfig()
+	load := g.loadConfig
+	if exclusive == "" {
+		load = g.loadConfigReadOnly
+	}
+	cfg, err := load()
 	if err != nil {
 		return nil, err
 	}
@@ -49,12 +55,21 @@ func cmdOnce(g *globals) *cobra.Command {
 		Short: "Scan every watch, upload everything due, then exit (non-zero if anything failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("once", func(a *app.App) error {
-				if err := a.Once(c.Context()); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				return nil
-			})
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			log, closeLog := g.daemonLogger(cfg) // a scheduled task has no console
+			defer closeLog()
+			a, err := app.OpenConfig(cfg, log, "once")
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Once(c.Context()); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
 		},
 	}
 }
@@ -71,7 +86,7 @@ func cmdPush(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", args[0], to, rf.Path, rf.Size, rf.Hash)
+				fmt.Fprintf(g.stdout, "uploaded %s to %s:%s (%d bytes, %s)\n", termsafe.Quote(args[0]), to, termsafe.Quote(rf.Path), rf.Size, rf.Hash)
 				return nil
 			})
 		},
@@ -109,28 +124,55 @@ func cmdStatus(g *globals) *cobra.Command {
 }
 
 func cmdCheck(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var noNotify bool
+	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Check the config, the watched folders and every destination",
+		Short: "Check the config, the watched folders, every destination, and send a test notification",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "config %s: ok\n", cfg.File)
+			fmt.Fprintf(g.stdout, "config %s: ok\n", termsafe.Quote(cfg.File))
 			a, err := app.OpenConfig(cfg, g.logger(cfg), "")
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			if n := a.Check(c.Context(), g.stdout); n > 0 {
+			if n := a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", n)}
 			}
 			fmt.Fprintln(g.stdout, "all good")
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&noNotify, "no-notify", false, "do not send a test message to the notification channels")
+	return cmd
+}
+
+func cmdNotify(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "notify test",
+		Short: "Send a test notification to every configured channel",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "test",
+		Short: "Send a test message to every notification channel now and say which ones work",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return g.withApp("", func(a *app.App) error {
+				if len(a.Cfg.Notify) == 0 {
+					return fmt.Errorf("%s has no notify channel: add one under notify: (see config.example.yaml)", a.Cfg.File)
+				}
+				if n := a.NotifyTest(c.Context(), g.stdout); n > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d notification channel(s) failed", n)}
+				}
+				return nil
+			})
+		},
+	})
+	return cmd
 }
 
 func cmdLs(g *globals) *cobra.Command {
@@ -151,14 +193,14 @@ func cmdLs(g *globals) *cobra.Command {
 				notes, _ := a.VersionNotes(c.Context(), args[0]) // best effort: ls works without the queue's notes
 				for _, f := range files {
 					if f.Dir {
-						fmt.Fprintf(g.stdout, "%12s  %-20s  %s/\n", "-", "", f.Path)
+						fmt.Fprintf(g.stdout, "%12s  %-20s  %s\n", "-", "", termsafe.Quote(f.Path+"/"))
 						continue
 					}
 					note := ""
 					if n := notes[f.Path]; n != "" {
-						note = "  (" + n + ")"
+						note = "  (" + termsafe.Quote(n) + ")"
 					}
-					fmt.Fprintf(g.stdout, "%12d  %-20s  %s%s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), f.Path, note)
+					fmt.Fprintf(g.stdout, "%12d  %-20s  %s%s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), termsafe.Quote(f.Path), note)
 				}
 				return nil
 			})
@@ -185,7 +227,7 @@ func cmdRestore(g *globals) *cobra.Command {
 						return err
 					}
 					if note != "" {
-						fmt.Fprintln(g.stdout, note)
+						fmt.Fprintln(g.stdout, termsafe.Quote(note))
 					}
 					remote = newest
 				}
@@ -193,7 +235,7 @@ func cmdRestore(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], remote, to, n)
+				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], termsafe.Quote(remote), termsafe.Quote(to), n)
 				return nil
 			})
 		},
@@ -205,37 +247,44 @@ func cmdRestore(g *globals) *cobra.Command {
 }
 
 func cmdVerify(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "Check that the newest uploads are still at their destinations, with the right hash",
+	var repair bool
+	cmd := &cobra.Command{
+		Use:   "verify [--repair]",
+		Short: "Check that the uploads are still at their destinations, with the right hash",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return g.withApp("", func(a *app.App) error {
-				if bad := a.Verify(c.Context(), g.stdout); bad > 0 {
-					return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing or changed at their destination", bad)}
+				r, err := a.VerifyAll(c.Context(), g.stdout, repair)
+				if err != nil {
+					return err
+				}
+				// Repaired copies are on their way; what was not repaired still fails.
+				if left := r.Bad - r.Requeued; left > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d upload(s) missing, changed or not checked at their destination", left)}
 				}
 				return nil
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing or changed copies again (re-queues them for the daemon)")
+	return cmd
 }
 
 func cmdRetry(g *globals) *cobra.Command {
 	var dest string
 	cmd := &cobra.Command{
-		Use:   "retry",
-		Short: "Try failed uploads again now",
+		Use:   "retry [--to DEST]",
+		Short: "Try failed uploads again now, and probe paused destinations (a disk plugged back in)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return g.withApp("", func(a *app.App) error {
-				n, err := a.Store.Retry(c.Context(), dest)
+				stuck, err := a.Retry(c.Context(), dest, g.stdout)
 				if err != nil {
 					return err
 				}
-				if dest != "" {
-					a.Store.ProbeNow(c.Context(), dest)
+				if stuck > 0 {
+					return &exitError{code: 1, err: fmt.Errorf("%d destination(s) still unusable; they stay paused and are probed again by themselves", stuck)}
 				}
-				fmt.Fprintf(g.stdout, "%d upload(s) will be tried again now\n", n)
 				return nil
 			})
 		},

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -114,6 +115,19 @@ func (e *env) destFiles() map[string]string {
 	return got
 }
 
+// storedFiles is destFiles without uploads still in progress (the local
+// adapter's temp files, renamed when complete), for tests that watch a
+// running daemon. After the daemon has stopped, destFiles must show none.
+func (e *env) storedFiles() map[string]string {
+	got := e.destFiles()
+	for name := range got {
+		if strings.HasPrefix(path.Base(name), ".offsite-tmp-") {
+			delete(got, name)
+		}
+	}
+	return got
+}
+
 // writeSlowly writes data in pieces, as a backup program does.
 func writeSlowly(t *testing.T, path string, data []byte, pieces int, pause time.Duration) {
 	f, err := os.Create(path)
@@ -195,11 +209,11 @@ func TestRunSendsNewVersionsBeside(t *testing.T) {
 	defer func() { c.Process.Signal(syscall.SIGTERM); c.Wait() }()
 	v1, v2 := randomData(10, 30000), randomData(11, 40000)
 	writeSlowly(t, filepath.Join(e.watch, "data.xlsx"), v1, 5, 100*time.Millisecond)
-	waitFor(t, 10*time.Second, func() bool { return len(e.destFiles()) == 1 }, &log)
+	waitFor(t, 10*time.Second, func() bool { return len(e.storedFiles()) == 1 }, &log)
 	time.Sleep(1100 * time.Millisecond) // a new mtime second
 	writeSlowly(t, filepath.Join(e.watch, "data.xlsx"), v2, 5, 100*time.Millisecond)
-	waitFor(t, 10*time.Second, func() bool { return len(e.destFiles()) == 2 }, &log)
-	got := e.destFiles()
+	waitFor(t, 10*time.Second, func() bool { return len(e.storedFiles()) == 2 }, &log)
+	got := e.storedFiles()
 	if got["pos/data.xlsx"] != sha(v1) {
 		t.Errorf("first version overwritten or missing: %v", got)
 	}

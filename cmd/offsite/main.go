@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/logfile"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -36,12 +38,24 @@ func main() {
 	defer stop()
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "offsite:", err)
+		printError(os.Stderr, err)
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)
+	}
+}
+
+// printError writes err for a person: the lines the error is built of stay
+// lines, and a file name inside it cannot colour the terminal or forge a
+// line of its own.
+func printError(w io.Writer, err error) {
+	for i, l := range termsafe.ErrorLines(err) {
+		if i == 0 {
+			l = "offsite: " + l
+		}
+		fmt.Fprintln(w, l)
 	}
 }
 
@@ -93,12 +107,13 @@ And:          offsite service install && offsite service start`,
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug detail")
 	root.AddCommand(
 		cmdRun(g), cmdOnce(g), cmdPush(g), cmdStatus(g), cmdCheck(g), cmdAuth(g), cmdLs(g),
-		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g),
+		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g), cmdAck(g), cmdNotify(g),
 	)
 	return root
 }
 
-// loadConfig finds and loads the config named by -c.
+// loadConfig finds and loads the config named by -c, for the commands that
+// watch folders (run, once, check): every watched folder must be there.
 func (g *globals) loadConfig() (*config.Config, error) {
 	path, err := config.Find(g.config)
 	if err != nil {
@@ -107,26 +122,42 @@ func (g *globals) loadConfig() (*config.Config, error) {
 	return config.Load(path)
 }
 
+// loadConfigReadOnly is loadConfig for every other command: they must work
+// in the disaster they are run in, so a missing watched folder is a
+// warning, not a refusal.
+func (g *globals) loadConfigReadOnly() (*config.Config, error) {
+	path, err := config.Find(g.config)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadReadOnly(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckFolders(); err != nil {
+		fmt.Fprintf(g.stderr, "offsite: warning: %v\n(going on: this command does not need the watched folders; `run` and `once` do)\n", err)
+	}
+	return cfg, nil
+}
+
 // logger writes human-readable logs to stderr.
 func (g *globals) logger(cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: g.level(cfg)}))
 }
 
-// daemonLogger also keeps the log in the state folder (offsite.log, the
-// previous one as offsite.log.1 once it passes 10 MiB): a Windows service
-// has no console, and a technician wants the history.
+// daemonLogger also keeps the log in the state folder: offsite.log,
+// rotated while it runs once it passes 10 MiB, with the five previous files
+// as offsite.log.1 … .5. A Windows service or a scheduled `once` has no
+// console, and a technician wants the history.
 func (g *globals) daemonLogger(cfg *config.Config) (*slog.Logger, func()) {
 	opts := &slog.HandlerOptions{Level: g.level(cfg)}
 	console := slog.NewTextHandler(g.stderr, opts)
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return slog.New(console), func() {}
 	}
-	name := filepath.Join(cfg.StateDir, "offsite.log")
-	if st, err := os.Stat(name); err == nil && st.Size() > 10<<20 {
-		os.Rename(name, name+".1")
-	}
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := logfile.Open(filepath.Join(cfg.StateDir, "offsite.log"), logfile.DefaultMaxSize, logfile.DefaultKeep)
 	if err != nil {
+		fmt.Fprintf(g.stderr, "offsite: %v; logging to the console only\n", err)
 		return slog.New(console), func() {}
 	}
 	return slog.New(slog.NewMultiHandler(console, slog.NewTextHandler(f, opts))), func() { f.Close() }

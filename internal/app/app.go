@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,6 +36,8 @@ type App struct {
 	bw    *bandwidth // upload rate buckets, shared by every upload of this process
 	// daemon is set by Run: uploads then keep to their destinations' windows.
 	daemon bool
+	// intake is set by Run: backups the queue could not take yet.
+	intake func() (daemon.IntakeTrouble, bool)
 }
 
 // Open loads the config at path and opens the queue. With exclusive set it
@@ -65,7 +68,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 	}
 	st, err := queue.Open(filepath.Join(cfg.StateDir, "queue.db"))
 	if err != nil {
-		a.lock.Release()
+		_ = a.lock.Release() // the open failed; that error is the one to report
 		return nil, err
 	}
 	a.Store = st
@@ -74,9 +77,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 
 // Close releases everything Open took.
 func (a *App) Close() error {
-	err := a.Store.Close()
-	a.lock.Release()
-	return err
+	return errors.Join(a.Store.Close(), a.lock.Release())
 }
 
 // owner names this installation in temp files it leaves at destinations.
@@ -99,6 +100,10 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 	if m := time.Duration(a.Cfg.Retry.Max); m > 0 && m < call.Max {
 		call.Max = m
 	}
+	// A longer Retry-After pauses the destination instead (daemon).
+	if m := time.Duration(a.Cfg.Retry.Max); m > 0 {
+		call.MaxRetryAfter = m
+	}
 	call.Report = func(attempt int, err error, wait time.Duration) {
 		a.Log.Debug("retrying", "destination", d.Name, "attempt", attempt, "wait", wait, "err", err)
 	}
@@ -110,14 +115,14 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 		p = local.New(local.Config{Root: d.Path, Owner: a.owner()})
 	case "gdrive":
 		p, err = gdrive.New(ctx, gdrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call})
 	case "dropbox":
 		p, err = dropbox.New(ctx, dropbox.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call})
 	case "onedrive":
 		p, err = onedrive.New(ctx, onedrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
 			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant, DriveID: d.DriveID,
-			ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call, Logger: a.Log})
+			ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call, Logger: a.Log})
 	default:
 		return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
 	}
@@ -183,6 +188,33 @@ func hashKindFor(typ string) providers.HashKind {
 		return providers.QuickXor
 	}
 	return providers.SHA256
+}
+
+// nameRulesFor returns the name rules of an adapter type, known before
+// the adapter is built (a destination not logged in yet is built later).
+func nameRulesFor(typ string) providers.NameRules {
+	switch typ {
+	case "local":
+		return local.Names
+	case "gdrive":
+		return gdrive.Names
+	case "dropbox":
+		return dropbox.Names
+	case "onedrive":
+		return onedrive.Names
+	}
+	return providers.NameRules{}
+}
+
+// reserveNames tells the queue how each destination compares names, so
+// two files never get one name there.
+func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) error {
+	for _, d := range dests {
+		if err := a.Store.SetNameKey(ctx, d.Name, nameRulesFor(d.Type).Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // windowFunc returns the destination's upload window check, or nil.

@@ -144,7 +144,7 @@ func TestPushRestoreVerifyAndCheck(t *testing.T) {
 		t.Fatal("restore overwrote an existing file")
 	}
 	var buf bytes.Buffer
-	if n := a.Check(ctx, &buf); n != 0 {
+	if n := a.Check(ctx, &buf, true); n != 0 {
 		t.Fatalf("check found %d problems:\n%s", n, buf.String())
 	}
 	if !strings.Contains(buf.String(), "✓ destination usb") {
@@ -152,7 +152,7 @@ func TestPushRestoreVerifyAndCheck(t *testing.T) {
 	}
 	os.RemoveAll(filepath.Join(dir, "usb"))
 	buf.Reset()
-	if n := a.Check(ctx, &buf); n != 1 || !strings.Contains(buf.String(), "plug in the backup disk") {
+	if n := a.Check(ctx, &buf, true); n != 1 || !strings.Contains(buf.String(), "plug in the backup disk") {
 		t.Fatalf("check with the disk gone: %d\n%s", n, buf.String())
 	}
 }
@@ -218,12 +218,12 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 	}
 	// The outbox only holds messages for channels; give it one.
 	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindMissed}}}, outbox{a.Store}, a.Log)
-	a.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(25*time.Hour))
+	a.checkProducers(ctx, p, checkers, start.Add(25*time.Hour))
 	if n := missed(); n != 0 {
 		t.Fatalf("alert before the window ended: %d", n)
 	}
-	a.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(27*time.Hour))
-	a.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(30*time.Hour))
+	a.checkProducers(ctx, p, checkers, start.Add(27*time.Hour))
+	a.checkProducers(ctx, p, checkers, start.Add(30*time.Hour))
 	if n := missed(); n != 1 {
 		t.Fatalf("%d missed alerts on the first day, want 1", n)
 	}
@@ -240,17 +240,17 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 	defer a2.Close()
 	a.Store = a2.Store
 	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindMissed}}}, outbox{a2.Store}, a2.Log)
-	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(100*time.Hour))
-	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(200*time.Hour))
+	a2.checkProducers(ctx, p, checkers, start.Add(100*time.Hour))
+	a2.checkProducers(ctx, p, checkers, start.Add(200*time.Hour))
 	if n := missed(); n != 1 {
 		t.Fatalf("alerts while silenced: %d missed messages, want still 1", n)
 	}
 	// After the silence the window restarts from its end.
-	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(320*time.Hour))
+	a2.checkProducers(ctx, p, checkers, start.Add(320*time.Hour))
 	if n := missed(); n != 1 {
 		t.Fatalf("alert right after the silence ended: %d", n)
 	}
-	a2.checkProducers(ctx, p, checkers, map[string]string{}, start.Add(327*time.Hour))
+	a2.checkProducers(ctx, p, checkers, start.Add(327*time.Hour))
 	if n := missed(); n != 2 {
 		t.Fatalf("no alert once overdue after the silence: %d", n)
 	}

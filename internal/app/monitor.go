@@ -15,6 +15,21 @@ import (
 // not come (expect_every / expect_cron), one much smaller than usual, a
 // silence that ended, and the weekly proof of backup.
 func (a *App) monitor(ctx context.Context, p *pipeline) {
+	checkers := a.checkers()
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		a.producerChecks(ctx, p, checkers, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkers builds each watch's missed- and small-backup rules.
+func (a *App) checkers() map[string]*expect.Checker {
 	checkers := map[string]*expect.Checker{}
 	for _, w := range a.Cfg.Watches {
 		c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location(), MinSizeRatio: w.MinSizeRatio})
@@ -24,19 +39,17 @@ func (a *App) monitor(ctx context.Context, p *pipeline) {
 		}
 		checkers[w.Name] = c
 	}
-	newest := map[string]string{}
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		a.checkProducers(ctx, p, checkers, newest, time.Now())
-		a.weekly(ctx, p, time.Now())
-		a.dailyDigest(ctx, p, time.Now())
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return checkers
+}
+
+// producerChecks runs every check on the producers once. The daemon calls
+// it every 30 s, `offsite once` once per run: everything it decides is kept
+// in the queue database (alert keys in the outbox, judged backups in meta),
+// so each alert goes out once however the checks are run.
+func (a *App) producerChecks(ctx context.Context, p *pipeline, checkers map[string]*expect.Checker, now time.Time) {
+	a.checkProducers(ctx, p, checkers, now)
+	a.weekly(ctx, p, now)
+	a.dailyDigest(ctx, p, now)
 }
 
 // watchingSince is when offsite began watching a watch (kept across
@@ -48,7 +61,10 @@ func (a *App) watchingSince(ctx context.Context, watch string, now time.Time) ti
 			return t
 		}
 	}
-	a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+	if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+		// Only the reference for a first missed-backup alert; the next check tries again.
+		a.Log.Warn("cannot record when watching began", "watch", watch, "err", err)
+	}
 	return now
 }
 
@@ -78,7 +94,7 @@ func until(t, now time.Time) time.Time {
 	return t
 }
 
-func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[string]*expect.Checker, newest map[string]string, now time.Time) {
+func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[string]*expect.Checker, now time.Time) {
 	for _, w := range a.Cfg.Watches {
 		c := checkers[w.Name]
 		if c == nil {
@@ -88,7 +104,9 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 		if !silenced.IsZero() && !now.Before(silenced) {
 			key := "silence_ended/" + w.Name + "/" + silenced.UTC().Format(time.RFC3339)
 			if _, done, _ := a.Store.Get(ctx, key); !done {
-				a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+				if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+					a.Log.Warn("cannot record that a silence ended; the note may repeat", "watch", w.Name, "err", err)
+				}
 				p.daemon.AddNote(fmt.Sprintf("Missed-backup alerts for '%s' were silenced until %s; they are on again.", w.Name, silenced.Format("Mon 2 Jan 2006")))
 			}
 		}
@@ -109,30 +127,58 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 			} else {
 				e = notify.Missed(w.Name, ref, time.Duration(w.ExpectEvery), now)
 			}
-			p.notifier.Notify(ctx, e)
+			a.storeEvent(ctx, p, e)
 		}
 		vs, err := a.Store.RecentVersions(ctx, w.Name, 8)
-		if err != nil || len(vs) == 0 || newest[w.Name] == vs[0].SHA256 {
+		if err != nil || len(vs) == 0 {
 			continue
 		}
-		first := newest[w.Name] == ""
-		newest[w.Name] = vs[0].SHA256
-		if first && now.Sub(vs[0].ModTime) > time.Hour {
-			continue // judged before the restart
+		// The newest backup judged is kept, so a restart or the next
+		// `once` does not judge it again.
+		judgedKey := "small_judged/" + w.Name
+		judged, had, err := a.Store.Get(ctx, judgedKey)
+		if err != nil || judged == vs[0].SHA256 {
+			continue
+		}
+		if err := a.Store.Set(ctx, judgedKey, vs[0].SHA256); err != nil {
+			continue
+		}
+		if !had && now.Sub(vs[0].ModTime) > time.Hour {
+			continue // there before this was recorded (a new install, an upgrade)
 		}
 		var recent []int64
 		for _, v := range vs[1:] {
 			recent = append(recent, v.Size)
 		}
 		if small, median := c.Small(vs[0].Size, recent); small {
-			p.notifier.Notify(ctx, notify.Small(w.Name, vs[0].Rel, vs[0].Size, median))
+			a.storeEvent(ctx, p, notify.Small(w.Name, vs[0].Rel, vs[0].Size, median))
 		}
 	}
 }
 
-// weekly sends the proof of backup once a week, on Monday morning.
+// storeEvent keeps an event in the outbox for delivery; one that cannot be
+// kept is logged (the check that raised it runs again in 30 seconds).
+func (a *App) storeEvent(ctx context.Context, p *pipeline, e notify.Event) {
+	if err := p.notifier.Notify(ctx, e); err != nil {
+		a.Log.Error("could not store notification", "kind", e.Kind, "key", e.Key, "err", err)
+	}
+}
+
+// weekly sends the proof of backup once a week: from Monday 08:00, or at
+// the first check after it that week (a PC that was off on Monday, a
+// scheduled `once` that runs in the evening). Its key is the ISO week, so
+// it goes out once. A week in which offsite was first started sends none.
 func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
-	if now.Weekday() != time.Monday || now.Hour() < 8 {
+	monday := time.Date(now.Year(), now.Month(), now.Day()-(int(now.Weekday())+6)%7, 8, 0, 0, 0, now.Location())
+	if now.Before(monday) {
+		return
+	}
+	since := a.timeMeta(ctx, "weekly/since")
+	if since.IsZero() {
+		a.setTimeMeta(ctx, "weekly/since", now)
+		since = now
+	}
+	if since.After(monday) {
 		return
 	}
 	proof := notify.WeeklyProof{Time: now}
@@ -150,7 +196,7 @@ func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
 		}
 		proof.Watches = append(proof.Watches, wp)
 	}
-	p.notifier.Notify(ctx, notify.Weekly(proof))
+	a.storeEvent(ctx, p, notify.Weekly(proof))
 }
 
 func (a *App) destType(name string) string {
@@ -181,16 +227,16 @@ func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
 			continue
 		}
 		r.Uploads = append(r.Uploads, notify.Upload{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination,
-			Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(hashKindFor(a.destType(j.Destination)))})
+			Version: j.Version.SHA256, Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(hashKindFor(a.destType(j.Destination)))})
 	}
 	failing, _ := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 100})
 	for _, j := range failing {
-		if j.ErrorKind == "superseded" {
-			continue
-		}
-		r.Failures = append(r.Failures, notify.Failure{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination, Attempts: j.Attempts, Error: j.LastError})
+		r.Failures = append(r.Failures, notify.Failure{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination, Attempts: j.Attempts, Error: j.LastError,
+			GivenUp: j.State == queue.Dead})
 	}
 	if err := p.notifier.Notify(ctx, notify.Report(r)); err == nil {
-		a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339))
+		if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+			a.Log.Warn("cannot record that the daily report went out; it may be sent again", "err", err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 	"github.com/offsite-backup/offsite/retention"
@@ -135,7 +136,7 @@ func (a *App) pruneDestination(ctx context.Context, d *config.Destination, dryRu
 func retentionItems(jobs []*queue.Job) (items []retention.Item, why string) {
 	var newest *queue.Job // the newest job that is not superseded
 	for _, j := range jobs {
-		if j.State == queue.Dead && j.ErrorKind == "superseded" {
+		if j.State == queue.Superseded || j.State == queue.Removed {
 			continue
 		}
 		if newest == nil || j.ID > newest.ID {
@@ -161,7 +162,9 @@ func retentionItems(jobs []*queue.Job) (items []retention.Item, why string) {
 		}
 	}
 	for i, j := range done {
-		items = append(items, retention.Item{Path: j.RemotePath, Time: j.Version.ModTime, Protected: i == top})
+		// The series comes from the name in the watch, so the timestamped
+		// remote names of a rewritten file stay with their file.
+		items = append(items, retention.Item{Path: j.RemotePath, Name: j.Version.Rel, Time: j.Version.ModTime, Protected: i == top})
 	}
 	return items, ""
 }
@@ -175,33 +178,50 @@ func jobFor(jobs []*queue.Job, remote string) int64 {
 	return 0
 }
 
-// deleteDrops runs retention on items and deletes (or, dry, lists) what it
-// drops, printing every decision. It returns the paths deleted.
+// deleteDrops runs retention on items, series by series, and deletes (or,
+// dry, lists) what it drops, printing every series and every decision. It
+// returns the paths deleted.
 func (a *App) deleteDrops(ctx context.Context, p providers.Provider, dest, scope string, items []retention.Item,
 	pol retention.Policy, loc *time.Location, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
-	keep, drop, why := retention.Select(items, pol, loc)
-	for _, k := range keep {
-		fmt.Fprintf(w, "%s: keep   %s (%s)\n", dest, k.Path, why[k.Path])
-	}
+	series, why := retention.Plan(items, pol, loc)
 	var gone []string
 	var errs []error
-	for _, d := range drop {
-		if dryRun {
-			fmt.Fprintf(w, "%s: would delete %s (%s)\n", dest, d.Path, why[d.Path])
+	for _, s := range series {
+		fmt.Fprintf(w, "%s: %s: series %q: %s\n", dest, scope, s.Name, seriesSummary(s, dryRun)) // %q escapes control characters
+		for _, k := range s.Keep {
+			fmt.Fprintf(w, "%s:   keep   %s (%s)\n", dest, termsafe.Quote(k.Path), why[k.Path])
+		}
+		for _, d := range s.Drop {
+			if dryRun {
+				fmt.Fprintf(w, "%s:   would delete %s (%s)\n", dest, termsafe.Quote(d.Path), why[d.Path])
+				gone = append(gone, d.Path)
+				continue
+			}
+			if err := p.Delete(ctx, d.Path); err != nil {
+				fmt.Fprintf(w, "%s:   could not delete %s: %s\n", dest, termsafe.Quote(d.Path), termsafe.Quote(err.Error()))
+				errs = append(errs, fmt.Errorf("delete %s: %w", d.Path, err))
+				continue
+			}
+			fmt.Fprintf(w, "%s:   delete %s (%s)\n", dest, termsafe.Quote(d.Path), why[d.Path])
+			a.Log.Info("deleted old copy", "destination", dest, "scope", scope, "series", s.Name, "path", d.Path, "reason", why[d.Path])
+			note(fmt.Sprintf("retention deleted %s:%s (%s, series %q; %s)", dest, d.Path, scope, s.Name, why[d.Path]))
 			gone = append(gone, d.Path)
-			continue
 		}
-		if err := p.Delete(ctx, d.Path); err != nil {
-			fmt.Fprintf(w, "%s: could not delete %s: %v\n", dest, d.Path, err)
-			errs = append(errs, fmt.Errorf("delete %s: %w", d.Path, err))
-			continue
-		}
-		fmt.Fprintf(w, "%s: delete %s (%s)\n", dest, d.Path, why[d.Path])
-		a.Log.Info("deleted old copy", "destination", dest, "scope", scope, "path", d.Path, "reason", why[d.Path])
-		note(fmt.Sprintf("retention deleted %s:%s (%s; %s)", dest, d.Path, scope, why[d.Path]))
-		gone = append(gone, d.Path)
 	}
 	return gone, errors.Join(errs...)
+}
+
+// seriesSummary says in a few words what happens to one series.
+func seriesSummary(s retention.Series, dryRun bool) string {
+	n := len(s.Keep) + len(s.Drop)
+	if n == 1 {
+		return "1 copy, the only one: kept"
+	}
+	verb := "delete"
+	if dryRun {
+		verb = "would delete"
+	}
+	return fmt.Sprintf("%d copies: keep %d, %s %d", n, len(s.Keep), verb, len(s.Drop))
 }
 
 func policyOf(k config.Keep) retention.Policy {

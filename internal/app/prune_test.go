@@ -67,7 +67,7 @@ func TestPruneKeepsGFSAndNeverForeignFiles(t *testing.T) {
 	if !exists(filepath.Join(usb, "pos", "foreign.bak")) {
 		t.Fatal("prune deleted a file offsite did not upload")
 	}
-	if !strings.Contains(out.String(), "usb: keep   pos/pos-10.bak (kept: newest verified copy, daily 2026-03-10)") {
+	if !strings.Contains(out.String(), "usb:   keep   pos/pos-10.bak (kept: newest verified copy, daily 2026-03-10)") {
 		t.Errorf("output lacks the newest copy's reason:\n%s", out.String())
 	}
 	pruned, _ := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Pruned}})
@@ -122,5 +122,110 @@ func TestPruneWithoutKeepDeletesNothing(t *testing.T) {
 	deleted, err := a.Prune(context.Background(), false, &out)
 	if err != nil || len(deleted) != 0 {
 		t.Fatalf("deleted %v, %v", deleted, err)
+	}
+}
+
+// TestPruneKeepsEverySeries is the folder of issue 11: two workbooks saved
+// once, a workbook rewritten in place (its second version gets a timestamped
+// remote name) and a dated day-end file per day, with keep last 2. Only the
+// old day-end files may go; before retention knew series, the newer day-end
+// files pushed out the only copies of the workbooks.
+func TestPruneKeepsEverySeries(t *testing.T) {
+	a, watch, usb := keepApp(t, "    keep: {last: 2}\n", "")
+	ctx := context.Background()
+	at := func(day, hh int) time.Time { return time.Date(2026, 11, day, hh, 15, 0, 0, time.UTC) }
+	uploaded(t, a, watch, backup(t, a, watch, "stock.xlsx", "stock list", at(2, 9)))
+	uploaded(t, a, watch, backup(t, a, watch, "accounts.xlsx", "ledger", at(3, 9)))
+	uploaded(t, a, watch, backup(t, a, watch, "data.xlsx", "data v1", at(4, 9)))
+	uploaded(t, a, watch, backup(t, a, watch, "data.xlsx", "data v2", at(5, 9)))
+	for day := 20; day <= 24; day++ {
+		name := fmt.Sprintf("dagsavslut 2026-11-%02d.bak", day)
+		uploaded(t, a, watch, backup(t, a, watch, name, "day end "+name, at(day, 22)))
+	}
+	stamped := "data.2026-11-05T091500Z.xlsx"
+	if !exists(filepath.Join(usb, "pos", stamped)) {
+		t.Fatalf("the rewritten workbook's second version is not at %s", stamped)
+	}
+
+	var out bytes.Buffer
+	would, err := a.Prune(ctx, true, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`usb: watch pos: series "accounts.xlsx": 1 copy, the only one: kept`,
+		`usb:   keep   pos/accounts.xlsx (kept: only copy of its series)`,
+		`usb: watch pos: series "stock.xlsx": 1 copy, the only one: kept`,
+		`usb: watch pos: series "data.xlsx": 2 copies: keep 2, would delete 0`,
+		`usb:   keep   pos/` + stamped + ` (kept: last 2)`,
+		`usb: watch pos: series "dagsavslut <date>.bak": 5 copies: keep 2, would delete 3`,
+		`usb:   keep   pos/dagsavslut 2026-11-24.bak (kept: newest verified copy, last 2)`,
+		`usb:   would delete pos/dagsavslut 2026-11-20.bak (dropped: not among the copies kept by last 2)`,
+		`would delete 3 file(s)`,
+	} {
+		if !strings.Contains(out.String(), line+"\n") {
+			t.Errorf("dry run lacks %q:\n%s", line, out.String())
+		}
+	}
+	if len(would) != 3 {
+		t.Errorf("dry run would delete %v", would)
+	}
+
+	out.Reset()
+	deleted, err := a.Prune(ctx, false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"usb:pos/dagsavslut 2026-11-22.bak", "usb:pos/dagsavslut 2026-11-21.bak", "usb:pos/dagsavslut 2026-11-20.bak"}
+	if !slices.Equal(deleted, want) {
+		t.Fatalf("deleted %v, want %v\n%s", deleted, want, out.String())
+	}
+	for name, want := range map[string]bool{
+		"stock.xlsx": true, "accounts.xlsx": true, "data.xlsx": true, stamped: true,
+		"dagsavslut 2026-11-24.bak": true, "dagsavslut 2026-11-23.bak": true,
+		"dagsavslut 2026-11-22.bak": false, "dagsavslut 2026-11-21.bak": false, "dagsavslut 2026-11-20.bak": false,
+	} {
+		if got := exists(filepath.Join(usb, "pos", name)); got != want {
+			t.Errorf("%s present %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestPruneScheduleCopiesBySeries: a schedule's keep counts within series
+// too, so the weekly copy of a workbook is not pushed out by day-end files.
+func TestPruneScheduleCopiesBySeries(t *testing.T) {
+	a, _, usb := keepApp(t, "", `schedules:
+  - name: weekly
+    cron: "0 18 * * FRI"
+    copy_latest: pos
+    destinations: [usb]
+    keep: {last: 1}
+`)
+	ctx := context.Background()
+	dir := filepath.Join(usb, "weekly", "pos")
+	os.MkdirAll(dir, 0o755)
+	var recs []copyRecord
+	for i, name := range []string{"stock.xlsx", "dagsavslut 2026-11-13.bak", "dagsavslut 2026-11-20.bak"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, copyRecord{Path: "weekly/pos/" + name, Time: time.Date(2026, 11, 6+7*i, 18, 0, 0, 0, time.UTC)})
+	}
+	if err := a.setCopies(ctx, "weekly", "usb", recs); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	deleted, err := a.Prune(ctx, false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"usb:weekly/pos/dagsavslut 2026-11-13.bak"}; !slices.Equal(deleted, want) {
+		t.Fatalf("deleted %v, want %v\n%s", deleted, want, out.String())
+	}
+	if !exists(filepath.Join(dir, "stock.xlsx")) || !exists(filepath.Join(dir, "dagsavslut 2026-11-20.bak")) {
+		t.Fatalf("a series lost its newest copy:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), `usb: schedule weekly: series "weekly/pos/stock.xlsx": 1 copy, the only one: kept`) {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -63,9 +63,9 @@ func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 
 	// 2026-03-04 is a Wednesday: the schedule is first seen, nothing runs.
 	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
-	v1 := backup(t, a, watch, "mon.bak", "monday", wed.Add(-48*time.Hour))
+	v1 := backup(t, a, watch, "day 2026-03-02.bak", "monday", wed.Add(-48*time.Hour))
 	uploaded(t, a, watch, v1)
-	v2 := backup(t, a, watch, "tue.bak", "tuesday", wed.Add(-24*time.Hour))
+	v2 := backup(t, a, watch, "day 2026-03-03.bak", "tuesday", wed.Add(-24*time.Hour))
 	uploaded(t, a, watch, v2)
 	if got := check(wed); len(got) != 0 || exists(filepath.Join(usb, "weekly")) {
 		t.Fatalf("a new schedule ran for the past: %v", got)
@@ -73,10 +73,10 @@ func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 	// Friday 18:00:20: the newest done backup is copied, on time.
 	fri := time.Date(2026, 3, 6, 18, 0, 20, 0, time.UTC)
 	got := check(fri)
-	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/tue.bak" {
+	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/day 2026-03-03.bak" {
 		t.Fatalf("notes %q", got)
 	}
-	if b, err := os.ReadFile(weekly("tue.bak")); err != nil || string(b) != "tuesday" {
+	if b, err := os.ReadFile(weekly("day 2026-03-03.bak")); err != nil || string(b) != "tuesday" {
 		t.Fatalf("copy: %q, %v", b, err)
 	}
 	if got := check(fri.Add(30 * time.Minute)); len(got) != 0 {
@@ -84,11 +84,11 @@ func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 	}
 
 	// Off over two Fridays; back on Monday 16 March: one late run.
-	v3 := backup(t, a, watch, "thu.bak", "thursday", time.Date(2026, 3, 12, 22, 0, 0, 0, time.UTC))
+	v3 := backup(t, a, watch, "day 2026-03-12.bak", "thursday", time.Date(2026, 3, 12, 22, 0, 0, 0, time.UTC))
 	uploaded(t, a, watch, v3)
 	mon := time.Date(2026, 3, 16, 8, 0, 0, 0, time.UTC)
 	got = check(mon)
-	if len(got) != 1 || !strings.Contains(got[0], "copied usb:weekly/pos/thu.bak — ran late: it was due Fri 2026-03-13 18:00 UTC") {
+	if len(got) != 1 || !strings.Contains(got[0], "copied usb:weekly/pos/day 2026-03-12.bak — ran late: it was due Fri 2026-03-13 18:00 UTC") {
 		t.Fatalf("notes %q", got)
 	}
 	if got := check(mon.Add(time.Minute)); len(got) != 0 {
@@ -96,18 +96,18 @@ func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 	}
 
 	// A file nobody recorded sits in the schedule's folder.
-	if err := os.WriteFile(weekly("foreign.bak"), []byte("mine"), 0o644); err != nil {
+	if err := os.WriteFile(weekly("day 2026-03-01.bak"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Friday 20 March: a third weekly copy; keep {weekly: 2} drops the first.
-	v4 := backup(t, a, watch, "fri.bak", "friday", time.Date(2026, 3, 19, 22, 0, 0, 0, time.UTC))
+	v4 := backup(t, a, watch, "day 2026-03-19.bak", "friday", time.Date(2026, 3, 19, 22, 0, 0, 0, time.UTC))
 	uploaded(t, a, watch, v4)
 	got = check(time.Date(2026, 3, 20, 18, 1, 0, 0, time.UTC))
-	if len(got) != 2 || !strings.HasPrefix(got[0], "retention deleted usb:weekly/pos/tue.bak (schedule weekly; dropped:") ||
-		got[1] != "schedule weekly copied usb:weekly/pos/fri.bak" {
+	if len(got) != 2 || !strings.HasPrefix(got[0], "retention deleted usb:weekly/pos/day 2026-03-03.bak (schedule weekly, series \"weekly/pos/day <date>.bak\"; dropped:") ||
+		got[1] != "schedule weekly copied usb:weekly/pos/day 2026-03-19.bak" {
 		t.Fatalf("notes %q", got)
 	}
-	for name, want := range map[string]bool{"tue.bak": false, "thu.bak": true, "fri.bak": true, "foreign.bak": true} {
+	for name, want := range map[string]bool{"day 2026-03-03.bak": false, "day 2026-03-12.bak": true, "day 2026-03-19.bak": true, "day 2026-03-01.bak": true} {
 		if exists(weekly(name)) != want {
 			t.Errorf("%s present %v, want %v", name, !want, want)
 		}
@@ -117,16 +117,16 @@ func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 	for _, r := range recs {
 		paths = append(paths, r.Path)
 	}
-	if !slices.Equal(paths, []string{"weekly/pos/thu.bak", "weekly/pos/fri.bak"}) {
+	if !slices.Equal(paths, []string{"weekly/pos/day 2026-03-12.bak", "weekly/pos/day 2026-03-19.bak"}) {
 		t.Errorf("recorded copies %v", paths)
 	}
 
 	// Friday 27 March with no new backup: the copy is already there, so
 	// nothing is uploaded again.
-	before, _ := os.Stat(weekly("fri.bak"))
+	before, _ := os.Stat(weekly("day 2026-03-19.bak"))
 	got = check(time.Date(2026, 3, 27, 18, 0, 5, 0, time.UTC))
-	after, _ := os.Stat(weekly("fri.bak"))
-	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/fri.bak" || !os.SameFile(before, after) {
+	after, _ := os.Stat(weekly("day 2026-03-19.bak"))
+	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/day 2026-03-19.bak" || !os.SameFile(before, after) {
 		t.Fatalf("notes %q; file replaced: %v", got, !os.SameFile(before, after))
 	}
 }

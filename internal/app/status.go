@@ -2,33 +2,70 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/expect"
+	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/queue"
 )
 
 // Status is what `offsite status` shows; its JSON form is documented in
-// docs/status.md and is a contract for scripts and monitoring.
+// docs/status.md and is a contract for scripts and monitoring. Times are
+// UTC, lists are never null, and a time that is not set is left out.
 type Status struct {
-	Time         time.Time           `json:"time"`
-	StateDir     string              `json:"state_dir"`
+	Time     time.Time `json:"time"`
+	StateDir string    `json:"state_dir"`
+	// OK is the green light: true only while every backup is offsite or on
+	// its way. Concerns says why not; /healthz answers 503 while !OK.
+	OK           bool                `json:"ok"`
+	Concerns     []Concern           `json:"concerns"`
 	Destinations []DestinationStatus `json:"destinations"`
 	Watches      []WatchStatus       `json:"watches"`
 	Uploading    []JobStatus         `json:"uploading"`
 	Problems     []JobStatus         `json:"problems"`
-	Recent       []JobStatus         `json:"recent"`
+	// Removed lists backups deleted from their folder before they reached a
+	// destination, until `offsite ack`. They are alerted, not retried.
+	Removed []JobStatus `json:"removed"`
+	Recent  []JobStatus `json:"recent"`
+	// Intake is set while ready backups cannot be recorded in the queue
+	// (state folder's disk full, database unwritable): they are not on
+	// their way anywhere yet. Only the running daemon knows it.
+	Intake *IntakeStatus `json:"intake,omitempty"`
+}
+
+// IntakeStatus is the "intake" problem: backups found but not queued.
+type IntakeStatus struct {
+	Problem string    `json:"problem"`
+	Files   int       `json:"files"`
+	Error   string    `json:"error"`
+	Since   time.Time `json:"since"`
+}
+
+// Concern is one reason the light is not green, in the words an alert uses.
+type Concern struct {
+	Subject string `json:"subject"` // "destination usb", "watch pos"
+	Reason  string `json:"reason"`  // paused, failing, given_up, missing, unreadable, overdue
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
 }
 
 type DestinationStatus struct {
-	Name        string       `json:"name"`
-	Type        string       `json:"type"`
-	Done        int          `json:"done"`
-	Waiting     int          `json:"waiting"`
-	Failing     int          `json:"failing"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Done    int    `json:"done"`
+	Waiting int    `json:"waiting"`
+	Failing int    `json:"failing"`
+	// Alerting counts failing uploads tried retry.alert_after times or more:
+	// a failure alert went out and the light is not green.
+	Alerting    int          `json:"alerting"`
 	GivenUp     int          `json:"given_up"`
 	BytesDone   int64        `json:"bytes_done"`
 	LastSuccess *time.Time   `json:"last_success,omitempty"`
@@ -38,16 +75,30 @@ type DestinationStatus struct {
 type PauseStatus struct {
 	Reason  string    `json:"reason"`
 	Message string    `json:"message"`
-	Since   time.Time `json:"since"`
-	NextTry time.Time `json:"next_try"`
+	Since   time.Time `json:"since,omitzero"`
+	// NextTry is left out when the probe is due now (after `offsite retry`).
+	NextTry time.Time `json:"next_try,omitzero"`
 }
 
+// Watch states.
+const (
+	WatchOK         = "ok"
+	WatchMissing    = "missing"    // the folder is not there (disk unplugged, share not mounted)
+	WatchUnreadable = "unreadable" // there, but not a readable folder
+	WatchOverdue    = "overdue"    // no new backup within expect_every / by expect_cron
+)
+
 type WatchStatus struct {
-	Name        string     `json:"name"`
-	Path        string     `json:"path"`
-	LastArrival *time.Time `json:"last_arrival,omitempty"`
-	SilencedTo  *time.Time `json:"alerts_silenced_until,omitempty"`
-	HeldTo      *time.Time `json:"uploads_held_until,omitempty"`
+	Name  string `json:"name"`
+	Path  string `json:"path"`
+	State string `json:"state"`
+	// Error says what is wrong with the folder (missing, unreadable).
+	Error        string     `json:"error,omitempty"`
+	LastArrival  *time.Time `json:"last_arrival,omitempty"`
+	OverdueSince *time.Time `json:"overdue_since,omitempty"`
+	SilencedTo   *time.Time `json:"alerts_silenced_until,omitempty"`
+	HeldTo       *time.Time `json:"uploads_held_until,omitempty"`
+	expect       string     // the rule, in words, for the concern
 }
 
 type JobStatus struct {
@@ -62,17 +113,39 @@ type JobStatus struct {
 	Error       string    `json:"error,omitempty"`
 	NextTry     time.Time `json:"next_try,omitzero"`
 	Hash        string    `json:"hash,omitempty"`
-	At          time.Time `json:"at"`
+	At          time.Time `json:"at,omitzero"`
 }
 
-// Status reads the queue.
+// utc returns t in UTC; a time stored as 0 (1970) means "not set" and
+// becomes the zero time, which JSON leaves out.
+func utc(t time.Time) time.Time {
+	if t.IsZero() || t.UnixNano() <= 0 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func utcPtr(t time.Time) *time.Time {
+	if t = utc(t); t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Status reads the queue and looks at the watched folders.
 func (a *App) Status(ctx context.Context) (*Status, error) {
-	st := &Status{Time: time.Now(), StateDir: a.Cfg.StateDir}
+	st := &Status{Time: time.Now().UTC(), StateDir: a.Cfg.StateDir,
+		Concerns: []Concern{}, Destinations: []DestinationStatus{}, Watches: []WatchStatus{},
+		Uploading: []JobStatus{}, Problems: []JobStatus{}, Recent: []JobStatus{}}
 	sum, err := a.Store.Summary(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the queue: %w", err)
 	}
 	pauses, err := a.Store.Pauses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read paused destinations: %w", err)
+	}
+	alerting, err := a.Store.FailingPast(ctx, a.Cfg.Retry.AlertAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -83,80 +156,225 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	for _, d := range a.Cfg.Destinations {
 		s := byName[d.Name]
 		ds := DestinationStatus{Name: d.Name, Type: d.Type, Done: s.Counts[queue.Done], BytesDone: s.Bytes,
-			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed], GivenUp: s.Counts[queue.Dead]}
-		if !s.LastSuccess.IsZero() {
-			t := s.LastSuccess
-			ds.LastSuccess = &t
-		}
+			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
+			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
-				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: p.Since, NextTry: p.RetryAt}
+				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt)}
 			}
 		}
 		st.Destinations = append(st.Destinations, ds)
 	}
-	for _, w := range a.Cfg.Watches {
-		ws := WatchStatus{Name: w.Name, Path: w.Path}
-		if t, err := a.Store.LastArrival(ctx, w.Name); err == nil && !t.IsZero() {
-			ws.LastArrival = &t
-		}
-		if t := a.silencedUntil(ctx, w.Name); !t.IsZero() {
-			ws.SilencedTo = &t
-		}
-		if t := a.heldUntil(ctx, w.Name, st.Time); !t.IsZero() {
-			ws.HeldTo = &t
+	for i := range a.Cfg.Watches {
+		ws, err := a.watchStatus(ctx, &a.Cfg.Watches[i], st.Time)
+		if err != nil {
+			return nil, err
 		}
 		st.Watches = append(st.Watches, ws)
 	}
 	uploading, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Uploading}, Limit: 50})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read uploads in progress: %w", err)
 	}
 	for _, j := range uploading {
 		st.Uploading = append(st.Uploading, jobStatus(j))
 	}
 	problems, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 50})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read failing uploads: %w", err)
 	}
 	for _, j := range problems {
-		if j.ErrorKind == "superseded" {
-			continue
-		}
 		st.Problems = append(st.Problems, jobStatus(j))
+	}
+	removed, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Removed}, Unacked: true, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	st.Removed = []JobStatus{}
+	for _, j := range removed {
+		st.Removed = append(st.Removed, jobStatus(j))
 	}
 	recent, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Limit: 10})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read recent uploads: %w", err)
 	}
 	for _, j := range recent {
 		st.Recent = append(st.Recent, jobStatus(j))
 	}
+	if a.intake != nil {
+		if t, failing := a.intake(); failing {
+			st.Intake = &IntakeStatus{Files: t.Files, Error: t.Err.Error(), Since: t.Since,
+				Problem: fmt.Sprintf("%d backups could not be queued: %v; free space on the state folder's disk", t.Files, t.Err)}
+		}
+	}
+	// Last, once every field is filled: the verdict is a function of them.
+	st.Concerns = st.Health()
+	st.OK = len(st.Concerns) == 0
 	return st, nil
+}
+
+// watchStatus looks at a watched folder and its expected backups, as the
+// daemon's alerts do: a folder that is gone, or a backup that did not come.
+func (a *App) watchStatus(ctx context.Context, w *config.Watch, now time.Time) (WatchStatus, error) {
+	ws := WatchStatus{Name: w.Name, Path: w.Path, State: WatchOK}
+	last, err := a.Store.LastArrival(ctx, w.Name)
+	if err != nil {
+		return ws, fmt.Errorf("read the newest backup of %s: %w", w.Name, err)
+	}
+	ws.LastArrival = utcPtr(last)
+	silence := a.silence(ctx, w.Name)
+	ws.SilencedTo = utcPtr(until(silence, now))
+	ws.HeldTo = utcPtr(a.heldUntil(ctx, w.Name, now))
+	switch fi, err := os.Stat(w.Path); {
+	case errors.Is(err, fs.ErrNotExist):
+		ws.State, ws.Error = WatchMissing, "the folder does not exist"
+		return ws, nil
+	case err != nil:
+		ws.State, ws.Error = WatchUnreadable, err.Error()
+		return ws, nil
+	case !fi.IsDir():
+		ws.State, ws.Error = WatchUnreadable, "it is a file, not a folder"
+		return ws, nil
+	}
+	c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location()})
+	if err != nil || (w.ExpectEvery == 0 && w.ExpectCron == "") {
+		return ws, nil
+	}
+	ref := last
+	if ref.IsZero() {
+		// Before the first backup, count from when watching began, as the
+		// monitor does; status only reads it.
+		v, ok, err := a.Store.Get(ctx, "watching_since/"+w.Name)
+		if err != nil {
+			return ws, fmt.Errorf("read when watching %s began: %w", w.Name, err)
+		}
+		t, perr := time.Parse(time.RFC3339, v)
+		if !ok || perr != nil {
+			return ws, nil
+		}
+		ref = t
+	}
+	if missed, since := c.Missed(now, ref, silence); missed {
+		ws.State, ws.OverdueSince = WatchOverdue, utcPtr(since)
+		if w.ExpectCron != "" {
+			ws.expect = "by the schedule " + w.ExpectCron
+		} else {
+			ws.expect = "at least every " + time.Duration(w.ExpectEvery).String()
+		}
+	}
+	return ws, nil
 }
 
 func jobStatus(j *queue.Job) JobStatus {
 	js := JobStatus{Watch: j.Version.Watch, File: j.Version.Rel, Destination: j.Destination, Remote: j.RemotePath,
-		State: string(j.State), Size: j.Version.Size, Attempts: j.Attempts, Error: j.LastError, Hash: j.RemoteHash, At: j.UpdatedAt,
+		State: string(j.State), Size: j.Version.Size, Attempts: j.Attempts, Error: j.LastError, Hash: j.RemoteHash, At: utc(j.UpdatedAt),
 		Acked: j.Acked}
 	if j.State == queue.Failed {
-		js.NextTry = j.NextAttempt
+		js.NextTry = utc(j.NextAttempt)
 	}
 	return js
 }
 
-// Healthy is false while a destination is paused or uploads keep failing.
-func (s *Status) Healthy() bool {
+// Health is the verdict, worked out from the status alone so that every
+// view (status, status --json, /healthz) says the same: each condition that
+// raises an alert is a concern while it lasts. A new condition is a field
+// of Status, filled in Status, and a case here.
+func (s *Status) Health() []Concern {
+	out := []Concern{}
 	for _, d := range s.Destinations {
-		if d.Paused != nil || d.GivenUp > 0 {
-			return false
+		subject := "destination " + d.Name
+		if p := d.Paused; p != nil {
+			out = append(out, Concern{Subject: subject, Reason: "paused",
+				Message: fmt.Sprintf("uploads to %s are paused: %s; %d upload(s) wait", d.Name, p.Message, d.Waiting),
+				Fix:     pauseFix(d.Name, d.Type, p.Reason)})
+		}
+		if d.Alerting > 0 {
+			msg := fmt.Sprintf("%d upload(s) to %s keep failing", d.Alerting, d.Name)
+			if e := s.lastError(d.Name, "failed"); e != "" {
+				msg += "; last error: " + e
+			}
+			out = append(out, Concern{Subject: subject, Reason: "failing", Message: msg,
+				Fix: fmt.Sprintf("fix the cause named in the error (`offsite check` tests the destination); the uploads are retried by themselves, or at once with `offsite retry --to %s`", d.Name)})
+		}
+		if d.GivenUp > 0 {
+			msg := fmt.Sprintf("%d upload(s) to %s were given up: they cannot succeed as they are", d.GivenUp, d.Name)
+			if e := s.lastError(d.Name, "dead"); e != "" {
+				msg += "; " + e
+			}
+			out = append(out, Concern{Subject: subject, Reason: "given_up", Message: msg,
+				Fix: fmt.Sprintf("fix what the error names (for example rename a file the service refuses), then run `offsite retry --to %s`", d.Name)})
 		}
 	}
-	return true
+	for _, w := range s.Watches {
+		subject := "watch " + w.Name
+		switch w.State {
+		case WatchMissing, WatchUnreadable:
+			out = append(out, Concern{Subject: subject, Reason: w.State,
+				Message: fmt.Sprintf("the backup folder %s of %s cannot be read: %s", w.Path, w.Name, w.Error),
+				Fix:     "connect the disk or network share that holds it, or correct the watch's path in the config"})
+		case WatchOverdue:
+			since := "yet"
+			if w.LastArrival != nil {
+				since = "since " + w.LastArrival.Local().Format("Mon 2 Jan 15:04")
+			}
+			out = append(out, Concern{Subject: subject, Reason: w.State,
+				Message: fmt.Sprintf("no new backup in %s %s; one is expected %s", w.Name, since, w.expect),
+				Fix: fmt.Sprintf("check that the program writing these backups still runs and saves into %s; for a closure, `offsite pause --until DATE --watch %s`",
+					w.Path, w.Name)})
+		}
+	}
+	if in := s.Intake; in != nil {
+		out = append(out, Concern{Subject: "intake", Reason: "intake", Message: in.Problem,
+			Fix: "free space on the disk of the state folder " + s.StateDir + " (or make it writable again); the waiting backups are queued by themselves once it works"})
+	}
+	return out
 }
 
-// Print writes the human-readable form.
+// Healthy is the verdict as one bit: no concern.
+func (s *Status) Healthy() bool { return len(s.Health()) == 0 }
+
+// lastError is the newest error of a destination's problem jobs in a state.
+func (s *Status) lastError(dest, state string) string {
+	for _, p := range s.Problems {
+		if p.Destination == dest && p.State == state && p.Error != "" {
+			return p.Error
+		}
+	}
+	return ""
+}
+
+// pauseFix is what to do about a paused destination, by the pause's reason.
+func pauseFix(name, typ, reason string) string {
+	var fix string
+	switch reason {
+	case "auth":
+		fix = fmt.Sprintf("run `offsite auth %s` and sign in again", name)
+	case "quota":
+		fix = "free some space there (empty the trash too) or buy more storage"
+	case "missing":
+		fix = "create the destination's folder again, or correct its path"
+		if typ == "local" {
+			fix = "plug the backup disk in or connect the network share"
+		}
+	case "read-only":
+		fix = "give the account write permission on the backup folder"
+	default:
+		fix = "run `offsite check` to see what is wrong and fix it"
+	}
+	return fix + fmt.Sprintf("; then `offsite retry --to %s` tries it at once (otherwise it is tried again by itself, at least once an hour)", name)
+}
+
+// Print writes the human-readable form: the verdict first, then the detail.
 func (s *Status) Print(w io.Writer) {
+	if s.OK {
+		fmt.Fprintln(w, "OK: every backup is offsite or on its way")
+	} else {
+		fmt.Fprintf(w, "NOT OK: %d thing(s) need attention\n", len(s.Concerns))
+		for _, c := range s.Concerns {
+			fmt.Fprintf(w, "  ✗ %s: %s\n    what to do: %s\n", c.Subject, c.Message, c.Fix)
+		}
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "DESTINATION\tTYPE\tUPLOADED\tWAITING\tFAILING\tGIVEN UP\tLAST SUCCESS\tSTATE")
 	for _, d := range s.Destinations {
@@ -165,29 +383,48 @@ func (s *Status) Print(w io.Writer) {
 			last = ago(s.Time, *d.LastSuccess)
 		}
 		state := "ok"
-		if d.Paused != nil {
-			state = "PAUSED: " + d.Paused.Message
+		switch {
+		case d.Paused != nil:
+			next := "now"
+			if !d.Paused.NextTry.IsZero() {
+				next = ago(s.Time, d.Paused.NextTry)
+			}
+			state = "PAUSED: " + termsafe.Quote(d.Paused.Message) + " (next try " + next + ")"
+		case d.Alerting > 0:
+			state = "FAILING"
+		case d.GivenUp > 0:
+			state = "GAVE UP ON SOME"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d (%s)\t%d\t%d\t%d\t%s\t%s\n", d.Name, d.Type, d.Done, humanBytes(d.BytesDone), d.Waiting, d.Failing, d.GivenUp, last, state)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "WATCH\tFOLDER\tNEWEST BACKUP")
+	fmt.Fprintln(tw, "WATCH\tFOLDER\tNEWEST BACKUP\tSTATE")
 	for _, ws := range s.Watches {
 		last := "none yet"
 		if ws.LastArrival != nil {
 			last = ago(s.Time, *ws.LastArrival)
 		}
 		if ws.SilencedTo != nil {
-			last += " (alerts silenced until " + ws.SilencedTo.Format("2006-01-02") + ")"
+			last += " (alerts silenced until " + ws.SilencedTo.Local().Format("2006-01-02") + ")"
 		}
 		if ws.HeldTo != nil {
-			last += " (uploads held until " + ws.HeldTo.Format("2006-01-02") + ")"
+			last += " (uploads held until " + ws.HeldTo.Local().Format("2006-01-02") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", ws.Name, ws.Path, last)
+		state := ws.State
+		switch ws.State {
+		case WatchMissing, WatchUnreadable:
+			state = strings.ToUpper(ws.State) + ": " + termsafe.Quote(ws.Error)
+		case WatchOverdue:
+			state = "OVERDUE"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ws.Name, termsafe.Quote(ws.Path), last, state)
 	}
 	tw.Flush()
+	if s.Intake != nil {
+		fmt.Fprintf(w, "\nNOT QUEUED\n  %s\n", s.Intake.Problem)
+	}
 	if len(s.Uploading) > 0 {
 		fmt.Fprintln(w, "\nUPLOADING NOW")
 		for _, u := range s.Uploading {
@@ -195,7 +432,7 @@ func (s *Status) Print(w io.Writer) {
 			if u.Acked > 0 && u.Size > 0 {
 				done = fmt.Sprintf(", %d%% acknowledged", u.Acked*100/u.Size)
 			}
-			fmt.Fprintf(w, "  %s/%s → %s (%s%s)\n", u.Watch, u.File, u.Destination, humanBytes(u.Size), done)
+			fmt.Fprintf(w, "  %s → %s (%s%s)\n", termsafe.Quote(u.Watch+"/"+u.File), u.Destination, humanBytes(u.Size), done)
 		}
 	}
 	if len(s.Problems) > 0 {
@@ -205,13 +442,19 @@ func (s *Status) Print(w io.Writer) {
 			if !p.NextTry.IsZero() {
 				next = ", next try " + ago(s.Time, p.NextTry)
 			}
-			fmt.Fprintf(w, "  %s/%s → %s: %s after %d attempt(s)%s\n    %s\n", p.Watch, p.File, p.Destination, p.State, p.Attempts, next, p.Error)
+			fmt.Fprintf(w, "  %s → %s: %s after %d attempt(s)%s\n    %s\n", termsafe.Quote(p.Watch+"/"+p.File), p.Destination, p.State, p.Attempts, next, termsafe.Quote(p.Error))
+		}
+	}
+	if len(s.Removed) > 0 {
+		fmt.Fprintln(w, "\nDELETED BEFORE THEY WERE SENT (no copy at the destination; `offsite ack` hides them)")
+		for _, r := range s.Removed {
+			fmt.Fprintf(w, "  %s  %s/%s → %s\n", r.At.Local().Format("2006-01-02 15:04"), r.Watch, r.File, r.Destination)
 		}
 	}
 	if len(s.Recent) > 0 {
 		fmt.Fprintln(w, "\nRECENT UPLOADS")
 		for _, r := range s.Recent {
-			fmt.Fprintf(w, "  %s  %s/%s → %s:%s (%s)\n", r.At.Local().Format("2006-01-02 15:04"), r.Watch, r.File, r.Destination, r.Remote, humanBytes(r.Size))
+			fmt.Fprintf(w, "  %s  %s → %s:%s (%s)\n", r.At.Local().Format("2006-01-02 15:04"), termsafe.Quote(r.Watch+"/"+r.File), r.Destination, termsafe.Quote(r.Remote), humanBytes(r.Size))
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/retry"
 )
@@ -46,7 +47,10 @@ type Config struct {
 	ChunkSize    int64  // upload-session chunk; default DefaultChunkSize
 	Pacer        *retry.Pacer
 	Policy       retry.Policy      // retries of one call or chunk; zero: retry.DefaultPolicy
-	Transport    http.RoundTripper // optional base transport
+	Transport    http.RoundTripper // optional base transport; the stall detector and size limits wrap it
+	// Timeout is how long a call may wait for an answer, or a transfer may
+	// move no byte, before it is given up and retried; zero: httpclient.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Client is a Dropbox destination. It is safe for concurrent use.
@@ -64,10 +68,7 @@ type Client struct {
 
 // New returns a Client. It reads the token file but makes no request.
 func New(ctx context.Context, c Config) (*Client, error) {
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := httpclient.New(c.Transport, httpclient.Options{Timeout: c.Timeout})
 	chunk := c.ChunkSize
 	if chunk <= 0 {
 		chunk = DefaultChunkSize
@@ -80,7 +81,7 @@ func New(ctx context.Context, c Config) (*Client, error) {
 		pacer = &retry.Pacer{}
 	}
 	// Refreshes outlive New's ctx: they happen whenever a token runs out.
-	tctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base, Timeout: time.Minute})
+	tctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base})
 	toks, err := oauth.NewSource(tctx, OAuthConfig(c), oauth.Store{Path: c.TokenFile, Dest: c.Name})
 	if err != nil {
 		return nil, err
@@ -104,14 +105,24 @@ func New(ctx context.Context, c Config) (*Client, error) {
 
 func (c *Client) HashKind() providers.HashKind { return providers.ContentHash }
 
+// Names are Dropbox's name rules. Dropbox compares paths case-insensitively
+// and keeps the case first written (path_lower beside path_display). Its
+// documentation says nothing of Unicode normalisation; offsite assumes it
+// may fold NFC and NFD together, which at worst gives a file a timestamped
+// name it did not need. Names are up to 255 characters per segment.
+var Names = providers.NameRules{FoldCase: true, Normalize: true, MaxName: 255}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // remote maps a destination-relative path onto the account: the full
-// Dropbox path and the cleaned relative one.
+// Dropbox path and the cleaned relative one. Bytes that are not UTF-8 are
+// escaped (providers.EscapeName): JSON would turn each into U+FFFD.
 func (c *Client) remote(p string) (full, rel string, err error) {
 	clean := path.Clean("/" + p)
 	if clean == "/" {
 		return "", "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "invalid path %q", p)
 	}
-	return c.root + clean, clean[1:], nil
+	return c.root + providers.EscapeName(clean), clean[1:], nil
 }
 
 // dir maps a folder path; the account root is "" in list_folder.
@@ -120,7 +131,7 @@ func (c *Client) dir(p string) (full, rel string) {
 	if clean == "/" {
 		return c.root, ""
 	}
-	return c.root + clean, clean[1:]
+	return c.root + providers.EscapeName(clean), clean[1:]
 }
 
 // call runs one API request. A 401 refreshes the login and tries once
@@ -193,7 +204,7 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 			case *files.FolderMetadata:
 				name = m.Name
 			}
-			if rf, ok := remoteFile(path.Join(rel, name), md); ok {
+			if rf, ok := remoteFile(path.Join(rel, providers.UnescapeName(name)), md); ok {
 				out = append(out, rf)
 			}
 		}
@@ -231,7 +242,7 @@ func (c *Client) Get(ctx context.Context, p string) (io.ReadCloser, error) {
 	}
 	var body io.ReadCloser
 	err = c.call(ctx, "download "+rel, func(ctx context.Context) (err error) {
-		_, body, err = c.files.DownloadContext(ctx, files.NewDownloadArg(full))
+		_, body, err = c.files.DownloadContext(httpclient.Streaming(ctx), files.NewDownloadArg(full))
 		return err
 	})
 	return body, err

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -537,3 +540,61 @@ func (f *failAt) Read(p []byte) (int, error) {
 }
 
 func (f *failAt) Seek(off int64, whence int) (int64, error) { return f.r.Seek(off, whence) }
+
+// A file Dropbox only takes for the same name (other case) is another
+// file: Put refuses it as a name error and leaves it as it is, in one
+// request and through a session alike.
+func TestOtherCaseIsNeverReplaced(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t, testChunk)
+	for i, n := range []int{500, 3*testChunk + 1} {
+		first, second := fmt.Sprintf("x/Kassa%d.bak", i), fmt.Sprintf("x/kassa%d.bak", i)
+		v1 := providertest.Data(20, n)
+		if _, err := put(t, c, first, v1, providers.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := put(t, c, second, providertest.Data(21, n), providers.PutOptions{})
+		if providers.KindOf(err) != providers.Permanent || providers.ReasonOf(err) != providers.ReasonName ||
+			!strings.Contains(err.Error(), first[2:]) {
+			t.Errorf("Put %s over %s = %v; want a Permanent name error naming %s", second, first, err, first[2:])
+		}
+		if got := providertest.Content(t, c, first); !bytes.Equal(got, v1) {
+			t.Errorf("%s was replaced", first)
+		}
+	}
+}
+
+// Replacing updates the revision Put looked at: a file written there
+// between the look and the write is not lost, and the upload is tried
+// again (Temporary), never counted done.
+func TestReplaceIsByRevision(t *testing.T) {
+	h := newHarness(t)
+	var other *Client
+	var fired atomic.Bool
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mux.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/files/get_metadata") {
+			// Another writer stores a new revision right after the look.
+			if fired.CompareAndSwap(false, true) {
+				if _, err := put(t, other, "x/r.bak", providertest.Data(32, 700), providers.PutOptions{}); err != nil {
+					t.Errorf("other writer: %v", err)
+				}
+			}
+		}
+	}))
+	t.Cleanup(ts.Close)
+	endpoint := func(c *Config) { c.Endpoint = ts.URL }
+	c := h.client(t, testChunk)
+	if _, err := put(t, c, "x/r.bak", providertest.Data(30, 500), providers.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other = h.client(t, testChunk, endpoint)
+	racing := h.client(t, testChunk, endpoint)
+	_, err := put(t, racing, "x/r.bak", providertest.Data(31, 600), providers.PutOptions{})
+	if err == nil || providers.KindOf(err) != providers.Temporary {
+		t.Errorf("replace racing another writer = %v; want Temporary", err)
+	}
+	if got := providertest.Content(t, c, "x/r.bak"); !bytes.Equal(got, providertest.Data(32, 700)) {
+		t.Errorf("the other writer's revision was overwritten")
+	}
+}

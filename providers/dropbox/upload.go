@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox"
 	"github.com/dropbox/dropbox-sdk-go-unofficial/v6/dropbox/files"
@@ -21,8 +22,12 @@ import (
 // Put stores size bytes from r at p. Files up to one chunk go in one
 // request; larger ones through an upload session that resumes from
 // o.Session. A file already at p with the same content_hash counts as this
-// upload (a lost answer must not make "file (1).bak"); one with other
-// content is replaced, so exactly one file remains.
+// upload (a lost answer must not make "file (1).bak"). Nothing is written
+// in overwrite mode: a file with other content under exactly this name is
+// replaced only in the revision Put looked at (update by rev), so exactly
+// one file remains and none written meanwhile is lost; a file under a name
+// Dropbox takes for this one (it ignores case: "Kassa.bak" for
+// "kassa.bak") is another file and is never replaced (Permanent, name).
 func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
 	full, rel, err := c.remote(p)
 	if err != nil {
@@ -88,7 +93,7 @@ func (u *upload) single(ctx context.Context) (providers.RemoteFile, error) {
 	if err := u.checkHash(sum); err != nil {
 		return providers.RemoteFile{}, err
 	}
-	commit := func(mode string) (*files.FileMetadata, error) {
+	commit := func(mode *files.WriteMode) (*files.FileMetadata, error) {
 		var md *files.FileMetadata
 		err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) (err error) {
 			arg := &files.UploadArg{CommitInfo: *u.commitInfo(mode), ContentHash: sum}
@@ -97,19 +102,19 @@ func (u *upload) single(ctx context.Context) (providers.RemoteFile, error) {
 		})
 		return md, err
 	}
-	md, err := commit(files.WriteModeAdd)
+	md, err := commit(addMode)
 	if conflict := conflictOf(err); conflict != "" {
-		rf, same, serr := u.sameFile(ctx, sum, conflict)
+		rf, mode, serr := u.inTheWay(ctx, sum, conflict)
 		if serr != nil {
 			return providers.RemoteFile{}, serr
 		}
-		if same {
+		if mode == nil {
 			if u.o.OnProgress != nil {
 				u.o.OnProgress(u.size)
 			}
 			return rf, nil
 		}
-		md, err = commit(files.WriteModeOverwrite)
+		md, err = u.replaced(commit(mode))
 	}
 	if err != nil {
 		return providers.RemoteFile{}, err
@@ -421,17 +426,17 @@ func (u *upload) commit(ctx context.Context, st *sessionState, blocks []string) 
 		return providers.RemoteFile{}, err
 	}
 	cur := files.NewUploadSessionCursor(st.ID, uint64(u.size))
-	md, err := u.finish(ctx, cur, files.WriteModeAdd)
+	md, err := u.finish(ctx, cur, addMode)
 	if conflict := conflictOf(err); conflict != "" {
-		rf, same, serr := u.sameFile(ctx, fileSum, conflict)
+		rf, mode, serr := u.inTheWay(ctx, fileSum, conflict)
 		if serr != nil {
 			return providers.RemoteFile{}, serr
 		}
-		if same {
+		if mode == nil {
 			return rf, nil
 		}
 		// The bytes stay in the session: commit them again, replacing.
-		md, err = u.finish(ctx, cur, files.WriteModeOverwrite)
+		md, err = u.replaced(u.finish(ctx, cur, mode))
 	}
 	if errors.Is(err, errSessionGone) {
 		// An earlier finish may have landed with its answer lost.
@@ -446,7 +451,7 @@ func (u *upload) commit(ctx context.Context, st *sessionState, blocks []string) 
 	return u.result(md, fileSum)
 }
 
-func (u *upload) finish(ctx context.Context, cur *files.UploadSessionCursor, mode string) (*files.FileMetadata, error) {
+func (u *upload) finish(ctx context.Context, cur *files.UploadSessionCursor, mode *files.WriteMode) (*files.FileMetadata, error) {
 	var md *files.FileMetadata
 	err := u.c.chunkCall(ctx, "upload "+u.rel, func(ctx context.Context) (err error) {
 		arg := &files.UploadSessionFinishArg{Cursor: cur, Commit: u.commitInfo(mode)}
@@ -485,30 +490,61 @@ func conflictOf(err error) string {
 	return r.conflictTag()
 }
 
-// sameFile looks at what is in the way of a commit: the same content
-// (same = true) is this upload done; another file may be replaced; a
-// folder may not.
-func (u *upload) sameFile(ctx context.Context, sum, conflict string) (providers.RemoteFile, bool, error) {
+// addMode creates the file and never replaces one.
+var addMode = &files.WriteMode{Tagged: dropbox.Tagged{Tag: files.WriteModeAdd}}
+
+// inTheWay looks at what is in the way of an add. The same content (mode
+// nil) is this upload, done. A file of other content stored under exactly
+// this name may be replaced in the revision seen: mode is that update. A
+// file whose stored name differs (case or normalisation) is another file,
+// and a folder is no file: both are Permanent name errors. Gone meanwhile:
+// add again.
+func (u *upload) inTheWay(ctx context.Context, sum, conflict string) (providers.RemoteFile, *files.WriteMode, error) {
 	if conflict != files.WriteConflictErrorFile {
-		return providers.RemoteFile{}, false, providers.Errorf(providers.Permanent, providers.ReasonName,
+		return providers.RemoteFile{}, nil, providers.Errorf(providers.Permanent, providers.ReasonName,
 			"rename or remove what is in the way in Dropbox", "upload %s: a folder is in the way (%s)", u.rel, conflict)
 	}
-	rf, err := u.c.stat(ctx, u.full, u.rel)
+	var md files.IsMetadata
+	err := u.c.call(ctx, "stat "+u.rel, func(ctx context.Context) (err error) {
+		md, err = u.c.files.GetMetadataContext(ctx, files.NewGetMetadataArg(u.full))
+		return err
+	})
 	if errors.Is(err, providers.ErrNotFound) {
-		return providers.RemoteFile{}, false, nil // gone meanwhile: write it
+		return providers.RemoteFile{}, addMode, nil
 	}
 	if err != nil {
-		return providers.RemoteFile{}, false, err
+		return providers.RemoteFile{}, nil, err
 	}
-	if !rf.Dir && providers.SameHash(providers.ContentHash, rf.Hash, sum) {
-		return rf, true, nil
+	fm, ok := md.(*files.FileMetadata)
+	if !ok {
+		return providers.RemoteFile{}, addMode, nil // deleted meanwhile
 	}
-	return providers.RemoteFile{}, false, nil
+	if providers.SameHash(providers.ContentHash, fm.ContentHash, sum) {
+		rf, _ := remoteFile(u.rel, fm)
+		return rf, nil, nil
+	}
+	if want := path.Base(u.full); fm.Name != want {
+		return providers.RemoteFile{}, nil, providers.Errorf(providers.Permanent, providers.ReasonName,
+			"Dropbox ignores case and accents' encoding in names; offsite gives such a file a name of its own, so this is a file stored by something else: rename one of them",
+			"upload %s: Dropbox holds another file as %q, which it takes for the same name", u.rel, providers.UnescapeName(fm.Name))
+	}
+	return providers.RemoteFile{}, &files.WriteMode{Tagged: dropbox.Tagged{Tag: files.WriteModeUpdate}, Update: fm.Rev}, nil
 }
 
-func (u *upload) commitInfo(mode string) *files.CommitInfo {
+// replaced classifies the answer to a commit in update mode: a conflict
+// then means the file changed since it was looked at, and a new attempt
+// looks again.
+func (u *upload) replaced(md *files.FileMetadata, err error) (*files.FileMetadata, error) {
+	if conflictOf(err) != "" {
+		return nil, providers.Errorf(providers.Temporary, "", "",
+			"upload %s: the file in Dropbox changed while it was being replaced: %w", u.rel, err)
+	}
+	return md, err
+}
+
+func (u *upload) commitInfo(mode *files.WriteMode) *files.CommitInfo {
 	ci := files.NewCommitInfo(u.full)
-	ci.Mode = &files.WriteMode{Tagged: dropbox.Tagged{Tag: mode}}
+	ci.Mode = mode
 	ci.Autorename = false
 	ci.Mute = true // a backup landing is no news to the account's desktop apps
 	if !u.o.ModTime.IsZero() {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/retry"
 )
@@ -45,9 +46,13 @@ type Config struct {
 	ChunkSize    int64        // resumable chunk size, rounded up to 256 KiB; files below it go in one request
 	Pacer        *retry.Pacer // shared with the destination's retry decorator; nil makes one
 	Policy       retry.Policy // retries of one call or chunk; zero: retry.DefaultPolicy
-	// Transport carries every request, token refreshes included (nil: a
-	// clone of http.DefaultTransport, which honours HTTPS_PROXY).
+	// Transport carries every request, token refreshes included (nil: the
+	// shared transport of providers/httpclient, which honours HTTPS_PROXY).
+	// Either way the stall detector and answer size limits apply.
 	Transport http.RoundTripper
+	// Timeout is how long a call may wait for an answer, or a transfer may
+	// move no byte, before it is given up and retried; zero: httpclient.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Client is a Drive destination. It is safe for concurrent use.
@@ -76,10 +81,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		chunk = DefaultChunkSize
 	}
 	chunk = (chunk + chunkUnit - 1) / chunkUnit * chunkUnit
-	base := cfg.Transport
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := httpclient.New(cfg.Transport, httpclient.Options{Timeout: cfg.Timeout})
 	pacer := cfg.Pacer
 	if pacer == nil {
 		pacer = &retry.Pacer{}
@@ -121,6 +123,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // HashKind is md5: every binary file on Drive has an md5Checksum.
 func (c *Client) HashKind() providers.HashKind { return providers.MD5 }
 
+// Names are Drive's name rules: any valid UTF-8, case-sensitive, several
+// files of one name allowed (Put keeps one per name). Only bytes that are
+// not UTF-8 need the escape, as names travel in JSON.
+var Names = providers.NameRules{}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // do runs one service call with the shared retry policy and pacer.
 func (c *Client) do(ctx context.Context, op func(ctx context.Context) error) error {
 	return retry.Do(ctx, c.policy, c.pacer, func(ctx context.Context) error {
@@ -141,14 +150,20 @@ func splitPath(p string) []string {
 	return out
 }
 
-// split maps a destination path onto its folder (from My Drive) and name.
+// split maps a destination path onto its folder (from My Drive) and name,
+// as stored: bytes that are not UTF-8 escaped (providers.EscapeName),
+// since names travel in JSON, which would turn each into U+FFFD.
 func (c *Client) split(p string) (rel string, dir []string, name string, err error) {
 	segs := splitPath(path.Clean("/" + p))
 	if len(segs) == 0 {
 		return "", nil, "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "invalid path %q", p)
 	}
+	rel = strings.Join(segs, "/")
+	for i, s := range segs {
+		segs[i] = providers.EscapeName(s)
+	}
 	dir = append(append([]string{}, c.root...), segs[:len(segs)-1]...)
-	return strings.Join(segs, "/"), dir, segs[len(segs)-1], nil
+	return rel, dir, segs[len(segs)-1], nil
 }
 
 func (c *Client) remote(rel string, f *drive.File) providers.RemoteFile {
@@ -201,7 +216,11 @@ func (c *Client) newest(ctx context.Context, p string) (string, *drive.File, err
 // List returns the files and folders directly inside dir.
 func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
 	segs := splitPath(path.Clean("/" + dir))
-	parent, err := c.folder(ctx, append(append([]string{}, c.root...), segs...), false)
+	stored := append([]string{}, c.root...)
+	for _, s := range segs {
+		stored = append(stored, providers.EscapeName(s))
+	}
+	parent, err := c.folder(ctx, stored, false)
 	if errors.Is(err, providers.ErrNotFound) {
 		return nil, nil
 	}
@@ -214,7 +233,7 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 	}
 	out := make([]providers.RemoteFile, 0, len(files))
 	for _, f := range files {
-		out = append(out, c.remote(path.Join(strings.Join(segs, "/"), f.Name), f))
+		out = append(out, c.remote(path.Join(strings.Join(segs, "/"), providers.UnescapeName(f.Name)), f))
 	}
 	return out, nil
 }
@@ -268,7 +287,7 @@ func (c *Client) Get(ctx context.Context, p string) (io.ReadCloser, error) {
 	}
 	var body io.ReadCloser
 	err = c.do(ctx, func(ctx context.Context) error {
-		resp, err := c.svc.Files.Get(f.Id).Context(ctx).Download()
+		resp, err := c.svc.Files.Get(f.Id).Context(httpclient.Streaming(ctx)).Download()
 		if err != nil {
 			return err
 		}

@@ -62,6 +62,17 @@ func New(c Config) *Client {
 
 func (c *Client) HashKind() providers.HashKind { return providers.SHA256 }
 
+// Names are a local folder's name rules, on every system: Windows and macOS
+// disks, and the FAT/exFAT USB disks a shop plugs into any PC, ignore
+// case, and macOS also Unicode normalisation. A Linux disk that tells
+// them apart loses nothing by it: a second name differing only in case
+// gets a timestamp. Segments are at most 255 bytes on the common file
+// systems, and names that are not UTF-8 are escaped, as Windows, macOS and
+// UTF-8 FAT mounts cannot store them.
+var Names = providers.NameRules{FoldCase: true, Normalize: true, MaxName: 255}
+
+func (c *Client) NameRules() providers.NameRules { return Names }
+
 // Check reports whether the destination can be written now.
 func (c *Client) Check(ctx context.Context) error {
 	if err := c.checkRoot(); err != nil {
@@ -107,7 +118,9 @@ func (c *Client) rel(p string) (string, error) {
 			return "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "name %q is reserved for offsite's temporary files", part)
 		}
 	}
-	return filepath.FromSlash(clean[1:]), nil
+	// Bytes that are not UTF-8 are escaped (providers.EscapeName):
+	// Windows, macOS and UTF-8 FAT mounts cannot store them.
+	return filepath.FromSlash(providers.EscapeName(clean[1:])), nil
 }
 
 // abs is rel joined to the folder.
@@ -192,6 +205,11 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	if err := c.noLinks(rel); err != nil {
 		return providers.RemoteFile{}, err
 	}
+	if held := lookAlike(filepath.Join(c.root, rel)); held != "" {
+		return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonName,
+			"this disk ignores case or accents' encoding in names; offsite gives such a file a name of its own, so this file was stored by something else: rename one of them",
+			"write %s: the disk holds another file as %q, which it takes for the same name", cleanRel(p), providers.UnescapeName(held))
+	}
 	root, err := os.OpenRoot(c.root)
 	if err != nil {
 		return providers.RemoteFile{}, c.classify("open destination", err)
@@ -258,6 +276,30 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	return providers.RemoteFile{Path: cleanRel(p), Size: n, ModTime: mt, Hash: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// lookAlike returns the stored name of the file a case- or
+// normalisation-insensitive disk (Windows, macOS, FAT/exFAT) finds at dst
+// under another name, or "": that file is another file, never replaced.
+func lookAlike(dst string) string {
+	if _, err := os.Lstat(dst); err != nil {
+		return ""
+	}
+	entries, err := os.ReadDir(filepath.Dir(dst))
+	if err != nil {
+		return ""
+	}
+	base := filepath.Base(dst)
+	held := base
+	for _, e := range entries {
+		if e.Name() == base {
+			return ""
+		}
+		if Names.Key(e.Name()) == Names.Key(base) {
+			held = e.Name()
+		}
+	}
+	return held
+}
+
 func cleanRel(p string) string { return path.Clean("/" + p)[1:] }
 
 // Stat describes path, hashing its content (local disks report no hash of their own).
@@ -314,7 +356,7 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 			continue // removed meanwhile
 		}
 		out = append(out, providers.RemoteFile{
-			Path:    path.Join(cleanRel(dir), e.Name()),
+			Path:    path.Join(cleanRel(dir), providers.UnescapeName(e.Name())),
 			Size:    info.Size(),
 			ModTime: info.ModTime(),
 			Dir:     e.IsDir(),

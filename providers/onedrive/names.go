@@ -18,10 +18,13 @@ import (
 //   - a reserved name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, also before an
 //     extension, .lock, desktop.ini) gets the quote ‛ (U+201B) in front;
 //   - a look-alike or ‛ that is in the original name is itself preceded by
-//     ‛, so decoding knows it was literal.
+//     ‛, so decoding knows it was literal;
+//   - a byte that is not part of valid UTF-8 is ‛x and its two hex digits
+//     (‛xE4), the escape every adapter uses (providers.EscapeName).
 //
-// Decoding reads ‛x as x, and every look-alike as its ASCII original.
-const quote = '‛'
+// Decoding reads ‛xHH as that byte, any other ‛c as c, and every
+// look-alike as its ASCII original.
+const quote = providers.NameQuote
 
 var toLookalike = map[rune]rune{
 	'"': '＂', '*': '＊', ':': '：', '<': '＜', '>': '＞', '?': '？', '\\': '＼', '|': '｜',
@@ -41,28 +44,30 @@ const alwaysReplaced = `"*:<>?\|`
 
 // encodeName maps one path segment onto a name OneDrive accepts.
 func encodeName(name string) string {
-	rs := []rune(name)
 	vti := vtiStarts(name)
 	var b strings.Builder
 	if reservedName(name) {
 		b.WriteRune(quote)
 	}
-	byteOff := 0
-	for i, r := range rs {
+	for off := 0; off < len(name); {
+		r, n := utf8.DecodeRuneInString(name[off:])
+		first, last := off == 0, off+n == len(name)
 		switch {
+		case r == utf8.RuneError && n == 1:
+			providers.WriteByteEscape(&b, name[off])
 		case r == quote || fromLookalike[r] != 0:
 			b.WriteRune(quote)
 			b.WriteRune(r)
 		case strings.ContainsRune(alwaysReplaced, r),
-			r == ' ' && (i == 0 || i == len(rs)-1),
-			r == '.' && i == len(rs)-1,
-			r == '~' && i == 0,
-			r == '_' && vti[byteOff]:
+			r == ' ' && (first || last),
+			r == '.' && last,
+			r == '~' && first,
+			r == '_' && vti[off]:
 			b.WriteRune(toLookalike[r])
 		default:
-			b.WriteRune(r)
+			b.WriteString(name[off : off+n])
 		}
-		byteOff += utf8.RuneLen(r)
+		off += n
 	}
 	return b.String()
 }
@@ -74,7 +79,14 @@ func decodeName(name string) string {
 	}
 	var b strings.Builder
 	escaped := false
-	for _, r := range name {
+	for off := 0; off < len(name); {
+		if c, n, ok := providers.ByteEscapeAt(name, off); ok && !escaped {
+			b.WriteByte(c)
+			off += n
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(name[off:])
+		off += n
 		switch {
 		case escaped:
 			b.WriteRune(r)
@@ -131,7 +143,7 @@ func (c *Client) remoteSegments(p string) ([]string, error) {
 	segs := append([]string(nil), c.folder...)
 	if p != "" {
 		for _, s := range strings.Split(p, "/") {
-			if s == "" || s == "." || s == ".." || !utf8.ValidString(s) {
+			if s == "" || s == "." || s == ".." {
 				return nil, providers.Errorf(providers.Permanent, providers.ReasonName, "",
 					"%s: %q is not a valid file path", c.cfg.Name, p)
 			}

@@ -41,16 +41,19 @@ func TestEncodeName(t *testing.T) {
 }
 
 func FuzzNameRoundTrip(f *testing.F) {
-	for _, s := range []string{"a", " x.", "CON", "~$a", "_vti_", "‛＊", "a:b", "．␠"} {
+	for _, s := range []string{"a", " x.", "CON", "~$a", "_vti_", "‛＊", "a:b", "．␠", "K\xe4ssa", "‛xE4", "DESKTOP.INI", "\xff‛‛x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if strings.Contains(s, "/") || s == "" || !utf8.ValidString(s) {
+		if strings.Contains(s, "/") || s == "" {
 			return // remoteSegments refuses these before encoding
 		}
 		enc := encodeName(s)
 		if got := decodeName(enc); got != s {
 			t.Fatalf("round trip of %q via %q gave %q", s, enc, got)
+		}
+		if !utf8.ValidString(enc) {
+			t.Fatalf("encodeName(%q) = %q is not UTF-8", s, enc)
 		}
 		if strings.ContainsAny(enc, `"*:<>?\|`) || strings.HasPrefix(enc, " ") || strings.HasSuffix(enc, " ") ||
 			strings.HasSuffix(enc, ".") || strings.HasPrefix(enc, "~") || strings.Contains(strings.ToLower(enc), "_vti_") || reservedName(enc) {
@@ -62,7 +65,8 @@ func FuzzNameRoundTrip(f *testing.F) {
 func TestNamesRoundTripThroughService(t *testing.T) {
 	e := newEnv(t)
 	c := e.client("B")
-	names := []string{`a:b*c?.bak`, " lead.bak", "trail.", "CON", "~$lock.xlsx", "x_vti_y.bak", "desktop.ini", "full＊width.bak", `q"uote|pipe<>.bak`}
+	names := []string{`a:b*c?.bak`, " lead.bak", "trail.", "CON", "~$lock.xlsx", "x_vti_y.bak", "desktop.ini", "full＊width.bak", `q"uote|pipe<>.bak`,
+		"K\xe4ssa.bak", "K\xf6ssa.bak", "‛xE4.bak"}
 	for i, n := range names {
 		data := providertest.Data(uint64(300+i), 100+i)
 		rf, err := put(t, c, "odd/"+n, data, providers.PutOptions{})

@@ -29,7 +29,9 @@ type upload struct {
 
 // Put stores size bytes from r at p. It looks before it creates: a file of
 // the same size and quickXorHash is returned as it is; different content
-// is replaced, so exactly one file remains. Files up to 4 MiB (or one
+// under exactly this name is replaced, so exactly one file remains, but a
+// file OneDrive merely takes for this name (other case or normalisation)
+// is never replaced. Files up to 4 MiB (or one
 // chunk, if smaller) go in one PUT, bigger ones through an upload session
 // that a saved o.Session resumes.
 func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
@@ -71,6 +73,13 @@ func (u *upload) lookThenCreate(ctx context.Context, again bool) (providers.Remo
 				u.done()
 			}
 			return existing.remote(u.path), err
+		}
+		if want := u.segs[len(u.segs)-1]; existing.Name != want {
+			// OneDrive took our name for one it holds (case, NFC/NFD):
+			// that is another file, never to be replaced.
+			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonName,
+				"OneDrive ignores case and accents' encoding in names; offsite gives such a file a name of its own, so this is a file stored by something else: rename one of them",
+				"upload %s: OneDrive holds another file as %q, which it takes for the same name", u.path, decodeName(existing.Name))
 		}
 		conflict = "replace"
 	case !isNotFound(err):

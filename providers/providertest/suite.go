@@ -50,6 +50,9 @@ func Run(t *testing.T, o Options) {
 		{"CancelReturnsPromptly", testCancel},
 		{"ConcurrentPuts", testConcurrent},
 		{"UnicodeAndSpaces", testNames},
+		{"CaseOnlyDifference", testCaseOnly},
+		{"NormalizationOnlyDifference", testNormalizationOnly},
+		{"InvalidUTF8Names", testInvalidUTF8},
 		{"Absent", testAbsent},
 		{"ChecksumMismatchLeavesNothing", testChecksumMismatch},
 		{"MultiChunk", testMultiChunk},
@@ -342,6 +345,74 @@ func testNames(t *testing.T, p providers.Provider, o Options) {
 		base = append(base, path.Base(n))
 	}
 	expectNames(t, p, "Kassa 1", base...)
+}
+
+// testCaseOnly puts two files whose names differ only in case.
+func testCaseOnly(t *testing.T, p providers.Provider, o Options) {
+	twoNames(t, p, "cases/Kassa.bak", "cases/kassa.bak")
+}
+
+// testNormalizationOnly puts "Café.bak" written with é as one code point
+// (NFC, as Windows writes it) and as e plus a combining accent (NFD, as
+// macOS does).
+func testNormalizationOnly(t *testing.T, p providers.Provider, o Options) {
+	twoNames(t, p, "norm/Caf\u00e9.bak", "norm/Cafe\u0301.bak")
+}
+
+// twoNames checks that two names the service may take for one never cost
+// a file: when the adapter's NameRules give them two keys, both are
+// stored and read back apart; when one key, the second Put may be stored
+// apart or refused, but never replaces the first. Either way the declared
+// rules are at least as strict as the service.
+func twoNames(t *testing.T, p providers.Provider, a, b string) {
+	t.Helper()
+	rules := providers.RulesOf(p)
+	da, db := Data(500, 3000), Data(501, 4000)
+	Put(t, p, a, da)
+	_, err := p.Put(ctx(t), b, bytes.NewReader(db), int64(len(db)), providers.PutOptions{ModTime: time.Now(), Hash: HashOf(t, p, db)})
+	oneKey := rules.Key(a) == rules.Key(b)
+	switch {
+	case err != nil && !oneKey:
+		t.Fatalf("Put %q after %q: %v; the adapter's name rules give them two keys", b, a, err)
+	case err != nil:
+		if k := providers.KindOf(err); k != providers.Permanent {
+			t.Errorf("Put %q refused as %v, want Permanent (it cannot succeed under this name)", b, k)
+		}
+	default:
+		if got := Content(t, p, b); !bytes.Equal(got, db) {
+			t.Errorf("Get %q after both were put does not return its own content", b)
+		}
+	}
+	if got := Content(t, p, a); !bytes.Equal(got, da) {
+		t.Fatalf("Put %q replaced %q: the service took them for one name, so the adapter's NameRules must give them one key and Put must refuse", b, a)
+	}
+}
+
+// testInvalidUTF8 puts names that are not UTF-8 (Latin-1 from an old
+// program), which JSON APIs would turn into U+FFFD and so into one name,
+// and a name that looks like the escape offsite uses for them.
+func testInvalidUTF8(t *testing.T, p providers.Provider, o Options) {
+	names := []string{"latin1/K\xe4ssa.bak", "latin1/K\xf6ssa.bak", "latin1/\xff\xfe.bak", "latin1/\u201bxE4.bak"}
+	for i, n := range names {
+		Put(t, p, n, Data(uint64(600+i), 1000+i))
+	}
+	for i, n := range names {
+		if got := Content(t, p, n); !bytes.Equal(got, Data(uint64(600+i), 1000+i)) {
+			t.Errorf("Get %q: content differs", n)
+		}
+		if st, err := p.Stat(ctx(t), n); err != nil || st.Size != int64(1000+i) {
+			t.Errorf("Stat %q = %+v, %v", n, st, err)
+		}
+	}
+	var base []string
+	for _, n := range names {
+		base = append(base, path.Base(n))
+	}
+	expectNames(t, p, "latin1", base...)
+	if err := p.Delete(ctx(t), names[0]); err != nil {
+		t.Fatalf("Delete %q: %v", names[0], err)
+	}
+	expectNames(t, p, "latin1", base[1:]...)
 }
 
 func testAbsent(t *testing.T, p providers.Provider, o Options) {

@@ -7,6 +7,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -20,12 +21,17 @@ type Policy struct {
 	Initial  time.Duration // cap of the first wait
 	Max      time.Duration // cap of any computed wait
 	Attempts int           // tries in all, the first included
+	// MaxRetryAfter is the longest Retry-After waited for inside a call
+	// (default 1h; offsite sets it to the config's retry.max). A longer
+	// one is returned at once, so no call stalls for what the service
+	// asks (a year, in the wild): the caller pauses the destination.
+	MaxRetryAfter time.Duration
 	// Report, when set, is told of every retry before its wait.
 	Report func(attempt int, err error, wait time.Duration)
 }
 
 // DefaultPolicy suits one HTTP call or one chunk.
-var DefaultPolicy = Policy{Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: 5}
+var DefaultPolicy = Policy{Initial: 500 * time.Millisecond, Max: 30 * time.Second, Attempts: 5, MaxRetryAfter: time.Hour}
 
 func (p Policy) withDefaults() Policy {
 	if p.Initial <= 0 {
@@ -36,6 +42,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Attempts <= 0 {
 		p.Attempts = DefaultPolicy.Attempts
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = DefaultPolicy.MaxRetryAfter
 	}
 	return p
 }
@@ -101,8 +110,9 @@ func (p *Pacer) Wait(ctx context.Context) error {
 }
 
 // Do runs op until it succeeds, fails with an error that retrying cannot
-// fix (Permanent, Fatal, Canceled), the attempts run out, or ctx ends. It
-// returns op's last error unchanged, so its Kind survives.
+// fix (Permanent, Fatal, Canceled), the attempts run out, the service asks
+// for a wait longer than MaxRetryAfter, or ctx ends. It returns op's last
+// error unchanged, so its Kind and Retry-After survive.
 func Do(ctx context.Context, p Policy, pacer *Pacer, op func(context.Context) error) error {
 	p = p.withDefaults()
 	for attempt := 1; ; attempt++ {
@@ -120,12 +130,20 @@ func Do(ctx context.Context, p Policy, pacer *Pacer, op func(context.Context) er
 		if kind != providers.Temporary && kind != providers.RateLimited {
 			return err
 		}
-		if attempt >= p.Attempts {
+		// A stall already waited out the whole timeout; trying again here
+		// would multiply that wait by every layer's attempts (an upload
+		// would hang for half an hour). The queue retries it later, and a
+		// person running push is told now.
+		if errors.Is(err, providers.ErrStalled) {
+			return err
+		}
+		ra := providers.RetryAfterOf(err)
+		if attempt >= p.Attempts || ra > p.MaxRetryAfter {
 			return err
 		}
 		wait := Backoff(p, attempt, rand.Float64())
 		if kind == providers.RateLimited {
-			if ra := providers.RetryAfterOf(err); ra > 0 {
+			if ra > 0 {
 				wait = ra
 			}
 			// Every worker on this account waits, not just this one.

@@ -317,7 +317,7 @@ func (s *Server) freeNameLocked(parentID, name string) string {
 // checkName refuses what OneDrive refuses, with Graph's answer.
 func checkName(name string) *graphError {
 	switch {
-	case name == "" || name == "." || name == "..":
+	case name == "" || name == "." || name == ".." || !utf8.ValidString(name):
 		return errInvalid("invalidPath", "The name is empty or invalid")
 	case strings.ContainsAny(name, `"*:<>?/\|`):
 		return errInvalid("", "The provided name cannot contain any illegal characters.")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers"
 )
@@ -95,10 +97,12 @@ func (s *Server) usedLocked() int64 {
 	return n
 }
 
-// childLocked finds name in parent the way OneDrive does: case-insensitively.
+// childLocked finds name in parent the way OneDrive does: case-insensitively,
+// and taking canonically equivalent spellings (NFC, NFD) for one name.
 func (s *Server) childLocked(parentID, name string) *item {
+	name = norm.NFC.String(name)
 	for _, it := range s.st.Items {
-		if it.ParentID == parentID && strings.EqualFold(it.Name, name) {
+		if it.ParentID == parentID && strings.EqualFold(norm.NFC.String(it.Name), name) {
 			return it
 		}
 	}
