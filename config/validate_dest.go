@@ -13,6 +13,8 @@ func (c *Config) validateDestinations(p *problems) {
 		d := &c.Destinations[i]
 		at := index("destinations", i)
 		checkName(p, at, "destination", d.Name, names)
+		checkPathChars(p, at+".path", d.Path)
+		checkPathChars(p, at+".token_file", d.TokenFile)
 		switch d.Type {
 		case "":
 			p.add(at+".type", "add type: local, gdrive, dropbox or onedrive", "is missing")

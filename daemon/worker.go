@@ -232,9 +232,14 @@ func (d *Daemon) sourceExists(w Watch, j *queue.Job) bool {
 // upload sends the job's version, after checking the source still holds it.
 func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
 	abs := filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel))
-	f, err := openShared(abs)
+	f, err := openSource(w.Path, j.Version.Rel)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, errLinked) {
+			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, "",
+				"find out who replaced the backup with a link, remove it, and let the program write the backup again",
+				"%s: %w; nothing was sent", abs, errLinked)
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
 			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "%s was removed before it was sent", abs)
 		}
 		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check that the service's user may read the backup folder", "open %s: %w", abs, err)
