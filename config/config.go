@@ -53,21 +53,22 @@ type Watch struct {
 
 // Destination is one place files are uploaded to.
 type Destination struct {
-	Name         string `yaml:"name"`
-	Type         string `yaml:"type"`          // local|gdrive|dropbox|onedrive
-	Path         string `yaml:"path"`          // local: the folder
-	Folder       string `yaml:"folder"`        // cloud: folder under the account root; "" = root
-	TokenFile    string `yaml:"token_file"`    // relative to StateDir
-	ClientID     string `yaml:"client_id"`     // cloud: the shop's own OAuth client
-	ClientSecret string `yaml:"client_secret"` // never printed
-	Endpoint     string `yaml:"endpoint"`      // optional service root (emulators)
-	Tenant       string `yaml:"tenant"`        // onedrive
-	DriveID      string `yaml:"drive_id"`      // onedrive
-	ChunkSize    Size   `yaml:"chunk_size"`    // cloud: resumable upload chunk
-	Window       string `yaml:"window"`        // "19:00-07:00": uploads only inside it
-	Bandwidth    Rate   `yaml:"bandwidth"`     // per-destination cap, 0 = none
-	Keep         Keep   `yaml:"keep"`          // remote retention; zero = keep everything
-	Timezone     string `yaml:"timezone"`      // for window and keep days, default local
+	Name         string   `yaml:"name"`
+	Type         string   `yaml:"type"`          // local|gdrive|dropbox|onedrive
+	Path         string   `yaml:"path"`          // local: the folder
+	Folder       string   `yaml:"folder"`        // cloud: folder under the account root; "" = root
+	TokenFile    string   `yaml:"token_file"`    // relative to StateDir
+	ClientID     string   `yaml:"client_id"`     // cloud: the shop's own OAuth client
+	ClientSecret string   `yaml:"client_secret"` // never printed
+	Endpoint     string   `yaml:"endpoint"`      // optional service root (emulators)
+	Tenant       string   `yaml:"tenant"`        // onedrive
+	DriveID      string   `yaml:"drive_id"`      // onedrive
+	ChunkSize    Size     `yaml:"chunk_size"`    // cloud: resumable upload chunk
+	Timeout      Duration `yaml:"timeout"`       // cloud: give up a call after this long without an answer or a byte moving
+	Window       string   `yaml:"window"`        // "19:00-07:00": uploads only inside it
+	Bandwidth    Rate     `yaml:"bandwidth"`     // per-destination cap, 0 = none
+	Keep         Keep     `yaml:"keep"`          // remote retention; zero = keep everything
+	Timezone     string   `yaml:"timezone"`      // for window and keep days, default local
 }
 
 // Retry is the queue's slow retry schedule.

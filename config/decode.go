@@ -75,9 +75,12 @@ func (p *problems) syntax(err error) {
 	}
 	msg := ye.GetMessage()
 	hint := "check the indentation and quoting on this line and the one above"
-	if strings.Contains(msg, "'\t'") {
+	switch {
+	case strings.Contains(msg, "'\t'"):
 		msg = "has a tab character"
 		hint = "indent with spaces; YAML does not allow tabs"
+	case strings.Contains(msg, "escape"):
+		hint = quoteHint
 	}
 	p.addAt(ye.GetToken().Position.Line, "", hint, "is not valid YAML: %s", msg)
 }

@@ -42,7 +42,9 @@ const (
 	DefaultRetryInitial = Duration(2 * time.Second)
 	DefaultRetryMax     = Duration(time.Hour)
 	DefaultAlertAfter   = 5
-	DefaultTenant       = "common" // onedrive: personal and work accounts
+	DefaultTenant       = "common"              // onedrive: personal and work accounts
+	DefaultTimeout      = Duration(time.Minute) // cloud: no answer or no byte moving this long = stalled
+	MinTimeout          = Duration(time.Second)
 	DefaultFileName     = "offsite.yaml"
 	AppName             = "offsite"
 
@@ -156,6 +158,9 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 		}
 		if d.Type == TypeOneDrive && d.Tenant == "" {
 			d.Tenant = DefaultTenant
+		}
+		if d.IsCloud() && !set(index("destinations", i)+".timeout") {
+			d.Timeout = DefaultTimeout
 		}
 	}
 	for i := range c.Notify {

@@ -41,6 +41,8 @@ notify:
 		{"min_size_ratio", w.MinSizeRatio, 0.2},
 		{"onedrive chunk_size", d.ChunkSize, 10 * MiB},
 		{"onedrive tenant", d.Tenant, "common"},
+		{"onedrive timeout", d.Timeout, Duration(time.Minute)},
+		{"local timeout", c.Destination("usb").Timeout, Duration(0)},
 		{"token_file", d.TokenFile, "cloud-token.json"},
 		{"local chunk_size", c.Destination("usb").ChunkSize, Size(0)},
 		{"notify on", c.Notify[0].On, []string{"failure", "recovered", "missed", "weekly"}},

@@ -51,8 +51,10 @@ func (c *Config) validateTop(p *problems) {
 	if c.Workers < 1 || c.Workers > maxWorkers {
 		p.add("workers", fmt.Sprintf("use 1 to %d; %d is the default", maxWorkers, DefaultWorkers), "is %d", c.Workers)
 	}
-	if fi, err := os.Stat(c.StateDir); err == nil && !fi.IsDir() {
-		p.add("state_dir", "point it at a folder; offsite creates it when missing", "is %s, which is a file", c.StateDir)
+	if checkPathChars(p, "state_dir", c.StateDir) {
+		if fi, err := os.Stat(c.StateDir); err == nil && !fi.IsDir() {
+			p.add("state_dir", "point it at a folder; offsite creates it when missing", "is %s, which is a file", c.StateDir)
+		}
 	}
 	r := c.Retry
 	if r.Initial <= 0 {
@@ -82,6 +84,7 @@ func (c *Config) validateWatches(p *problems) {
 		checkName(p, at, "watch", w.Name, names)
 		checkPatterns(p, at+".include", w.Include)
 		checkPatterns(p, at+".exclude", w.Exclude)
+		checkPathChars(p, at+".path", w.Path)
 		if w.Path == "" {
 			p.add(at+".path", "add path: /the/backup/folder", "is missing")
 		}

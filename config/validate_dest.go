@@ -13,6 +13,8 @@ func (c *Config) validateDestinations(p *problems) {
 		d := &c.Destinations[i]
 		at := index("destinations", i)
 		checkName(p, at, "destination", d.Name, names)
+		checkPathChars(p, at+".path", d.Path)
+		checkPathChars(p, at+".token_file", d.TokenFile)
 		switch d.Type {
 		case "":
 			p.add(at+".type", "add type: local, gdrive, dropbox or onedrive", "is missing")
@@ -39,7 +41,7 @@ func (c *Config) validateDestinations(p *problems) {
 
 func (c *Config) validateLocal(p *problems, at string, d *Destination) {
 	// Keys a local destination has no use for: most likely a copied entry.
-	for _, k := range []string{"folder", "token_file", "client_id", "client_secret", "endpoint", "tenant", "drive_id", "chunk_size"} {
+	for _, k := range []string{"folder", "token_file", "client_id", "client_secret", "endpoint", "tenant", "drive_id", "chunk_size", "timeout"} {
 		if p.set(at + "." + k) {
 			p.add(at+"."+k, "remove it; a local destination only needs path", "applies only to cloud destinations")
 		}
@@ -86,6 +88,9 @@ func validateCloud(p *problems, at string, d *Destination) {
 		}
 	}
 	checkChunk(p, at+".chunk_size", d.Type, d.ChunkSize)
+	if d.Timeout < MinTimeout {
+		p.add(at+".timeout", "use at least "+MinTimeout.String()+", or leave it out for the default "+DefaultTimeout.String(), "is %s, too short for any call to finish", d.Timeout)
+	}
 }
 
 func checkChunk(p *problems, at, typ string, s Size) {

@@ -283,6 +283,26 @@ destinations:
     endpoint: http://127.0.0.1:1
     chunk_size: 10MiB
 `, 9, "destinations[0].chunk_size", "multiple of 4MiB"},
+		{"timeout too short", `watches:
+  - name: pos
+    path: {W}
+    destinations: [c]
+destinations:
+  - name: c
+    type: dropbox
+    endpoint: http://127.0.0.1:1
+    timeout: 10ms
+`, 9, "destinations[0].timeout", "too short"},
+		{"timeout on a local destination", `watches:
+  - name: pos
+    path: {W}
+    destinations: [usb]
+destinations:
+  - name: usb
+    type: local
+    path: {D}
+    timeout: 1m
+`, 9, "destinations[0].timeout", "only to cloud destinations"},
 		{"onedrive chunk multiple", `watches:
   - name: pos
     path: {W}
@@ -438,6 +458,32 @@ destinations:
 		{"unknown alias", base + "log_level: *lvl\n", 9, "log_level", "no anchor defines"},
 		{"second document", base + "---\nworkers: 3\n", 10, "", "second YAML document"},
 		{"not a mapping", "- a\n- b\n", 1, "", "is not a YAML mapping"},
+		// Backslashes in double quotes are YAML escapes: \P is U+2029, \N U+0085, \t and \n tab and newline.
+		{"windows watch path in double quotes", `watches:
+  - name: pos
+    path: "C:\POS\Nightly"
+    destinations: [usb]
+destinations:
+  - {name: usb, type: local, path: {D}}
+`, 3, "watches[0].path", "holds the character U+2029"},
+		{"windows destination path in double quotes", base + `  - name: usb2
+    type: local
+    path: "E:\temp\new"
+`, 11, "destinations[1].path", "single quotes ('C:\\POS\\Nightly') or with forward slashes"},
+		{"state_dir in double quotes", base + `state_dir: "C:\new\temp"` + "\n", 9, "state_dir", "new line"},
+		{"token_file in double quotes", base + `  - name: cloud
+    type: gdrive
+    client_id: id
+    client_secret: s
+    token_file: "C:\tokens\a.json"
+`, 13, "destinations[1].token_file", "tab"},
+		{"unknown escape in double quotes", `watches:
+  - name: pos
+    path: "C:\Backup\Shop"
+    destinations: [usb]
+destinations:
+  - {name: usb, type: local, path: {D}}
+`, 3, "", "single quotes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -263,9 +263,12 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 	if containsAll(known, w.Destinations) {
 		return queue.Route{}, false, nil
 	}
-	sum, err := hashStable(f)
+	sum, err := hashStable(w.Path, f)
 	if err != nil {
-		if errors.Is(err, errChanged) {
+		if errors.Is(err, errLinked) {
+			d.log.Warn("backup file was replaced by a link; it is not read", "watch", f.Watch, "file", f.Rel, "err", err)
+			d.notify(replacedByLink(f, err))
+		} else if errors.Is(err, errChanged) {
 			d.log.Debug("file changed while it was read; waiting for it to settle again", "watch", f.Watch, "file", f.Rel)
 			if d.o.Gate != nil {
 				d.o.Gate.Recheck(f.Watch, f.Rel)
@@ -328,6 +331,21 @@ func unreadable(f watcher.File, err error) notify.Event {
 	}
 }
 
+// replacedByLink tells people a backup's name now points elsewhere: read,
+// it could have sent any file the service's account may read offsite.
+func replacedByLink(f watcher.File, err error) notify.Event {
+	return notify.Event{
+		Kind:    notify.KindFailure,
+		Key:     fmt.Sprintf("linked/%s/%s/%d", f.Watch, f.Rel, f.ModTime.UnixNano()),
+		Subject: fmt.Sprintf("offsite: the backup %q was replaced by a link", f.Rel),
+		Text: fmt.Sprintf("The backup %q in '%s' was replaced by a link (shortcut) after it was written, so offsite did not read it: "+
+			"a link can point at any file on this computer. Nothing was sent.\n\n"+
+			"What to do: find out who or what replaced the file (someone with write access to the backup folder), "+
+			"remove the link and let the program write its backup again.\n\nDetails: %v", f.Rel, f.Watch, err),
+		Fields: map[string]string{"watch": f.Watch, "file": f.Rel, "error": err.Error()},
+	}
+}
+
 // intakeFailing tells people that backups are not even queued: nothing
 // else would, since no upload fails for a file that never became a job.
 func intakeFailing(files int, since time.Time, err error) notify.Event {
@@ -359,21 +377,32 @@ type forgetter interface {
 	Forget(watch, rel string)
 }
 
-var errChanged = errors.New("file changed while it was read")
+var (
+	errChanged    = errors.New("file changed while it was read")
+	errLinked     = errors.New("the file was replaced by a link")
+	errNotRegular = errors.New("not a regular file")
+)
 
-// hashStable hashes f and checks that its size and mtime did not move
-// meanwhile, so the hash belongs to exactly the version the gate passed.
-func hashStable(f watcher.File) (string, error) {
-	file, err := openShared(f.Abs)
+// hashStable hashes f from one handle and checks that the handle is the
+// file the watcher passed (same identity, not a link) and that its size
+// and mtime did not move meanwhile, so the hash belongs to exactly the
+// version the gate passed.
+func hashStable(root string, f watcher.File) (string, error) {
+	file, err := openSource(root, f.Rel)
 	if err != nil {
 		return "", err
 	}
 	defer file.Close()
+	if !f.ID.IsZero() {
+		if id, err := watcher.HandleID(file); err == nil && id != f.ID {
+			return "", errChanged // another file under this name now: back to the gate
+		}
+	}
 	sums, n, err := providers.HashReader(file, providers.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", f.Abs, err)
 	}
-	st, err := os.Stat(f.Abs)
+	st, err := file.Stat()
 	if err != nil {
 		return "", err
 	}

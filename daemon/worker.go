@@ -80,6 +80,10 @@ func (d *Daemon) laneLoop(ctx context.Context, l *lane, own bool, budget chan st
 				<-budget
 			}
 		}
+		// Taken before the claim, so a kick that comes between an empty
+		// claim and the wait (the committer recording the last upload) is
+		// not missed.
+		wake := d.wakeCh()
 		j, err := d.claim(ctx, l)
 		if err != nil {
 			release()
@@ -95,7 +99,7 @@ func (d *Daemon) laneLoop(ctx context.Context, l *lane, own bool, budget chan st
 				return
 			}
 			d.maybeReport(ctx)
-			d.idle(ctx, l)
+			d.idle(ctx, l, wake)
 			continue
 		}
 		d.BeginRun()
@@ -131,8 +135,7 @@ func (d *Daemon) claim(ctx context.Context, l *lane) (*queue.Job, error) {
 
 // idle waits for new work on a lane: a kick from intake, the lane's next
 // due job, the end of its rate-limit hold, or a minute.
-func (d *Daemon) idle(ctx context.Context, l *lane) {
-	wake := d.wakeCh()
+func (d *Daemon) idle(ctx context.Context, l *lane, wake <-chan struct{}) {
 	wait := time.Minute
 	now := d.now()
 	if next, err := d.store.NextDueOf(ctx, l.name); err == nil && !next.IsZero() {
@@ -229,9 +232,14 @@ func (d *Daemon) sourceExists(w Watch, j *queue.Job) bool {
 // upload sends the job's version, after checking the source still holds it.
 func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
 	abs := filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel))
-	f, err := openShared(abs)
+	f, err := openSource(w.Path, j.Version.Rel)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, errLinked) {
+			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, "",
+				"find out who replaced the backup with a link, remove it, and let the program write the backup again",
+				"%s: %w; nothing was sent", abs, errLinked)
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
 			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "%s was removed before it was sent", abs)
 		}
 		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check that the service's user may read the backup folder", "open %s: %w", abs, err)
@@ -427,7 +435,7 @@ func (d *Daemon) committer(in <-chan finished) {
 			for _, b := range batch {
 				d.requeue(ctx, b.job, time.Time{}, "its upload could not be recorded")
 			}
-			d.inflight.Add(-int64(len(batch)))
+			d.settled(len(batch))
 			continue
 		}
 		for _, b := range batch {
@@ -438,7 +446,16 @@ func (d *Daemon) committer(in <-chan finished) {
 			d.recordUpload(j, b.dst, b.rf, b.took)
 			d.recovered(ctx, j)
 		}
-		d.inflight.Add(-int64(len(batch)))
+		d.settled(len(batch))
+	}
+}
+
+// settled ends n uploads' time in flight; after the last, idle lanes look
+// again, so the run report (and the end ping) goes out now rather than at
+// the next timer.
+func (d *Daemon) settled(n int) {
+	if d.inflight.Add(-int64(n)) == 0 {
+		d.kick()
 	}
 }
 

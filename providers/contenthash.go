@@ -79,8 +79,13 @@ func (h *contentHash) Sum(b []byte) []byte {
 		c := sha256.New()
 		// sha256 digests implement encoding.BinaryMarshaler; cloning
 		// through it keeps Sum side-effect free.
-		state, _ := h.overall.(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
-		c.(interface{ UnmarshalBinary([]byte) error }).UnmarshalBinary(state)
+		state, err := h.overall.(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
+		if err == nil {
+			err = c.(interface{ UnmarshalBinary([]byte) error }).UnmarshalBinary(state)
+		}
+		if err != nil {
+			panic("content hash: cannot clone sha256 state: " + err.Error()) // cannot happen with crypto/sha256
+		}
 		c.Write(h.block.Sum(nil))
 		overall = c
 	}

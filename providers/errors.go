@@ -10,6 +10,26 @@ import (
 // ErrNotFound is matched (errors.Is) by errors for absent remote files.
 var ErrNotFound = errors.New("not found")
 
+// ErrStalled is matched (errors.Is) by errors of calls given up because
+// nothing moved: no answer, or no body bytes, for the destination's timeout.
+var ErrStalled = errors.New("stalled")
+
+// Stalled is the error of a call given up because nothing moved; what says
+// what did not happen ("no data moved for 2m0s"). It is Temporary: the
+// next attempt may well get through, and the queue keeps the job.
+func Stalled(what string) error {
+	return &Error{Kind: Temporary, Err: stallError(what)}
+}
+
+type stallError string
+
+func (e stallError) Error() string {
+	// Not "will retry": push gives up on it; the daemon says it retries.
+	return string(e) + "; the service or the network stalled"
+}
+
+func (e stallError) Is(target error) bool { return target == ErrStalled }
+
 // Kind says what the caller should do about an error. Each adapter maps
 // every error it sees onto exactly one Kind, in one classify function.
 type Kind int

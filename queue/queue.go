@@ -64,7 +64,7 @@ func Open(file string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, now: time.Now}
 	if err := s.migrate(); err != nil {
-		db.Close()
+		_ = db.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("open queue %s: %w", file, err)
 	}
 	// Upload sessions in the database are credentials: owner only, the
@@ -323,7 +323,10 @@ func (s *Store) durable(ctx context.Context, fn func(*sql.Tx) error) error {
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=FULL`); err != nil {
 		return err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=NORMAL`)
+	defer func() {
+		// Failing leaves this connection syncing every commit: slower, never less safe.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous=NORMAL`)
+	}()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err

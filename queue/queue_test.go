@@ -276,14 +276,10 @@ func TestUpgradeAddsRemoteKey(t *testing.T) {
 	ctx := context.Background()
 	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
 	s.Enqueue(ctx, []Route{{Version: ver("Kassa.bak", "a", mt), Destinations: []string{"cloud"}}})
-	for _, q := range []string{`DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`, `UPDATE meta SET value='1' WHERE key='schema_version'`} {
-		if _, err := s.db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	downgrade(t, s, len(migrations)-1, `DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`)
 	s.Close()
 	if s, err = Open(file); err != nil {
-		t.Fatalf("open a database of schema 1: %v", err)
+		t.Fatalf("open a database from before remote_key: %v", err)
 	}
 	defer s.Close()
 	if err := s.SetNameKey(ctx, "cloud", foldKey); err != nil {

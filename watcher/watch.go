@@ -25,6 +25,11 @@ const (
 	rootCheck = 2 * time.Second
 	// fallbackPoll is the scan interval after the OS refused a watch (inotify limits).
 	fallbackPoll = 30 * time.Second
+	// holdMax bounds how long after its last write a settled file is held
+	// back because it still looks unfinished (open for writing, no zip end
+	// record...): past it the file goes out anyway, so a missed close or an
+	// odd file is never lost.
+	holdMax = time.Hour
 )
 
 // reportedStamp remembers what was last reported for a file; gen is the full scan that
@@ -44,6 +49,7 @@ type watch struct {
 
 	quick     time.Duration
 	rootEvery time.Duration
+	holdMax   time.Duration
 
 	gate     *gate
 	reported map[string]reportedStamp
@@ -54,6 +60,7 @@ type watch struct {
 	fallback bool // polling because the OS refused a watch
 
 	fsw     *fsnotify.Watcher
+	writers *writers // close-write tracking, Linux only; nil when off
 	drained chan struct{}
 	rescanT *time.Ticker
 }
@@ -64,6 +71,7 @@ func newWatch(c Config, f filter, sink Sink, log *slog.Logger) *watch {
 		pend:      newPending(),
 		quick:     quickCheck,
 		rootEvery: rootCheck,
+		holdMax:   holdMax,
 		gate:      newGate(),
 		reported:  make(map[string]reportedStamp),
 		dirs:      make(map[string]fs.FileInfo),
@@ -199,6 +207,7 @@ func (w *watch) openNotify() {
 		return
 	}
 	w.attach(fsw)
+	w.writers = newWriters()
 }
 
 func (w *watch) attach(fsw *fsnotify.Watcher) {
@@ -214,6 +223,8 @@ func (w *watch) closeNotify() {
 	w.fsw.Close()
 	<-w.drained
 	w.fsw = nil
+	w.writers.close()
+	w.writers = nil
 	clear(w.dirs)
 }
 
@@ -244,6 +255,7 @@ func (w *watch) addWatch(dir string, fi fs.FileInfo) {
 	switch {
 	case err == nil:
 		w.dirs[dir] = fi
+		w.writers.add(dir)
 	case errors.Is(err, fs.ErrNotExist):
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EMFILE):
 		w.startFallback(err)
@@ -365,9 +377,44 @@ func (w *watch) settleDue() {
 		if r, ok := w.reported[e.rel]; ok && r.stamp == s {
 			continue
 		}
+		// Held from the last write, not from the first look: `offsite once`
+		// starts a new watcher every run, and must still send it in the end.
+		// A file older than that goes out unchecked (a start-up scan of many
+		// old files costs no extra opens).
+		if now.Sub(fi.ModTime()) < w.holdMax {
+			if why := w.unfinished(abs); why != "" {
+				w.log.Debug("file settled but looks unfinished; waiting", "path", abs, "why", why)
+				w.gate.observe(e.rel, s, now, w.cfg.Settle)
+				continue
+			}
+		}
 		w.reported[e.rel] = reportedStamp{stamp: s, gen: w.gen}
-		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime()})
+		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime(), ID: pathID(abs, fi)})
 	}
+}
+
+// unfinished says why a settled file is not complete yet, or "": its writer
+// still has it open (a close-write never came, or Windows refuses an open
+// that denies writers), or its format's end is missing. Size and mtime
+// alone cannot tell a writer that paused longer than settle from one done.
+func (w *watch) unfinished(abs string) string {
+	if w.writers.writing(abs) {
+		return "still open for writing"
+	}
+	if writerHolds(abs) {
+		return "still open by the program writing it"
+	}
+	f, err := openRead(abs)
+	if err != nil {
+		return "" // the reader reports what is wrong with it
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	why, _ := incomplete(f, st.Size())
+	return why
 }
 
 func (w *watch) abs(rel string) string {

@@ -43,6 +43,7 @@ type File struct {
 	Abs     string
 	Size    int64
 	ModTime time.Time
+	ID      FileID // the file the gate passed; zero when unknown
 }
 
 // Sink receives what the watcher finds. Its methods are called from several goroutines

@@ -190,12 +190,17 @@ func cmdLs(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				notes, _ := a.VersionNotes(c.Context(), args[0]) // best effort: ls works without the queue's notes
 				for _, f := range files {
 					if f.Dir {
 						fmt.Fprintf(g.stdout, "%12s  %-20s  %s\n", "-", "", termsafe.Quote(f.Path+"/"))
 						continue
 					}
-					fmt.Fprintf(g.stdout, "%12d  %-20s  %s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), termsafe.Quote(f.Path))
+					note := ""
+					if n := notes[f.Path]; n != "" {
+						note = "  (" + termsafe.Quote(n) + ")"
+					}
+					fmt.Fprintf(g.stdout, "%12d  %-20s  %s%s\n", f.Size, f.ModTime.Local().Format("2006-01-02 15:04:05"), termsafe.Quote(f.Path), note)
 				}
 				return nil
 			})
@@ -205,22 +210,38 @@ func cmdLs(g *globals) *cobra.Command {
 
 func cmdRestore(g *globals) *cobra.Command {
 	var to string
+	var exact bool
 	cmd := &cobra.Command{
 		Use:   "restore DEST REMOTE --to PATH",
 		Short: "Download a backup from a destination and check it",
-		Args:  cobra.ExactArgs(2),
+		Long: "Download a backup from a destination and check it. A file offsite uploaded again with new content\n" +
+			"sits beside the first with a timestamp; naming the first (plain) name restores the newest version\n" +
+			"unless --exact is given.",
+		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return g.withApp("", func(a *app.App) error {
-				n, err := a.Restore(c.Context(), args[0], args[1], to)
+				remote := args[1]
+				if !exact {
+					newest, note, err := a.Newest(c.Context(), args[0], remote)
+					if err != nil {
+						return err
+					}
+					if note != "" {
+						fmt.Fprintln(g.stdout, termsafe.Quote(note))
+					}
+					remote = newest
+				}
+				n, err := a.Restore(c.Context(), args[0], remote, to)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], termsafe.Quote(args[1]), termsafe.Quote(to), n)
+				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], termsafe.Quote(remote), termsafe.Quote(to), n)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "where to write the file (required; an existing file is not overwritten)")
+	cmd.Flags().BoolVar(&exact, "exact", false, "restore REMOTE itself, not the newest version of its file")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }

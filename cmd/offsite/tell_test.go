@@ -171,7 +171,7 @@ func TestRemovedBackupIsAlertedAndOnceFails(t *testing.T) {
 	if len(st.Removed) != 2 || st.Destinations[0].GivenUp != 0 || len(st.Problems) != 0 {
 		t.Fatalf("status = %+v, want 2 removed, none given up or in problems", st)
 	}
-	if out, err := e.run("retry"); err != nil || !strings.HasPrefix(out, "0 upload") {
+	if out, err := e.run("retry"); err != nil || !strings.HasPrefix(out, "0 failed upload") {
 		t.Fatalf("retry revived removed jobs: %v\n%s", err, out)
 	}
 	if out, err := e.run("once"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,7 +68,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 	}
 	st, err := queue.Open(filepath.Join(cfg.StateDir, "queue.db"))
 	if err != nil {
-		a.lock.Release()
+		_ = a.lock.Release() // the open failed; that error is the one to report
 		return nil, err
 	}
 	a.Store = st
@@ -76,9 +77,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 
 // Close releases everything Open took.
 func (a *App) Close() error {
-	err := a.Store.Close()
-	a.lock.Release()
-	return err
+	return errors.Join(a.Store.Close(), a.lock.Release())
 }
 
 // owner names this installation in temp files it leaves at destinations.
@@ -116,14 +115,14 @@ func (a *App) Provider(ctx context.Context, d *config.Destination) (providers.Pr
 		p = local.New(local.Config{Root: d.Path, Owner: a.owner()})
 	case "gdrive":
 		p, err = gdrive.New(ctx, gdrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call})
 	case "dropbox":
 		p, err = dropbox.New(ctx, dropbox.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
-			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call})
+			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call})
 	case "onedrive":
 		p, err = onedrive.New(ctx, onedrive.Config{Name: d.Name, Folder: d.Folder, TokenFile: token, ClientID: d.ClientID,
 			ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant, DriveID: d.DriveID,
-			ChunkSize: int64(d.ChunkSize), Pacer: pacer, Policy: call, Logger: a.Log})
+			ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout), Pacer: pacer, Policy: call, Logger: a.Log})
 	default:
 		return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
 	}

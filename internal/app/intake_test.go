@@ -67,7 +67,7 @@ destinations:
 	}
 	health := func() (int, Status) {
 		rec := httptest.NewRecorder()
-		a.httpHandler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		a.httpHandler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/healthz", nil))
 		var st Status
 		json.Unmarshal(rec.Body.Bytes(), &st)
 		return rec.Code, st

@@ -55,7 +55,7 @@ func (l *lazy) check(err error) error {
 	if providers.KindOf(err) == providers.Fatal && providers.ReasonOf(err) == providers.ReasonAuth {
 		l.mu.Lock()
 		if c, ok := l.p.(providers.Closer); ok {
-			c.Close()
+			_ = c.Close() // the login was refused; nothing of it is worth keeping
 		}
 		l.p = nil
 		l.mu.Unlock()

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
@@ -33,7 +34,9 @@ func (o outbox) Due(ctx context.Context, now time.Time, limit int) ([]notify.Mes
 		var e notify.Event
 		if err := json.Unmarshal(r.Payload, &e); err != nil {
 			// Unreadable (written by a different version): drop it rather than block the outbox.
-			o.s.SentOutbox(ctx, r.ID, now)
+			if err := o.s.SentOutbox(ctx, r.ID, now); err != nil {
+				return nil, fmt.Errorf("drop unreadable notification %d: %w", r.ID, err)
+			}
 			continue
 		}
 		out = append(out, notify.Message{ID: r.ID, Channel: r.Channel, Event: e, Attempts: r.Attempts})

@@ -215,11 +215,19 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("watcher: %w", err)
 		}
 	})
-	wg.Go(func() { p.daemon.Run(ctx) })
+	wg.Go(func() {
+		if err := p.daemon.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("uploads: %w", err)
+		}
+	})
 	// Notifications keep a moment after shutdown to deliver what is due.
 	nctx, ncancel := context.WithCancel(context.WithoutCancel(ctx))
 	var nwg sync.WaitGroup
-	nwg.Go(func() { p.notifier.Run(nctx) })
+	nwg.Go(func() {
+		if err := p.notifier.Run(nctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.Log.Error("notifications stopped", "err", err)
+		}
+	})
 	wg.Go(func() { a.monitor(ctx, p) })
 	wg.Go(func() { a.RunSchedules(ctx, p, time.Now) })
 	if a.Cfg.HTTP != "" {
@@ -233,7 +241,7 @@ func (a *App) Run(ctx context.Context) error {
 			<-ctx.Done()
 			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
 			defer c()
-			srv.Shutdown(sctx)
+			_ = srv.Shutdown(sctx) // at worst a status request is cut short
 		})
 	}
 	wg.Wait()
@@ -313,7 +321,9 @@ func (a *App) scanOnce(ctx context.Context, cfgs []watcher.Config) ([]watcher.Fi
 	}
 	sctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	w.Run(sctx)
+	if err := w.Run(sctx); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.Log.Warn("scan did not finish", "err", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.files, c.missing

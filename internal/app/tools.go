@@ -143,7 +143,10 @@ func (a *App) Restore(ctx context.Context, dest, remote, local string) (int64, e
 		return n, err
 	}
 	if !rf.ModTime.IsZero() {
-		os.Chtimes(local, rf.ModTime, rf.ModTime)
+		// The bytes are restored and checked; a lost timestamp is only cosmetic.
+		if err := os.Chtimes(local, rf.ModTime, rf.ModTime); err != nil {
+			a.Log.Warn("restored file keeps today's time", "file", local, "err", err)
+		}
 	}
 	return n, nil
 }

@@ -6,6 +6,7 @@
 package fakecloud
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -56,6 +57,13 @@ type Fault struct {
 	// CorruptBody flips a bit of the request body's first byte before the
 	// service sees it: the service stores bytes other than those sent.
 	CorruptBody bool `json:"corrupt_body,omitempty"`
+	// Hang accepts the request, then answers nothing until the faults are
+	// cleared, when it is served as usual, or the client gives up: the
+	// stalled service. (It takes in the request body: only then does the
+	// server notice a client that hangs up.)
+	Hang bool `json:"hang,omitempty"`
+
+	release <-chan struct{} // closed when the faults are cleared
 }
 
 // Stats counts what one service received.
@@ -77,6 +85,7 @@ type Cloud struct {
 	access   map[string]accessToken
 	revoked  map[string]bool // services whose refresh tokens are revoked
 	now      func() time.Time
+	release  chan struct{} // closed by ClearFaults: hanging requests go on
 }
 
 type accessToken struct {
@@ -100,6 +109,7 @@ func New(tokenTTL time.Duration) *Cloud {
 		access:   map[string]accessToken{},
 		revoked:  map[string]bool{},
 		now:      time.Now,
+		release:  make(chan struct{}),
 	}
 }
 
@@ -140,11 +150,13 @@ func (c *Cloud) AddFault(f Fault) {
 	c.faults = append(c.faults, &f)
 }
 
-// ClearFaults removes every fault.
+// ClearFaults removes every fault and lets hanging requests go on.
 func (c *Cloud) ClearFaults() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.faults = nil
+	close(c.release)
+	c.release = make(chan struct{})
 }
 
 // StatsOf returns a copy of service's counters.
@@ -180,6 +192,7 @@ func (c *Cloud) take(service string, r *http.Request) *Fault {
 			continue
 		}
 		hit := *f
+		hit.release = c.release
 		if f.Times > 0 {
 			f.Times--
 			if f.Times == 0 {
@@ -246,6 +259,17 @@ func (c *Cloud) Wrap(service string, upload bool, h http.Handler) http.Handler {
 		switch {
 		case f == nil:
 			h.ServeHTTP(w, r)
+		case f.Hang:
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			select {
+			case <-f.release:
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				h.ServeHTTP(w, r)
+			case <-r.Context().Done():
+			}
 		case f.ResetAfterBytes > 0:
 			io.CopyN(io.Discard, r.Body, f.ResetAfterBytes)
 			hangUp(w)

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type fakeSvc struct{}
@@ -93,5 +94,73 @@ func TestTokens(t *testing.T) {
 	c.TokenHandler("drive").ServeHTTP(rec, req)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "invalid_grant") {
 		t.Errorf("revoked refresh = %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestHangAnswersNothingUntilCleared(t *testing.T) {
+	_, srv := newServer(t)
+	resp, err := http.Post(srv.URL+"/_fakecloud/faults", "application/json", strings.NewReader(`{"service":"drive","hang":true}`))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatal(err, resp.Status)
+	}
+	// A client that gives up gets nothing, and the server lets go of it
+	// (srv.Close in the cleanup would wait for a handler still hanging).
+	hc := &http.Client{Timeout: 200 * time.Millisecond}
+	if resp, err := hc.Post(srv.URL+"/drive/x", "application/octet-stream", strings.NewReader("abc")); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a hanging service answered %s", resp.Status)
+	}
+	// One that waits is served once the fault is cleared.
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Post(srv.URL+"/drive/y", "application/octet-stream", strings.NewReader("abc"))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- resp.Status + " " + string(b)
+	}()
+	select {
+	case g := <-got:
+		t.Fatalf("answered while the hang fault was set: %s", g)
+	case <-time.After(300 * time.Millisecond):
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/_fakecloud/faults", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatal(err, resp.Status)
+	}
+	select {
+	case g := <-got:
+		if g != "200 OK ok" {
+			t.Fatalf("after clearing: %s, want 200 OK ok", g)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still hanging after the faults were cleared")
+	}
+}
+
+// A client that gives up on a hanging request is let go of: nothing is
+// left waiting for the faults to be cleared.
+func TestHangLetsGoOfAClientThatGivesUp(t *testing.T) {
+	_, srv := newServer(t)
+	resp, err := http.Post(srv.URL+"/_fakecloud/faults", "application/json", strings.NewReader(`{"service":"drive","hang":true}`))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatal(err, resp.Status)
+	}
+	hc := &http.Client{Timeout: 200 * time.Millisecond}
+	for _, body := range []io.Reader{nil, strings.NewReader("a request body")} {
+		if resp, err := hc.Post(srv.URL+"/drive/x", "application/octet-stream", body); err == nil {
+			resp.Body.Close()
+			t.Fatalf("a hanging service answered %s", resp.Status)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }() // waits for every handler
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a handler still hangs for a client that gave up")
 	}
 }

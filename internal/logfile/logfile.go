@@ -91,7 +91,9 @@ func (l *File) rotate() error {
 	l.f = nil
 	os.Remove(fmt.Sprintf("%s.%d", l.name, l.keep))
 	for i := l.keep - 1; i >= 1; i-- {
-		os.Rename(fmt.Sprintf("%s.%d", l.name, i), fmt.Sprintf("%s.%d", l.name, i+1))
+		// A missing older file is normal; any other failure shows in the
+		// rename of the live log below, which is reported.
+		_ = os.Rename(fmt.Sprintf("%s.%d", l.name, i), fmt.Sprintf("%s.%d", l.name, i+1))
 	}
 	rerr := os.Rename(l.name, l.name+".1")
 	if err := l.open(); err != nil {

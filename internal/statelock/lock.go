@@ -42,9 +42,11 @@ func Acquire(dir, what string) (*Lock, error) {
 			ErrHeld, h, dir, err)
 	}
 	host, _ := os.Hostname()
-	f.Truncate(0)
+	// Who holds the lock is only information for the next one refused:
+	// failing to write it does not weaken the lock.
+	_ = f.Truncate(0)
 	fmt.Fprintf(f, "offsite %s (pid %d on %s, since %s)\n", what, os.Getpid(), host, time.Now().Format(time.RFC3339))
-	f.Sync()
+	_ = f.Sync()
 	return &Lock{f: f}, nil
 }
 
@@ -53,9 +55,9 @@ func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	l.f.Truncate(0)
-	unlockFile(l.f)
-	err := l.f.Close()
+	_ = l.f.Truncate(0) // informational, see Acquire
+	uerr := unlockFile(l.f)
+	err := errors.Join(uerr, l.f.Close())
 	l.f = nil
 	return err
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/retry"
 )
@@ -46,7 +47,10 @@ type Config struct {
 	ChunkSize    int64  // upload-session chunk; default DefaultChunkSize
 	Pacer        *retry.Pacer
 	Policy       retry.Policy      // retries of one call or chunk; zero: retry.DefaultPolicy
-	Transport    http.RoundTripper // optional base transport
+	Transport    http.RoundTripper // optional base transport; the stall detector and size limits wrap it
+	// Timeout is how long a call may wait for an answer, or a transfer may
+	// move no byte, before it is given up and retried; zero: httpclient.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Client is a Dropbox destination. It is safe for concurrent use.
@@ -64,10 +68,7 @@ type Client struct {
 
 // New returns a Client. It reads the token file but makes no request.
 func New(ctx context.Context, c Config) (*Client, error) {
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := httpclient.New(c.Transport, httpclient.Options{Timeout: c.Timeout})
 	chunk := c.ChunkSize
 	if chunk <= 0 {
 		chunk = DefaultChunkSize
@@ -80,7 +81,7 @@ func New(ctx context.Context, c Config) (*Client, error) {
 		pacer = &retry.Pacer{}
 	}
 	// Refreshes outlive New's ctx: they happen whenever a token runs out.
-	tctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base, Timeout: time.Minute})
+	tctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base})
 	toks, err := oauth.NewSource(tctx, OAuthConfig(c), oauth.Store{Path: c.TokenFile, Dest: c.Name})
 	if err != nil {
 		return nil, err
@@ -241,7 +242,7 @@ func (c *Client) Get(ctx context.Context, p string) (io.ReadCloser, error) {
 	}
 	var body io.ReadCloser
 	err = c.call(ctx, "download "+rel, func(ctx context.Context) (err error) {
-		_, body, err = c.files.DownloadContext(ctx, files.NewDownloadArg(full))
+		_, body, err = c.files.DownloadContext(httpclient.Streaming(ctx), files.NewDownloadArg(full))
 		return err
 	})
 	return body, err

@@ -23,14 +23,14 @@ func (c *Client) classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *providers.Error
-	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
-		return err // already classified (the token source), or the caller's own cancel
-	}
 	// A session URI is a secret and url.Error prints it: keep only its path.
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		ue.URL = redactURL(ue.URL)
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
+		return err // already classified (the token source, a stall), or the caller's own cancel
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/retry"
 )
@@ -45,9 +46,13 @@ type Config struct {
 	ChunkSize    int64        // resumable chunk size, rounded up to 256 KiB; files below it go in one request
 	Pacer        *retry.Pacer // shared with the destination's retry decorator; nil makes one
 	Policy       retry.Policy // retries of one call or chunk; zero: retry.DefaultPolicy
-	// Transport carries every request, token refreshes included (nil: a
-	// clone of http.DefaultTransport, which honours HTTPS_PROXY).
+	// Transport carries every request, token refreshes included (nil: the
+	// shared transport of providers/httpclient, which honours HTTPS_PROXY).
+	// Either way the stall detector and answer size limits apply.
 	Transport http.RoundTripper
+	// Timeout is how long a call may wait for an answer, or a transfer may
+	// move no byte, before it is given up and retried; zero: httpclient.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Client is a Drive destination. It is safe for concurrent use.
@@ -76,10 +81,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		chunk = DefaultChunkSize
 	}
 	chunk = (chunk + chunkUnit - 1) / chunkUnit * chunkUnit
-	base := cfg.Transport
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := httpclient.New(cfg.Transport, httpclient.Options{Timeout: cfg.Timeout})
 	pacer := cfg.Pacer
 	if pacer == nil {
 		pacer = &retry.Pacer{}
@@ -285,7 +287,7 @@ func (c *Client) Get(ctx context.Context, p string) (io.ReadCloser, error) {
 	}
 	var body io.ReadCloser
 	err = c.do(ctx, func(ctx context.Context) error {
-		resp, err := c.svc.Files.Get(f.Id).Context(ctx).Download()
+		resp, err := c.svc.Files.Get(f.Id).Context(httpclient.Streaming(ctx)).Download()
 		if err != nil {
 			return err
 		}

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -104,8 +106,9 @@ func (c *Client) checkRoot() error {
 	return nil
 }
 
-// abs maps a slash path onto the folder, refusing anything that would leave it.
-func (c *Client) abs(p string) (string, error) {
+// rel maps a slash path onto a path relative to the folder, refusing
+// anything that would leave it.
+func (c *Client) rel(p string) (string, error) {
 	clean := path.Clean("/" + p)
 	if clean == "/" || strings.Contains(p, "\x00") {
 		return "", providers.Errorf(providers.Permanent, providers.ReasonName, "", "invalid path %q", p)
@@ -117,7 +120,77 @@ func (c *Client) abs(p string) (string, error) {
 	}
 	// Bytes that are not UTF-8 are escaped (providers.EscapeName):
 	// Windows, macOS and UTF-8 FAT mounts cannot store them.
-	return filepath.Join(c.root, filepath.FromSlash(providers.EscapeName(clean[1:]))), nil
+	return filepath.FromSlash(providers.EscapeName(clean[1:])), nil
+}
+
+// abs is rel joined to the folder.
+func (c *Client) abs(p string) (string, error) {
+	r, err := c.rel(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(c.root, r), nil
+}
+
+// noLinks refuses a path whose folders under the root include a symlink
+// (or a Windows junction): writing through one would put backups, or
+// delete files, wherever the link points. The root itself may be a link;
+// the config names it. The writes themselves go through an os.Root, so a
+// link swapped in after this check still cannot lead outside the root.
+func (c *Client) noLinks(rel string) error {
+	dir := filepath.Dir(rel)
+	if dir == "." {
+		return nil
+	}
+	at := c.root
+	for _, part := range strings.Split(dir, string(filepath.Separator)) {
+		at = filepath.Join(at, part)
+		fi, err := os.Lstat(at)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // created as a real folder below
+		}
+		if err != nil {
+			return c.classify("check folder", err)
+		}
+		if fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
+			return c.linkError(at)
+		}
+	}
+	return nil
+}
+
+// linkError is Fatal: every file routed through the link would fail the
+// same way, so the destination pauses with one alert and resumes by
+// itself once the link is gone.
+func (c *Client) linkError(link string) error {
+	return providers.Errorf(providers.Fatal, "",
+		fmt.Sprintf("replace the link %s with a real folder (move what it holds into it), or point the destination's path at the folder the link leads to", link),
+		"%s is a symbolic link (or junction) inside the destination %s; offsite does not write through links, so backups cannot land outside the destination", link, c.root)
+}
+
+// inRoot maps an error from an os.Root operation: one that tried to leave
+// the root (a link swapped in after noLinks) names the link.
+func (c *Client) inRoot(op, rel string, err error) error {
+	if strings.Contains(err.Error(), "escapes from parent") {
+		if lerr := c.noLinks(rel); lerr != nil {
+			return lerr
+		}
+		return c.linkError(filepath.Join(c.root, filepath.Dir(rel)))
+	}
+	return c.classify(op, err)
+}
+
+// createTemp creates a new temp file in dir (relative to root) through root.
+func (c *Client) createTemp(root *os.Root, dir string) (*os.File, string, error) {
+	for range 100 {
+		name := filepath.Join(dir, tempPrefix+c.owner+"-"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("no free temp name in %s", dir)
 }
 
 // Put writes size bytes from r to path through a synced temp file and a rename.
@@ -125,28 +198,35 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	if err := c.checkRoot(); err != nil {
 		return providers.RemoteFile{}, err
 	}
-	dst, err := c.abs(p)
+	rel, err := c.rel(p)
 	if err != nil {
 		return providers.RemoteFile{}, err
 	}
-	if held := lookAlike(dst); held != "" {
+	if err := c.noLinks(rel); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	if held := lookAlike(filepath.Join(c.root, rel)); held != "" {
 		return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonName,
 			"this disk ignores case or accents' encoding in names; offsite gives such a file a name of its own, so this file was stored by something else: rename one of them",
 			"write %s: the disk holds another file as %q, which it takes for the same name", cleanRel(p), providers.UnescapeName(held))
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return providers.RemoteFile{}, c.classify("create folder", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), c.tempPattern())
+	root, err := os.OpenRoot(c.root)
 	if err != nil {
-		return providers.RemoteFile{}, c.classify("create temp file", err)
+		return providers.RemoteFile{}, c.classify("open destination", err)
 	}
-	tmp := f.Name()
+	defer root.Close()
+	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+		return providers.RemoteFile{}, c.inRoot("create folder", rel, err)
+	}
+	f, tmp, err := c.createTemp(root, filepath.Dir(rel))
+	if err != nil {
+		return providers.RemoteFile{}, c.inRoot("create temp file", rel, err)
+	}
 	committed := false
 	defer func() {
 		if !committed {
 			f.Close()
-			os.Remove(tmp)
+			root.Remove(tmp)
 		}
 	}()
 	h := sha256.New()
@@ -175,7 +255,7 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 		return providers.RemoteFile{}, c.classify("sync", err)
 	}
 	if !o.ModTime.IsZero() {
-		_ = os.Chtimes(tmp, o.ModTime, o.ModTime)
+		_ = root.Chtimes(tmp, o.ModTime, o.ModTime)
 	}
 	// Close before rename: Windows refuses to rename an open file.
 	if err := f.Close(); err != nil {
@@ -184,11 +264,11 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	if err := ctx.Err(); err != nil {
 		return providers.RemoteFile{}, err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return providers.RemoteFile{}, c.classify("rename into place", err)
+	if err := root.Rename(tmp, rel); err != nil {
+		return providers.RemoteFile{}, c.inRoot("rename into place", rel, err)
 	}
 	committed = true
-	syncDir(filepath.Dir(dst))
+	syncDir(filepath.Join(c.root, filepath.Dir(rel)))
 	mt := o.ModTime
 	if mt.IsZero() {
 		mt = time.Now()
@@ -286,14 +366,25 @@ func (c *Client) List(ctx context.Context, dir string) ([]providers.RemoteFile, 
 }
 
 func (c *Client) Delete(ctx context.Context, p string) error {
-	abs, err := c.abs(p)
+	rel, err := c.rel(p)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return c.classify("delete", err)
+	if err := c.noLinks(rel); err != nil {
+		return err
 	}
-	syncDir(filepath.Dir(abs))
+	root, err := os.OpenRoot(c.root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return c.checkRoot()
+		}
+		return c.classify("open destination", err)
+	}
+	defer root.Close()
+	if err := root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return c.inRoot("delete", rel, err)
+	}
+	syncDir(filepath.Join(c.root, filepath.Dir(rel)))
 	return nil
 }
 

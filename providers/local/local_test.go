@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/offsite-backup/offsite/providers"
@@ -76,5 +77,79 @@ func TestPathEscapeRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "dest", "evil.bak")); err != nil {
 		t.Fatal("dot-dot path escaped the destination")
+	}
+}
+
+// A folder under the destination that is a link (usb/pos -> /elsewhere)
+// must not carry backups, or deletes, outside the destination.
+func TestSymlinkedFolderInsideRootRefused(t *testing.T) {
+	tmp := t.TempDir()
+	root, elsewhere := filepath.Join(tmp, "usb"), filepath.Join(tmp, "elsewhere")
+	for _, d := range []string{root, elsewhere} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(root, "pos")
+	if err := os.Symlink(elsewhere, link); err != nil {
+		t.Skip("cannot create symlinks here:", err)
+	}
+	victim := filepath.Join(elsewhere, "keep.txt")
+	os.WriteFile(victim, []byte("not offsite's"), 0o644)
+	c := New(Config{Root: root, Owner: "test"})
+	ctx := context.Background()
+
+	for _, p := range []string{"pos/day.bak", "pos/sub/day.bak"} {
+		_, err := c.Put(ctx, p, bytes.NewReader([]byte("backup")), 6, providers.PutOptions{})
+		if providers.KindOf(err) != providers.Fatal {
+			t.Fatalf("Put %s through a link = %v (kind %v), want Fatal", p, err, providers.KindOf(err))
+		}
+		if msg := err.Error() + providers.HintOf(err); !strings.Contains(msg, link) || !strings.Contains(msg, "real folder") {
+			t.Errorf("error does not name the link and the fix: %v (hint %q)", err, providers.HintOf(err))
+		}
+	}
+	if err := c.Delete(ctx, "pos/keep.txt"); providers.KindOf(err) != providers.Fatal {
+		t.Fatalf("Delete through a link = %v, want Fatal", err)
+	}
+	ents, _ := os.ReadDir(elsewhere)
+	if len(ents) != 1 || ents[0].Name() != "keep.txt" {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("the link's target was written to: %v", names)
+	}
+	// A real folder of that name works again.
+	os.Remove(link)
+	if _, err := c.Put(ctx, "pos/day.bak", bytes.NewReader([]byte("backup")), 6, providers.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A link swapped in after the check still cannot lead the write outside:
+// the writes go through an os.Root.
+func TestLinkSwappedAfterCheckStaysInside(t *testing.T) {
+	tmp := t.TempDir()
+	root, elsewhere := filepath.Join(tmp, "usb"), filepath.Join(tmp, "elsewhere")
+	os.Mkdir(root, 0o755)
+	os.Mkdir(elsewhere, 0o755)
+	if err := os.Symlink(elsewhere, filepath.Join(tmp, "probe")); err != nil {
+		t.Skip("cannot create symlinks here:", err)
+	}
+	c := New(Config{Root: root, Owner: "test"})
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	os.Symlink(elsewhere, filepath.Join(root, "pos"))
+	// What Put does after noLinks passed.
+	if _, _, err := c.createTemp(r, "pos"); err == nil {
+		t.Fatal("temp file created through a link leading outside the root")
+	} else if err := c.inRoot("create temp file", filepath.Join("pos", "day.bak"), err); providers.KindOf(err) != providers.Fatal || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("mapped error = %v, want Fatal naming the link", err)
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Fatal("written outside the destination")
 	}
 }

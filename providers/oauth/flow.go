@@ -15,14 +15,26 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/offsite-backup/offsite/providers/httpclient"
 )
 
 // The flows below are how `offsite auth NAME` logs in. Each returns the
 // token for the caller to Save; none prints a token.
 
+// withClient makes the flow's requests go through the shared transport
+// (timeouts, stall detector) unless ctx already carries a client.
+func withClient(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, httpclient.Client(nil, httpclient.Options{}))
+}
+
 // DeviceFlow asks for a device code, tells the person where to enter it,
 // and polls until they approve (for machines without a browser).
 func DeviceFlow(ctx context.Context, cfg *oauth2.Config, out io.Writer, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
+	ctx = withClient(ctx)
 	da, err := cfg.DeviceAuth(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("device login: %w", err)
@@ -43,6 +55,7 @@ func DeviceFlow(ctx context.Context, cfg *oauth2.Config, out io.Writer, opts ...
 // listener on 127.0.0.1, the redirect checked against a random state. The
 // URL is printed as well, for when open cannot start a browser.
 func LoopbackFlow(ctx context.Context, cfg *oauth2.Config, out io.Writer, open func(url string) error, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
+	ctx = withClient(ctx)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("browser login: %w", err)
@@ -112,6 +125,7 @@ func LoopbackFlow(ctx context.Context, cfg *oauth2.Config, out io.Writer, open f
 // PasteFlow logs in without a redirect: PKCE (S256), the URL printed, the
 // code the service shows read back from in (Dropbox's no-redirect flow).
 func PasteFlow(ctx context.Context, cfg *oauth2.Config, in io.Reader, out io.Writer, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
+	ctx = withClient(ctx)
 	c := *cfg
 	c.RedirectURL = ""
 	verifier := oauth2.GenerateVerifier()

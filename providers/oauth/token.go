@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 )
 
 // Store is a token file. The zero value is unusable; set Path and Dest.
@@ -103,12 +104,18 @@ type Source struct {
 	ctx   context.Context // carries the HTTP client refreshes go through
 	cfg   *oauth2.Config
 	store Store
+	// RefreshTimeout bounds one refresh, which holds the token lock every
+	// request waits on; zero means DefaultRefreshTimeout. Set it before use.
+	RefreshTimeout time.Duration
 
 	mu  sync.Mutex
 	tok *oauth2.Token
 }
 
 var _ oauth2.TokenSource = (*Source)(nil)
+
+// DefaultRefreshTimeout bounds a token refresh when the Source sets none.
+const DefaultRefreshTimeout = time.Minute
 
 // NewSource loads the saved login. ctx should outlive single requests (the
 // refreshes happen whenever a token runs out) and may carry
@@ -137,9 +144,18 @@ func (s *Source) Token() (*oauth2.Token, error) {
 	if s.tok.RefreshToken == "" {
 		return nil, ClassifyTokenError(&oauth2.RetrieveError{ErrorCode: "no refresh token saved"}, s.store)
 	}
+	limit := s.RefreshTimeout
+	if limit <= 0 {
+		limit = DefaultRefreshTimeout
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, limit)
+	defer cancel()
 	// A token holding only the refresh token makes the source refresh now.
-	nt, err := s.cfg.TokenSource(s.ctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken}).Token()
+	nt, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken}).Token()
 	if err != nil {
+		if s.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, providers.Stalled(fmt.Sprintf("%s: token refresh: no answer for %s", s.store.Dest, limit))
+		}
 		return nil, ClassifyTokenError(err, s.store)
 	}
 	if nt.RefreshToken == "" {
@@ -225,11 +241,11 @@ func ClassifyTokenError(err error, store Store) error {
 }
 
 // Client returns an HTTP client that authorises requests with ts over base
-// (nil: a clone of http.DefaultTransport, which honours HTTPS_PROXY and the
-// system CA pool, SSL_CERT_FILE included).
+// (nil: the shared transport of providers/httpclient, which honours
+// HTTPS_PROXY and the system CA pool, SSL_CERT_FILE included).
 func Client(ts oauth2.TokenSource, base http.RoundTripper) *http.Client {
 	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
+		base = httpclient.New(nil, httpclient.Options{})
 	}
 	return &http.Client{Transport: &oauth2.Transport{Source: ts, Base: base}}
 }

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 )
 
 func TestSaveIs0600AndRoundTrips(t *testing.T) {
@@ -88,5 +91,68 @@ func TestTokenFileThatIsAFolderSaysSo(t *testing.T) {
 	}
 	if providers.ReasonOf(err) == providers.ReasonAuth || strings.Contains(err.Error(), "log in") {
 		t.Errorf("a folder is reported as a lost login: %v", err)
+	}
+}
+
+// silentTokenEndpoint accepts connections and never answers.
+func silentTokenEndpoint(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/token"
+}
+
+// A refresh holds the token lock every request waits on; a token endpoint
+// that never answers must not hold it for ever.
+func TestRefreshAgainstSilenceGivesUp(t *testing.T) {
+	const limit = 300 * time.Millisecond
+	for _, c := range []struct {
+		name   string
+		client *http.Client
+		set    time.Duration
+		says   string
+	}{
+		{"shared transport", httpclient.Client(nil, httpclient.Options{Timeout: limit}), 0, "no answer for 300ms"},
+		{"plain client, refresh deadline", &http.Client{}, limit, "token refresh: no answer for 300ms"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := Store{Path: filepath.Join(t.TempDir(), "tok.json"), Dest: "cloud"}
+			s.Save(&oauth2.Token{AccessToken: "a1", RefreshToken: "r1", Expiry: time.Now().Add(-time.Hour)})
+			cfg := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{TokenURL: silentTokenEndpoint(t)}}
+			src, err := NewSource(context.WithValue(context.Background(), oauth2.HTTPClient, c.client), cfg, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.RefreshTimeout = c.set
+			for range 2 { // the second call finds the lock free again
+				start := time.Now()
+				_, err := src.Token()
+				if !errors.Is(err, providers.ErrStalled) || providers.KindOf(err) != providers.Temporary ||
+					!strings.Contains(err.Error(), c.says) {
+					t.Fatalf("err = %v (kind %v), want a Temporary stall saying %q", err, providers.KindOf(err), c.says)
+				}
+				if d := time.Since(start); d > 4*limit {
+					t.Fatalf("gave up after %v, want about %v", d, limit)
+				}
+			}
+		})
 	}
 }

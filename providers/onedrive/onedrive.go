@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/httpclient"
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/retry"
 	"golang.org/x/oauth2"
@@ -50,9 +51,13 @@ type Config struct {
 	Pacer *retry.Pacer
 	// Policy bounds the retries of one call or fragment; zero: retry.DefaultPolicy.
 	Policy retry.Policy
-	// Transport carries every request; nil uses a clone of the default,
-	// which honours HTTPS_PROXY and the system CA pool.
+	// Transport carries every request; nil uses the shared transport of
+	// providers/httpclient, which honours HTTPS_PROXY and the system CA
+	// pool. Either way the stall detector and answer size limits apply.
 	Transport http.RoundTripper
+	// Timeout is how long a call may wait for an answer, or a transfer may
+	// move no byte, before it is given up and retried; zero: httpclient.DefaultTimeout.
+	Timeout time.Duration
 	// Logger receives notes worth a person's attention; nil uses slog.Default().
 	Logger *slog.Logger
 }
@@ -88,13 +93,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Name == "" {
 		cfg.Name = "onedrive"
 	}
-	base := cfg.Transport
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	base := httpclient.New(cfg.Transport, httpclient.Options{Timeout: cfg.Timeout})
 	store := oauth.Store{Path: cfg.TokenFile, Dest: cfg.Name}
 	// Refreshes outlive New's ctx: they happen whenever a token runs out.
-	tokCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base, Timeout: time.Minute})
+	tokCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Transport: base})
 	toks, err := oauth.NewSource(tokCtx, OAuthConfig(cfg), store)
 	if err != nil {
 		return nil, err
@@ -312,6 +314,7 @@ func (c *Client) Get(ctx context.Context, p string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	op := "download " + p
+	ctx = httpclient.Streaming(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.itemURL(segs, "/content"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -7,6 +7,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -127,6 +128,13 @@ func Do(ctx context.Context, p Policy, pacer *Pacer, op func(context.Context) er
 		}
 		kind := providers.KindOf(err)
 		if kind != providers.Temporary && kind != providers.RateLimited {
+			return err
+		}
+		// A stall already waited out the whole timeout; trying again here
+		// would multiply that wait by every layer's attempts (an upload
+		// would hang for half an hour). The queue retries it later, and a
+		// person running push is told now.
+		if errors.Is(err, providers.ErrStalled) {
 			return err
 		}
 		ra := providers.RetryAfterOf(err)

@@ -146,3 +146,27 @@ func TestRetryAfterBeyondCapReturnsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A stall has already cost a whole timeout: retrying it inside the call
+// would multiply that by every layer's attempts, so it is returned at once
+// (the queue retries later). Other temporary errors are still retried.
+func TestStallIsNotRetriedWithinACall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		err := Do(t.Context(), Policy{Initial: time.Second, Attempts: 5}, &Pacer{}, func(context.Context) error {
+			calls++
+			return providers.Stalled("no answer for 1m0s")
+		})
+		if calls != 1 || !errors.Is(err, providers.ErrStalled) || providers.KindOf(err) != providers.Temporary {
+			t.Fatalf("calls %d, err %v (kind %v): want one call and the Temporary stall back", calls, err, providers.KindOf(err))
+		}
+		calls = 0
+		_ = Do(t.Context(), Policy{Initial: time.Second, Attempts: 3}, &Pacer{}, func(context.Context) error {
+			calls++
+			return &providers.Error{Kind: providers.Temporary, Err: errors.New("503")}
+		})
+		if calls != 3 {
+			t.Fatalf("a plain temporary error was tried %d times, want 3", calls)
+		}
+	})
+}
