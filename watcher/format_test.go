@@ -122,9 +122,9 @@ func TestTruncatedZipHeldUntilComplete(t *testing.T) {
 		t.Fatalf("a zip without its end record was reported: %+v", got)
 	}
 	write(t, p, string(full))
-	got := rec.waitReady(t, "day.bak", 1)
+	rec.waitReady(t, "day.bak", 1)
 	barrier(t, rec, dir)
-	if got = rec.readyFor("day.bak"); len(got) != 1 || got[0].Size != int64(len(full)) {
+	if got := rec.readyFor("day.bak"); len(got) != 1 || got[0].Size != int64(len(full)) {
 		t.Fatalf("Ready %+v, want one with the full size %d", got, len(full))
 	}
 }

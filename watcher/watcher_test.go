@@ -34,9 +34,9 @@ func TestSlowWriterReportedOnceWithFinalSize(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := rec.waitReady(t, "day.bak", 1)
+	rec.waitReady(t, "day.bak", 1)
 	barrier(t, rec, dir)
-	got = rec.readyFor("day.bak")
+	got := rec.readyFor("day.bak")
 	if len(got) != 1 || got[0].Size != 12000 {
 		t.Fatalf("Ready calls %+v, want one with size 12000", got)
 	}
@@ -85,13 +85,13 @@ func TestExcelSaveSequence(t *testing.T) {
 		}
 		time.Sleep(testSettle / 4)
 	}
-	got := rec.waitReady(t, "Book.xlsx", 2)
+	rec.waitReady(t, "Book.xlsx", 2)
 	barrier(t, rec, dir)
 	if got := rec.readyFor("Book.xlsx"); len(got) != 2 {
 		t.Fatalf("Book.xlsx reported %d times: %+v", len(got), got)
 	}
 	only(t, rec.rels(), "Book.xlsx", "Book.xlsx")
-	if got = rec.readyFor("Book.xlsx"); got[1].Size != 40 {
+	if got := rec.readyFor("Book.xlsx"); got[1].Size != 40 {
 		t.Fatalf("second Ready size %d, want 40 (the last save)", got[1].Size)
 	}
 }

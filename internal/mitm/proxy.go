@@ -153,7 +153,7 @@ func New(ca *CA, upstream string, o Options) (*Proxy, error) {
 	}
 	go func() {
 		defer close(p.done)
-		p.inner.Serve(p.conns)
+		_ = p.inner.Serve(p.conns) // ends when the proxy is closed
 	}()
 	return p, nil
 }

@@ -245,6 +245,6 @@ func parseRange(v string) (int64, error) {
 }
 
 func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // drained for reuse of the connection only
 	resp.Body.Close()
 }

@@ -97,7 +97,7 @@ func LoopbackFlow(ctx context.Context, cfg *oauth2.Config, out io.Writer, open f
 		default:
 		}
 	})}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ends with srv.Close below
 	defer srv.Close()
 
 	fmt.Fprintf(out, "Opening a browser to log in. If none opens, visit:\n%s\n", authURL)

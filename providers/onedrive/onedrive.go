@@ -233,7 +233,7 @@ func (c *Client) exchange(hc *http.Client, op string, req *http.Request, out any
 		return classify(c.cfg.Name, op, resp, b, nil)
 	}
 	if out == nil {
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body) // drained for reuse of the connection only
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {

@@ -31,9 +31,7 @@ func parseFieldList(s string) (selection, string, error) {
 		}
 		sel[name] = merge(sel[name], sub, sel.has(name))
 		s = rest
-		if strings.HasPrefix(s, ",") {
-			s = s[1:]
-		}
+		s = strings.TrimPrefix(s, ",")
 	}
 	return sel, s, nil
 }
