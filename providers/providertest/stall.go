@@ -132,7 +132,7 @@ func CheckStalls(t *testing.T, limit time.Duration, calls ...StallCall) {
 			if !errors.Is(err, providers.ErrStalled) || providers.KindOf(err) != providers.Temporary {
 				t.Fatalf("%s: err = %v (kind %v), want the Temporary stall error", c.Name, err, providers.KindOf(err))
 			}
-			if msg := err.Error(); !strings.Contains(msg, "stalled; will retry") {
+			if msg := err.Error(); !strings.Contains(msg, "the service or the network stalled") {
 				t.Errorf("%s: err = %q, want it to say the service or network stalled", c.Name, msg)
 			}
 			if took > limit {
