@@ -86,7 +86,7 @@ warn() {
 # pinned version. Built outside the module, so go.mod never names it.
 current_rclone() {
 	local bin="$RCLONE_CACHE/rclone"
-	if [[ -x $bin ]] && "$bin" version 2>/dev/null | head -1 | grep -qx "rclone $RCLONE_PIN"; then
+	if [[ -x $bin ]] && "$bin" version 2>/dev/null | head -1 | grep -qE "^rclone ${RCLONE_PIN//./\\.}(-DEV)?$"; then
 		echo "$bin"
 		return 0
 	fi
@@ -94,7 +94,7 @@ current_rclone() {
 	mkdir -p "$RCLONE_CACHE" &&
 		(cd "$WORK" && GOBIN="$RCLONE_CACHE" GOFLAGS=-mod=mod go install "github.com/rclone/rclone@$RCLONE_PIN") \
 			>"$WORK/rclone-build.log" 2>&1 &&
-		"$bin" version 2>/dev/null | head -1 | grep -qx "rclone $RCLONE_PIN" || {
+		"$bin" version 2>/dev/null | head -1 | grep -qE "^rclone ${RCLONE_PIN//./\\.}(-DEV)?$" || {
 		tail -n 5 "$WORK/rclone-build.log" >&2
 		return 1
 	}
@@ -479,7 +479,10 @@ run_client() {
 			remote onedrive onedrive "$tok" "drive_id=$id" "drive_type=$type"
 			remote onedrive-refresh onedrive "$STALE" "drive_id=$id" "drive_type=$type"
 			hash_remote=""
-			if [[ $type == personal ]] && ! "$RCLONE" help flags 2>/dev/null | grep -q -- --onedrive-hash-type; then
+			# (Captured first: grep -q would close the pipe early, and
+			# pipefail would then count rclone's SIGPIPE as no match.)
+			flags=$("$RCLONE" help flags onedrive 2>/dev/null)
+			if [[ $type == personal && $flags != *--onedrive-hash-type* ]]; then
 				# An rclone without --onedrive-hash-type (1.60's manual: "OneDrive
 				# personal supports SHA1") reads SHA-1 on personal drives, which
 				# OneDrive no longer returns, nor does the emulator. The same drive
