@@ -54,7 +54,7 @@ SUMMARY=()
 cleanup() {
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-	if [[ ${KEEP:-0} == 1 || $FAILS -gt 0 ]]; then
+	if [[ ${KEEP:-0} == 1 || $FAILS -gt 0 || -n ${FALLBACK:-} ]]; then
 		echo "work dir kept: $WORK"
 	else
 		rm -rf "$WORK"
@@ -91,7 +91,8 @@ current_rclone() {
 		return 0
 	fi
 	echo "building rclone $RCLONE_PIN into $RCLONE_CACHE (once; log: $WORK/rclone-build.log)" >&2
-	mkdir -p "$RCLONE_CACHE" &&
+	: >"$WORK/rclone-build.log"
+	mkdir -p "$RCLONE_CACHE" 2>>"$WORK/rclone-build.log" &&
 		(cd "$WORK" && GOBIN="$RCLONE_CACHE" GOFLAGS=-mod=mod go install "github.com/rclone/rclone@$RCLONE_PIN") \
 			>"$WORK/rclone-build.log" 2>&1 &&
 		"$bin" version 2>/dev/null | head -1 | grep -qE "^rclone ${RCLONE_PIN//./\\.}(-DEV)?$" || {
