@@ -41,7 +41,8 @@ demo: build
 	./scripts/demo.sh
 
 # rclone (a widely used third-party client) against the emulators, through an
-# HTTPS proxy with a test CA; installs rclone from the distribution if missing.
+# HTTPS proxy with a test CA: the pinned current release (built once into
+# ~/.cache/offsite) and the distribution's older build (installed if missing).
 fidelity:
 	./scripts/fidelity.sh
 

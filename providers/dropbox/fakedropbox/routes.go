@@ -3,6 +3,7 @@ package fakedropbox
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -23,6 +24,11 @@ func (s *Server) routes() []route {
 		{name: "files/upload_session/start", content: true, upload: true, serve: s.sessionStart},
 		{name: "files/upload_session/append_v2", content: true, upload: true, serve: s.sessionAppend},
 		{name: "files/upload_session/finish", content: true, upload: true, serve: s.sessionFinish},
+		{name: "files/upload_session/finish_batch_v2", serve: s.finishBatchV2},
+		{name: "files/upload_session/finish_batch", serve: s.finishBatch},
+		{name: "files/upload_session/finish_batch/check", serve: s.finishBatchCheck},
+		// The check as the SDKs name it (upload_session_finish_batch_check).
+		{name: "files/upload_session/finish_batch_check", serve: s.finishBatchCheck},
 		{name: "files/download", content: true, serve: s.download},
 		{name: "files/get_metadata", serve: s.getMetadata},
 		{name: "files/list_folder", serve: s.listFolder},
@@ -240,62 +246,85 @@ func (s *Server) sessionFinish(w http.ResponseWriter, r *http.Request, arg []byt
 		badRequest(w, `Error in call to API function "files/upload_session/finish": HTTP header "Dropbox-API-Arg": commit.path: did not match pattern`)
 		return
 	}
+	e, ferr, err := s.finishSession(a.Cursor, a.Commit, a.ContentHash, r.Body, false)
+	switch {
+	case errors.Is(err, errClientGone):
+	case err != nil:
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+	case ferr != nil:
+		writeError(w, http.StatusConflict, ferr)
+	default:
+		writeJSON(w, http.StatusOK, metadata(e, false))
+	}
+}
+
+// errClientGone reports a request body that broke off: nothing was
+// stored and nobody is left to answer.
+var errClientGone = errors.New("client went away mid-body")
+
+// finishSession commits the upload session c names to commit, after
+// appending body (finish's own data). A batch entry carries no data and
+// must name a closed session. On a refusal it returns the
+// UploadSessionFinishError union; err is the emulator's own failure.
+func (s *Server) finishSession(c cursor, commit commitInfo, contentHash string, body io.Reader, batch bool) (*entry, map[string]any, error) {
 	// A concurrent session's finish waits out the appends still writing
 	// (lock order: use, then mu); none start after it.
-	if ss := s.session(a.Cursor.SessionID); ss != nil && ss.Concurrent {
+	if ss := s.session(c.SessionID); ss != nil && ss.Concurrent {
 		ss.use.Lock()
 		defer ss.use.Unlock()
 	}
-	ss, lerr := s.useSession(a.Cursor, r.Body)
+	ss, lerr := s.useSession(c, body)
 	if lerr != nil {
-		io.Copy(io.Discard, r.Body)
-		writeError(w, http.StatusConflict, union("lookup_failed", "lookup_failed", lerr))
-		return
+		io.Copy(io.Discard, body)
+		return nil, union("lookup_failed", "lookup_failed", lerr), nil
 	}
 	defer ss.mu.Unlock()
 	src := s.sessionPath(ss.File)
 	h := ss.running
-	if ss.Concurrent {
-		if hasData(r.Body) {
-			writeError(w, http.StatusConflict, union("concurrent_session_data_not_allowed"))
-			return
+	switch {
+	case ss.Concurrent:
+		if hasData(body) {
+			return nil, union("concurrent_session_data_not_allowed"), nil
 		}
-		if a.Cursor.Offset != ss.End && ss.Closed {
-			writeError(w, http.StatusConflict, union("lookup_failed", "lookup_failed", union("incorrect_offset", "correct_offset", ss.End)))
-			return
+		if c.Offset != ss.End && ss.Closed {
+			return nil, union("lookup_failed", "lookup_failed", union("incorrect_offset", "correct_offset", ss.End)), nil
 		}
 		var ferr map[string]any
 		if h, ferr = ss.assemble(); ferr != nil {
-			writeError(w, http.StatusConflict, ferr)
-			return
+			return nil, ferr, nil
 		}
 		if err := os.Truncate(src, ss.End); err != nil { // past End lie only refused appends
-			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-			return
+			return nil, nil, err
 		}
-	} else if !s.appendChecked(w, ss, r.Body, a.ContentHash) {
-		return
+	case batch && !ss.Closed:
+		return nil, union("lookup_failed", "lookup_failed", union("not_closed")), nil
+	default:
+		mismatch, err := s.appendBody(ss, body, contentHash)
+		if err != nil {
+			return nil, nil, errClientGone
+		}
+		if mismatch {
+			return nil, union("content_hash_mismatch"), nil
+		}
 	}
 	if !ss.Concurrent && (h == nil || h.n != ss.Offset) {
 		var err error
 		if h, err = hashFile(src); err != nil {
-			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-			return
+			return nil, nil, err
 		}
 	}
 	s.mu.Lock()
 	ss.Closed = true
 	s.mu.Unlock()
-	e, werr := s.commit(a.Commit, src, h)
+	e, werr := s.commit(commit, src, h)
 	if werr != nil {
 		// The data stays in the session: the client may finish again
 		// with an empty body at the new offset.
-		writeError(w, http.StatusConflict, union("path", "path", werr))
-		return
+		return nil, union("path", "path", werr), nil
 	}
-	s.dropSession(a.Cursor.SessionID)
+	s.dropSession(c.SessionID)
 	os.Remove(src) // still there when an identical file made the commit a no-op
-	writeJSON(w, http.StatusOK, metadata(e, false))
+	return e, nil, nil
 }
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request, arg []byte) {

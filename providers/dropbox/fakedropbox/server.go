@@ -27,6 +27,7 @@ type Server struct {
 	mu       sync.Mutex
 	entries  map[string]*entry // by lower-cased path
 	sessions map[string]*session
+	jobs     map[string]*batchJob // finish_batch jobs by async_job_id
 
 	bufs sync.Pool // *[]byte of copyBuf bytes, for request bodies on their way to disk
 }
@@ -50,7 +51,7 @@ var _ fakecloud.Service = (*Server)(nil)
 // New returns an emulator keeping its files under dataDir, loading what an
 // earlier run stored there.
 func New(cloud *fakecloud.Cloud, dataDir string) (*Server, error) {
-	s := &Server{cloud: cloud, dir: dataDir, entries: map[string]*entry{}, sessions: map[string]*session{}}
+	s := &Server{cloud: cloud, dir: dataDir, entries: map[string]*entry{}, sessions: map[string]*session{}, jobs: map[string]*batchJob{}}
 	if err := s.load(); err != nil {
 		return nil, err
 	}

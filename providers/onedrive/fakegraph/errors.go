@@ -61,6 +61,7 @@ var (
 	errNoToken      = &graphError{http.StatusUnauthorized, "unauthenticated", "Must be authenticated to use '/drive' syntax", ""}
 	errBadToken     = &graphError{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", ""}
 	errAuthOnUpload = &graphError{http.StatusUnauthorized, "unauthenticated", "The upload URL is pre-authenticated; do not send an Authorization header.", ""}
+	errTempAuth     = &graphError{http.StatusUnauthorized, "unauthenticated", "The upload URL's tempauth parameter is missing or does not match the session; use the uploadUrl exactly as createUploadSession returned it.", ""}
 	errSessionGone  = &graphError{http.StatusNotFound, "itemNotFound", "The upload session was not found.", "uploadSessionNotFound"}
 )
 

@@ -314,3 +314,44 @@ func TestTenantIDLogin(t *testing.T) {
 		t.Fatalf("unknown path: %s", resp.Status)
 	}
 }
+
+// The uploadUrl has OneDrive for Business's form: outside /v1.0 and
+// pre-authenticated by a tempauth parameter, which is how a client such
+// as rclone knows not to send its Graph token there. The parameter is the
+// credential: without it, or with another session's, the URL is refused;
+// a bearer token beside it is refused too.
+func TestUploadURLTempAuth(t *testing.T) {
+	f := start(t, t.TempDir())
+	raw := f.session("a.bak")
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := u.Query().Get("tempauth")
+	if strings.HasPrefix(u.Path, "/v1.0/") || tok == "" {
+		t.Fatalf("uploadUrl %q: want a path outside /v1.0 with a tempauth parameter", raw)
+	}
+	other, _ := url.Parse(f.session("b.bak"))
+	if other.Query().Get("tempauth") == tok {
+		t.Fatalf("two sessions share tempauth %q", tok)
+	}
+	bare := f.srv.URL + u.Path
+	wrong := bare + "?tempauth=" + other.Query().Get("tempauth")
+	data := []byte("hello")
+	for _, c := range []struct {
+		name string
+		url  string
+		auth bool
+	}{{"no tempauth", bare, false}, {"another session's tempauth", wrong, false}, {"no tempauth, bearer token", bare, true}, {"tempauth and bearer token", raw, true}} {
+		st, b, _ := f.do("PUT", c.url, data, c.auth, "Content-Range", "bytes 0-4/5")
+		expect(t, c.name, st, b, 401, "unauthenticated")
+		st, b, _ = f.do("GET", c.url, nil, c.auth)
+		expect(t, c.name+" (status)", st, b, 401, "unauthenticated")
+	}
+	st, b, _ := f.do("GET", raw, nil, false)
+	if st != 200 || !strings.Contains(string(b), `"nextExpectedRanges":["0-"]`) {
+		t.Fatalf("status with tempauth: %d %s (refused requests moved the session)", st, b)
+	}
+	st, b = f.fragment(raw, data, 0, 5)
+	expect(t, "fragment with tempauth only", st, b, 201, "")
+}

@@ -31,8 +31,8 @@ type item struct {
 	FSModified time.Time `json:"fs_modified"`
 }
 
-// session is one upload session. Its uploadUrl carries ID; the URL is the
-// only credential a fragment needs.
+// session is one upload session. Its uploadUrl carries ID and TempAuth;
+// the URL is the only credential a fragment needs.
 type session struct {
 	ID         string    `json:"id"`
 	ParentID   string    `json:"parent_id"`
@@ -42,6 +42,9 @@ type session struct {
 	Received   int64     `json:"received"`
 	Expires    time.Time `json:"expires"`
 	FSModified time.Time `json:"fs_modified"`
+	// TempAuth is the uploadUrl's tempauth credential; empty for a
+	// session saved before upload URLs carried one.
+	TempAuth string `json:"tempauth,omitempty"`
 }
 
 type state struct {

@@ -1,10 +1,12 @@
 package fakegraph
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"regexp"
@@ -200,7 +202,8 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, rt route)
 		return
 	}
 	ss := &session{ID: randomID(16), ParentID: parent.ID, Name: name, Conflict: conflict, Total: -1,
-		Expires: time.Now().Add(s.SessionTTL).UTC(), FSModified: req.Item.FileSystemInfo.LastModified}
+		Expires: time.Now().Add(s.SessionTTL).UTC(), FSModified: req.Item.FileSystemInfo.LastModified,
+		TempAuth: "v1." + randomID(24)}
 	if fs := req.Item.FileSize; fs != nil {
 		if s.usedLocked()+*fs > s.cloud.Quota("onedrive") {
 			writeError(w, errQuota)
@@ -215,10 +218,24 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, rt route)
 	s.st.Sessions[ss.ID] = ss
 	s.saveLocked()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"uploadUrl":          fakecloud.BaseURL(r) + "/_graph/upload/" + ss.ID,
+		"uploadUrl":          uploadURL(fakecloud.BaseURL(r), ss),
 		"expirationDateTime": ss.Expires.Format(timeFormat),
 		"nextExpectedRanges": []string{"0-"},
 	})
+}
+
+// uploadURL is the session's uploadUrl in the form OneDrive for Business
+// gives: outside the API's path, pre-authenticated by a tempauth query
+// parameter. That parameter is how clients (rclone since 1.6x) tell an
+// upload URL that must not get the Graph token from one on the API host
+// that needs it. Real personal drives use another host instead; the
+// emulator serves one host, so it takes the business form.
+func uploadURL(base string, ss *session) string {
+	u := base + "/_graph/upload/" + ss.ID
+	if ss.TempAuth != "" {
+		u += "?tempauth=" + url.QueryEscape(ss.TempAuth)
+	}
+	return u
 }
 
 // sessionLocked returns the live session id names, dropping it when expired.
@@ -245,8 +262,9 @@ func (s *Server) sessionStatus(ss *session) map[string]any {
 }
 
 // serveSession handles PUT (fragment), GET (status) and DELETE (cancel) on
-// an uploadUrl. The URL is pre-authenticated: an Authorization header is
-// refused, as Graph warns it may be.
+// an uploadUrl. The URL is pre-authenticated by its tempauth parameter,
+// which must match the session's; an Authorization header is refused, as
+// Graph warns it may be.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "" {
 		io.Copy(io.Discard, r.Body)
@@ -268,6 +286,12 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		io.Copy(io.Discard, r.Body)
 		writeError(w, errSessionGone)
+		return
+	}
+	if got := r.URL.Query().Get("tempauth"); snapshot.TempAuth != "" &&
+		subtle.ConstantTimeCompare([]byte(got), []byte(snapshot.TempAuth)) != 1 {
+		io.Copy(io.Discard, r.Body)
+		writeError(w, errTempAuth)
 		return
 	}
 	switch r.Method {
