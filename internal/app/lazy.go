@@ -127,3 +127,15 @@ func (l *lazy) Quota(ctx context.Context) (used, total int64, err error) {
 	used, total, err = q.Quota(ctx)
 	return used, total, l.check(err)
 }
+
+// Close releases the adapter, when one was built.
+func (l *lazy) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.p.(providers.Closer)
+	l.p = nil
+	if !ok {
+		return nil
+	}
+	return c.Close()
+}

@@ -102,8 +102,9 @@ func (a *App) checkQuota(ctx context.Context, p providers.Provider, size int64) 
 type guarded struct {
 	p        providers.Provider
 	limiters []*rate.Limiter
-	open     func(time.Time) bool
-	quota    func(context.Context, providers.Provider, int64) error
+	// open returns the window check of an upload starting now, or nil.
+	open  func() func(time.Time) bool
+	quota func(context.Context, providers.Provider, int64) error
 }
 
 var _ providers.Provider = (*guarded)(nil)
@@ -111,11 +112,15 @@ var _ providers.Provider = (*guarded)(nil)
 // guard wraps p with d's limits; wrap it inside retry.New so every
 // attempt is limited alike. b is the App's one bandwidth.
 func (a *App) guard(p providers.Provider, d *config.Destination, b *bandwidth) providers.Provider {
-	var open func(time.Time) bool
-	if a.daemon {
+	window := windowFunc(d)
+	open := func() func(time.Time) bool {
 		// Only the daemon keeps to upload windows: `check`, `push` and
-		// `restore` are a person acting now.
-		open = windowFunc(d)
+		// `restore` are a person acting now. Asked per upload, because
+		// the stack is built when the App opens, before Run says so.
+		if a.daemon {
+			return window
+		}
+		return nil
 	}
 	return &guarded{p: p, limiters: a.limiters(d, b), open: open, quota: a.checkQuota}
 }
@@ -129,7 +134,7 @@ func (g *guarded) Put(ctx context.Context, path string, r io.ReadSeeker, size in
 			return providers.RemoteFile{}, fmt.Errorf("upload %s: %w", path, err)
 		}
 	}
-	body := throttle.GateReader(ctx, throttle.NewReader(ctx, r, g.limiters...), g.open, windowPoll)
+	body := throttle.GateReader(ctx, throttle.NewReader(ctx, r, g.limiters...), g.open(), windowPoll)
 	return g.p.Put(ctx, path, body, size, o)
 }
 

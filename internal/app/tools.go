@@ -38,7 +38,7 @@ func (a *App) providerByName(ctx context.Context, name string) (providers.Provid
 	if err != nil {
 		return nil, err
 	}
-	return a.Provider(ctx, d)
+	return a.Provider(d)
 }
 
 // Push uploads one file now, outside the queue. The remote path defaults
@@ -414,7 +414,7 @@ const (
 // checkDestination proves a destination works by writing, reading back
 // and deleting a small file.
 func (a *App) checkDestination(ctx context.Context, d *config.Destination) error {
-	p, err := a.Provider(ctx, d)
+	p, err := a.Provider(d)
 	if err != nil {
 		return err
 	}
