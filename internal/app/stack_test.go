@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -134,5 +135,22 @@ func TestOneProviderPerDestination(t *testing.T) {
 	}
 	if _, ok := providers.As[*guarded](p); !ok {
 		t.Fatal("no limits guard in the stack")
+	}
+}
+
+// TestWrappersAgreeWhenNoQuota: an adapter that cannot tell its space
+// gets one answer through every layer of the stack, not "unlimited" from
+// one wrapper and an error from another.
+func TestWrappersAgreeWhenNoQuota(t *testing.T) {
+	a := &App{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	g := a.guard(memProvider{}, &config.Destination{Name: "m"}, nil)
+	r := retry.New(g, retry.Policy{Attempts: 1}, nil)
+	l := &lazy{kind: providers.SHA256, build: func(context.Context) (providers.Provider, error) { return r, nil }}
+	bare := &lazy{kind: providers.SHA256, build: func(context.Context) (providers.Provider, error) { return memProvider{}, nil }}
+	for name, p := range map[string]providers.Provider{"guard": g, "retry": r, "lazy": l, "lazy over the adapter": bare} {
+		used, total, err := p.(providers.Quotaer).Quota(context.Background())
+		if !errors.Is(err, providers.ErrNoQuota) || used != 0 || total != 0 {
+			t.Errorf("%s: Quota = %d, %d, %v; want ErrNoQuota", name, used, total, err)
+		}
 	}
 }
