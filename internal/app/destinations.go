@@ -164,6 +164,12 @@ func (a *App) hashKind(dest string) providers.HashKind {
 	return providers.SHA256
 }
 
+// isLocal reports whether dest is a disk or share of this PC.
+func (a *App) isLocal(dest string) bool {
+	dst, ok := a.dests[dest]
+	return ok && dst.desc.Local
+}
+
 // reserveNames tells the queue how each destination compares names, so
 // two files never get one name there. The rules are the type's, known
 // before a cloud adapter is built (it may not be logged in yet).
