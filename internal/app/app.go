@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
@@ -29,7 +30,7 @@ type App struct {
 	lock  *statelock.Lock
 	bw    *bandwidth // upload rate buckets, shared by every upload of this process
 	// daemon is set by Run: uploads then keep to their destinations' windows.
-	daemon bool
+	daemon atomic.Bool
 	// intake is set by Run: backups the queue could not take yet.
 	intake func() (daemon.IntakeTrouble, bool)
 	// types describes each destination type; dests holds each configured

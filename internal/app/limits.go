@@ -118,7 +118,7 @@ func (a *App) guard(p providers.Provider, d *config.Destination, b *bandwidth) p
 		// Only the daemon keeps to upload windows: `check`, `push` and
 		// `restore` are a person acting now. Asked per upload, because
 		// the stack is built when the App opens, before Run says so.
-		if a.daemon {
+		if a.daemon.Load() {
 			return window
 		}
 		return nil
