@@ -24,8 +24,10 @@ import (
 
 // Destination is one configured remote, ready to use.
 type Destination struct {
-	Name     string
-	Type     string
+	Name string
+	Type string
+	// Service is what alerts call its type; a zero Service names Type.
+	Service  notify.Service
 	Provider providers.Provider // wrapped once with retry.New
 	// Open reports whether uploads may start now (the upload window); nil = always.
 	Open func(now time.Time) bool
@@ -33,6 +35,15 @@ type Destination struct {
 	// limits, and holding a running upload at its next read while the
 	// window is closed.
 	Body func(ctx context.Context, r io.ReadSeeker) io.ReadSeeker
+}
+
+// service is what alerts say about d's type.
+func (d *Destination) service() notify.Service {
+	s := d.Service
+	if s.Type == "" {
+		s.Type = d.Type
+	}
+	return s
 }
 
 // Watch routes one watched folder's files to destinations.

@@ -394,7 +394,7 @@ func (d *Daemon) pause(ctx context.Context, j *queue.Job, dst *Destination, err 
 		}
 		// One alert per episode: the key survives restarts, and a cause
 		// that is fixed and comes back later alerts again.
-		d.notify(notify.DestinationFailed(dst.Name, dst.Type, reason, providers.HintOf(err), err).Episode(since))
+		d.notify(notify.DestinationFailed(dst.Name, dst.service(), reason, providers.HintOf(err), err).Episode(since))
 	}
 }
 

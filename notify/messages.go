@@ -9,19 +9,20 @@ import (
 	"github.com/offsite-backup/offsite/providers"
 )
 
-// serviceName is what people call a destination type.
-func serviceName(destType string) string {
-	switch destType {
-	case "gdrive":
-		return "Google Drive"
-	case "dropbox":
-		return "Dropbox"
-	case "onedrive":
-		return "OneDrive"
-	case "local":
-		return "the backup disk or folder"
+// Service is what a message says about a destination's type; the
+// destination registry (providers/registry) supplies it.
+type Service struct {
+	Type string // the config's type, e.g. "gdrive"
+	Name string // what people call it, e.g. "Google Drive"; "" says Type
+	// Local is a disk or share of this PC: missing means unplugged.
+	Local bool
+}
+
+func (s Service) name() string {
+	if s.Name == "" {
+		return s.Type
 	}
-	return destType
+	return s.Name
 }
 
 func errText(err error) string {
@@ -35,8 +36,8 @@ func errText(err error) string {
 // (login refused, storage full, folder gone): uploads to it are paused and
 // new backups wait in the queue. Key: "dest/<dest>/<reason>"; use Episode
 // for a failure that comes back after it was fixed.
-func DestinationFailed(dest, destType string, reason providers.Reason, hint string, err error) Event {
-	svc := serviceName(destType)
+func DestinationFailed(dest string, service Service, reason providers.Reason, hint string, err error) Event {
+	svc := service.name()
 	var what, todo string
 	switch reason {
 	case providers.ReasonAuth:
@@ -48,7 +49,7 @@ func DestinationFailed(dest, destType string, reason providers.Reason, hint stri
 	case providers.ReasonMissing:
 		what = fmt.Sprintf("The folder for '%s' (%s) is not there", dest, svc)
 		todo = fmt.Sprintf("check in %s that the backup folder was not moved, renamed or deleted", svc)
-		if destType == "local" {
+		if service.Local {
 			todo = "plug the disk in or connect the network share, or create the folder again"
 		}
 	case providers.ReasonReadOnly:
@@ -76,7 +77,7 @@ func DestinationFailed(dest, destType string, reason providers.Reason, hint stri
 		Subject: "offsite: " + what,
 		Text:    text,
 		Fields: map[string]string{
-			"destination": dest, "type": destType, "reason": string(reason),
+			"destination": dest, "type": service.Type, "reason": string(reason),
 			"hint": hint, "error": errText(err),
 		},
 	}

@@ -24,16 +24,16 @@ func TestMessagesArePlainAndActionable(t *testing.T) {
 		subject string
 		text    []string
 	}{
-		{"auth", DestinationFailed("cloud", "dropbox", providers.ReasonAuth, "", authErr), KindFailure, "dest/cloud/auth",
+		{"auth", DestinationFailed("cloud", Service{Type: "dropbox", Name: "Dropbox"}, providers.ReasonAuth, "", authErr), KindFailure, "dest/cloud/auth",
 			"offsite: Dropbox refused the login for 'cloud'",
 			[]string{"run `offsite auth cloud`", "nothing is lost", "invalid_grant"}},
-		{"quota", DestinationFailed("drive", "gdrive", providers.ReasonQuota, "", quotaErr), KindFailure, "dest/drive/quota",
+		{"quota", DestinationFailed("drive", Service{Type: "gdrive", Name: "Google Drive"}, providers.ReasonQuota, "", quotaErr), KindFailure, "dest/drive/quota",
 			"offsite: The storage behind 'drive' (Google Drive) is full",
 			[]string{"free some space", "paused"}},
-		{"missing disk", DestinationFailed("usb", "local", providers.ReasonMissing, "", errors.New("stat /media/usb: no such file")), KindFailure, "dest/usb/missing",
+		{"missing disk", DestinationFailed("usb", Service{Type: "local", Name: "the backup disk or folder", Local: true}, providers.ReasonMissing, "", errors.New("stat /media/usb: no such file")), KindFailure, "dest/usb/missing",
 			"offsite: The folder for 'usb' (the backup disk or folder) is not there",
 			[]string{"plug the disk in"}},
-		{"hint wins", DestinationFailed("od", "onedrive", providers.ReasonAuth, "run `offsite auth od` and use the shop account", nil), KindFailure, "dest/od/auth",
+		{"hint wins", DestinationFailed("od", Service{Type: "onedrive", Name: "OneDrive"}, providers.ReasonAuth, "run `offsite auth od` and use the shop account", nil), KindFailure, "dest/od/auth",
 			"offsite: OneDrive refused the login for 'od'",
 			[]string{"What to do: run `offsite auth od` and use the shop account."}},
 		{"recovered", DestinationRecovered("cloud"), KindRecovered, "dest/cloud/recovered",
@@ -74,7 +74,7 @@ func TestMessagesArePlainAndActionable(t *testing.T) {
 }
 
 func TestEpisodeQualifiesKey(t *testing.T) {
-	e := DestinationFailed("cloud", "dropbox", providers.ReasonAuth, "", nil)
+	e := DestinationFailed("cloud", Service{Type: "dropbox", Name: "Dropbox"}, providers.ReasonAuth, "", nil)
 	a := e.Episode(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	b := e.Episode(time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC))
 	if a.Key == b.Key || a.Key != "dest/cloud/auth@2026-03-01T10:00:00Z" || e.Key != "dest/cloud/auth" {

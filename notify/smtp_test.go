@@ -163,7 +163,7 @@ func TestFailureMailReachesSMTPServer(t *testing.T) {
 			}
 			box := NewMemoryOutbox()
 			n := New(chs, box, nil, WithBackoff(10*time.Millisecond, 50*time.Millisecond), WithPollInterval(10*time.Millisecond))
-			ev := DestinationFailed("cloud", "dropbox", providers.ReasonAuth, "", errors.New("invalid_grant"))
+			ev := DestinationFailed("cloud", Service{Type: "dropbox", Name: "Dropbox"}, providers.ReasonAuth, "", errors.New("invalid_grant"))
 			if err := n.Notify(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}

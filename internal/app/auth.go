@@ -9,10 +9,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/offsite-backup/offsite/providers/dropbox"
-	"github.com/offsite-backup/offsite/providers/gdrive"
 	"github.com/offsite-backup/offsite/providers/oauth"
-	"github.com/offsite-backup/offsite/providers/onedrive"
+	"github.com/offsite-backup/offsite/providers/registry"
 )
 
 // AuthMode chooses how `offsite auth` logs in.
@@ -31,26 +29,16 @@ func (a *App) Auth(ctx context.Context, dest string, mode AuthMode, in io.Reader
 	if err != nil {
 		return err
 	}
-	var cfg *oauth2.Config
-	var opts []oauth2.AuthCodeOption
-	device := true
+	login := a.dests[d.Name].desc.Login
+	if login == nil {
+		return fmt.Errorf("destination %s is a %s destination: it needs no login", dest, d.Type)
+	}
 	clientID := d.ClientID
 	if clientID == "" && d.Endpoint != "" {
 		clientID = "offsite" // an emulator accepts any client
 	}
-	switch d.Type {
-	case "gdrive":
-		cfg = gdrive.OAuthConfig(gdrive.Config{ClientID: clientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint})
-		opts = []oauth2.AuthCodeOption{oauth2.AccessTypeOffline}
-	case "dropbox":
-		cfg = dropbox.OAuthConfig(dropbox.Config{ClientID: clientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint})
-		opts = dropbox.AuthCodeOptions()
-		device = false // Dropbox has no device flow
-	case "onedrive":
-		cfg = onedrive.OAuthConfig(onedrive.Config{ClientID: clientID, ClientSecret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant})
-	default:
-		return fmt.Errorf("destination %s is a %s destination: it needs no login", dest, d.Type)
-	}
+	cfg := login.Config(registry.Client{ID: clientID, Secret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant})
+	opts, device := login.Options, login.Device
 	if cfg.ClientID == "" {
 		return fmt.Errorf("destination %s has no client_id: create an OAuth app as docs/providers.md explains and put its id in the config", dest)
 	}

@@ -54,9 +54,7 @@ func (l *lazy) get(ctx context.Context) (providers.Provider, error) {
 func (l *lazy) check(err error) error {
 	if providers.KindOf(err) == providers.Fatal && providers.ReasonOf(err) == providers.ReasonAuth {
 		l.mu.Lock()
-		if c, ok := l.p.(providers.Closer); ok {
-			_ = c.Close() // the login was refused; nothing of it is worth keeping
-		}
+		_ = providers.CloseOf(l.p) // the login was refused; nothing of it is worth keeping
 		l.p = nil
 		l.mu.Unlock()
 	}
@@ -120,10 +118,15 @@ func (l *lazy) Quota(ctx context.Context) (used, total int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	q, ok := p.(providers.Quotaer)
-	if !ok {
-		return 0, 0, nil
-	}
-	used, total, err = q.Quota(ctx)
+	used, total, err = providers.QuotaOf(ctx, p)
 	return used, total, l.check(err)
+}
+
+// Close releases the adapter, when one was built.
+func (l *lazy) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := providers.CloseOf(l.p)
+	l.p = nil
+	return err
 }

@@ -100,10 +100,12 @@ func (a *App) checkQuota(ctx context.Context, p providers.Provider, size int64) 
 // before a large one, its upload window (an upload pauses at the next read
 // while it is closed) and the bandwidth buckets.
 type guarded struct {
-	p        providers.Provider
+	// The adapter; what the guard does not limit passes straight to it.
+	providers.Provider
 	limiters []*rate.Limiter
-	open     func(time.Time) bool
-	quota    func(context.Context, providers.Provider, int64) error
+	// open returns the window check of an upload starting now, or nil.
+	open  func() func(time.Time) bool
+	quota func(context.Context, providers.Provider, int64) error
 }
 
 var _ providers.Provider = (*guarded)(nil)
@@ -111,54 +113,35 @@ var _ providers.Provider = (*guarded)(nil)
 // guard wraps p with d's limits; wrap it inside retry.New so every
 // attempt is limited alike. b is the App's one bandwidth.
 func (a *App) guard(p providers.Provider, d *config.Destination, b *bandwidth) providers.Provider {
-	var open func(time.Time) bool
-	if a.daemon {
+	window := windowFunc(d)
+	open := func() func(time.Time) bool {
 		// Only the daemon keeps to upload windows: `check`, `push` and
-		// `restore` are a person acting now.
-		open = windowFunc(d)
+		// `restore` are a person acting now. Asked per upload, because
+		// the stack is built when the App opens, before Run says so.
+		if a.daemon.Load() {
+			return window
+		}
+		return nil
 	}
-	return &guarded{p: p, limiters: a.limiters(d, b), open: open, quota: a.checkQuota}
+	return &guarded{Provider: p, limiters: a.limiters(d, b), open: open, quota: a.checkQuota}
 }
 
-func (g *guarded) Unwrap() providers.Provider   { return g.p }
-func (g *guarded) HashKind() providers.HashKind { return g.p.HashKind() }
+func (g *guarded) Unwrap() providers.Provider { return g.Provider }
 
 func (g *guarded) Put(ctx context.Context, path string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
 	if size >= quotaCheckMin && g.quota != nil {
-		if err := g.quota(ctx, g.p, size); err != nil {
+		if err := g.quota(ctx, g.Provider, size); err != nil {
 			return providers.RemoteFile{}, fmt.Errorf("upload %s: %w", path, err)
 		}
 	}
-	body := throttle.GateReader(ctx, throttle.NewReader(ctx, r, g.limiters...), g.open, windowPoll)
-	return g.p.Put(ctx, path, body, size, o)
+	body := throttle.GateReader(ctx, throttle.NewReader(ctx, r, g.limiters...), g.open(), windowPoll)
+	return g.Provider.Put(ctx, path, body, size, o)
 }
 
-func (g *guarded) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
-	return g.p.Stat(ctx, path)
-}
-
-func (g *guarded) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
-	return g.p.List(ctx, dir)
-}
-
-func (g *guarded) Delete(ctx context.Context, path string) error { return g.p.Delete(ctx, path) }
-
-func (g *guarded) Get(ctx context.Context, path string) (io.ReadCloser, error) {
-	return g.p.Get(ctx, path)
-}
-
-// Quota passes through, so the retry decorator above still finds it.
+// Quota and Close pass through: embedding does not promote the optional
+// interfaces, and the retry decorator above looks for them.
 func (g *guarded) Quota(ctx context.Context) (used, total int64, err error) {
-	q, ok := g.p.(providers.Quotaer)
-	if !ok {
-		return 0, 0, providers.Errorf(providers.Permanent, "", "", "this destination cannot report its free space")
-	}
-	return q.Quota(ctx)
+	return providers.QuotaOf(ctx, g.Provider)
 }
 
-func (g *guarded) Close() error {
-	if c, ok := g.p.(providers.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
+func (g *guarded) Close() error { return providers.CloseOf(g.Provider) }

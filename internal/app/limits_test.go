@@ -87,7 +87,8 @@ func TestGuardRefusesUploadBeforeQuotaRunsOut(t *testing.T) {
 
 func TestGuardHoldsUploadOutsideWindow(t *testing.T) {
 	root := t.TempDir()
-	a := &App{Log: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), daemon: true}
+	a := &App{Log: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	a.daemon.Store(true)
 	// A one-minute window two hours from now is closed now.
 	start := time.Now().Add(2 * time.Hour)
 	d := &config.Destination{Name: "usb", Timezone: "UTC",

@@ -190,20 +190,13 @@ func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
 			if err == nil && len(jobs) > 0 {
 				j := jobs[0]
 				c.File, c.Time, c.Size, c.Hash = j.RemotePath, j.DoneAt, j.Version.Size, j.RemoteHash
-				c.HashKind = string(hashKindFor(a.destType(dest)))
+				c.HashKind = string(a.hashKind(dest))
 			}
 			wp.Copies = append(wp.Copies, c)
 		}
 		proof.Watches = append(proof.Watches, wp)
 	}
 	a.storeEvent(ctx, p, notify.Weekly(proof))
-}
-
-func (a *App) destType(name string) string {
-	if d := a.Cfg.Destination(name); d != nil {
-		return d.Type
-	}
-	return ""
 }
 
 // dailyDigest sends, with `report: daily`, one report a day at 07:00 of
@@ -227,7 +220,7 @@ func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
 			continue
 		}
 		r.Uploads = append(r.Uploads, notify.Upload{Watch: j.Version.Watch, File: j.Version.Rel, Dest: j.Destination,
-			Version: j.Version.SHA256, Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(hashKindFor(a.destType(j.Destination)))})
+			Version: j.Version.SHA256, Size: j.Version.Size, Hash: j.RemoteHash, HashKind: string(a.hashKind(j.Destination))})
 	}
 	failing, _ := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 100})
 	for _, j := range failing {

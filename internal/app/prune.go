@@ -108,7 +108,7 @@ func (a *App) pruneDestination(ctx context.Context, d *config.Destination, dryRu
 			continue
 		}
 		if p == nil {
-			if p, err = a.Provider(ctx, d); err != nil {
+			if p, err = a.Provider(d); err != nil {
 				return deleted, err
 			}
 		}

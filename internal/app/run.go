@@ -195,7 +195,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 
 // Run is the daemon: watch, queue, upload and notify until ctx ends.
 func (a *App) Run(ctx context.Context) error {
-	a.daemon = true
+	a.daemon.Store(true)
 	p, err := a.pipeline(ctx)
 	if err != nil {
 		return err

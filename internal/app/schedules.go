@@ -184,7 +184,7 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 	if err != nil {
 		return copyRecord{}, err
 	}
-	p, err := a.Provider(ctx, d)
+	p, err := a.Provider(d)
 	if err != nil {
 		return copyRecord{}, err
 	}
@@ -309,7 +309,7 @@ func (a *App) pruneScheduleCopies(ctx context.Context, s *config.Schedule, dest 
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.Provider(ctx, d)
+	p, err := a.Provider(d)
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,7 @@ type Concern struct {
 type DestinationStatus struct {
 	Name    string `json:"name"`
 	Type    string `json:"type"`
+	local   bool   // a disk or share of this PC (the type's descriptor)
 	Done    int    `json:"done"`
 	Waiting int    `json:"waiting"`
 	Failing int    `json:"failing"`
@@ -156,7 +157,7 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	}
 	for _, d := range a.Cfg.Destinations {
 		s := byName[d.Name]
-		ds := DestinationStatus{Name: d.Name, Type: d.Type, Done: s.Counts[queue.Done], BytesDone: s.Bytes,
+		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
 		for _, p := range pauses {
@@ -287,7 +288,7 @@ func (s *Status) Health() []Concern {
 		if p := d.Paused; p != nil {
 			out = append(out, Concern{Subject: subject, Reason: "paused",
 				Message: fmt.Sprintf("uploads to %s are paused: %s; %d upload(s) wait", d.Name, p.Message, d.Waiting),
-				Fix:     pauseFix(d.Name, d.Type, p.Reason)})
+				Fix:     pauseFix(d.Name, d.local, p.Reason)})
 		}
 		if d.Alerting > 0 {
 			msg := fmt.Sprintf("%d upload(s) to %s keep failing", d.Alerting, d.Name)
@@ -345,7 +346,7 @@ func (s *Status) lastError(dest, state string) string {
 }
 
 // pauseFix is what to do about a paused destination, by the pause's reason.
-func pauseFix(name, typ, reason string) string {
+func pauseFix(name string, local bool, reason string) string {
 	var fix string
 	switch reason {
 	case "auth":
@@ -354,7 +355,7 @@ func pauseFix(name, typ, reason string) string {
 		fix = "free some space there (empty the trash too) or buy more storage"
 	case "missing":
 		fix = "create the destination's folder again, or correct its path"
-		if typ == "local" {
+		if local {
 			fix = "plug the backup disk in or connect the network share"
 		}
 	case "read-only":

@@ -38,7 +38,7 @@ func (a *App) providerByName(ctx context.Context, name string) (providers.Provid
 	if err != nil {
 		return nil, err
 	}
-	return a.Provider(ctx, d)
+	return a.Provider(d)
 }
 
 // Push uploads one file now, outside the queue. The remote path defaults
@@ -294,7 +294,7 @@ func (a *App) Retry(ctx context.Context, dest string, w io.Writer) (int, error) 
 		if err != nil {
 			stuck++
 			fmt.Fprintf(w, "✗ %s is still unusable (paused since %s): %s\n    what to do: %s\n", d.Name,
-				p.Since.Local().Format("Mon 2 Jan 15:04"), err, pauseFix(d.Name, d.Type, p.Reason))
+				p.Since.Local().Format("Mon 2 Jan 15:04"), err, pauseFix(d.Name, a.isLocal(d.Name), p.Reason))
 			continue
 		}
 		if _, ok, err := a.Store.Unpause(ctx, d.Name); err != nil {
@@ -414,7 +414,7 @@ const (
 // checkDestination proves a destination works by writing, reading back
 // and deleting a small file.
 func (a *App) checkDestination(ctx context.Context, d *config.Destination) error {
-	p, err := a.Provider(ctx, d)
+	p, err := a.Provider(d)
 	if err != nil {
 		return err
 	}

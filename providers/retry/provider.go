@@ -2,7 +2,6 @@ package retry
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/offsite-backup/offsite/providers"
@@ -109,9 +108,9 @@ func (r *Provider) Get(ctx context.Context, path string) (io.ReadCloser, error) 
 
 // Quota passes through when the wrapped provider can report space.
 func (r *Provider) Quota(ctx context.Context) (used, total int64, err error) {
-	q, ok := r.p.(providers.Quotaer)
+	q, ok := providers.As[providers.Quotaer](r.p)
 	if !ok {
-		return 0, 0, fmt.Errorf("quota: %w", errNoQuota)
+		return 0, 0, providers.ErrNoQuota
 	}
 	err = Do(ctx, r.policy, r.pacer, func(ctx context.Context) (err error) {
 		used, total, err = q.Quota(ctx)
@@ -122,10 +121,5 @@ func (r *Provider) Quota(ctx context.Context) (used, total int64, err error) {
 
 // Close passes through when the wrapped provider holds resources.
 func (r *Provider) Close() error {
-	if c, ok := r.p.(providers.Closer); ok {
-		return c.Close()
-	}
-	return nil
+	return providers.CloseOf(r.p)
 }
-
-var errNoQuota = providers.Errorf(providers.Permanent, "", "", "this destination cannot report its free space")

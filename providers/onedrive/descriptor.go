@@ -1,0 +1,29 @@
+package onedrive
+
+import (
+	"context"
+
+	"golang.org/x/oauth2"
+
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/registry"
+)
+
+// Descriptor declares the OneDrive destination type.
+func Descriptor() registry.Descriptor {
+	return registry.Descriptor{
+		Type: "onedrive", Service: "OneDrive",
+		Hash: providers.QuickXor, Names: Names,
+		Login: &registry.Login{
+			Config: func(c registry.Client) *oauth2.Config {
+				return OAuthConfig(Config{ClientID: c.ID, ClientSecret: c.Secret, Endpoint: c.Endpoint, Tenant: c.Tenant})
+			},
+			Device: true,
+		},
+		New: func(ctx context.Context, s registry.Settings) (providers.Provider, error) {
+			return New(ctx, Config{Name: s.Name, Folder: s.Folder, TokenFile: s.TokenFile, ClientID: s.Client.ID,
+				ClientSecret: s.Client.Secret, Endpoint: s.Client.Endpoint, Tenant: s.Client.Tenant, DriveID: s.DriveID,
+				ChunkSize: s.ChunkSize, Timeout: s.Timeout, Pacer: s.Pacer, Policy: s.Policy, Logger: s.Logger})
+		},
+	}
+}
