@@ -5,11 +5,14 @@ import (
 	"fmt"
 )
 
-// FailingPast counts, per destination, the failed jobs that have been tried
-// at least attempts times: the uploads a failure alert went out for, which
-// keep the green light off while they last.
+// FailingPast counts, per destination, the unfinished jobs that have been
+// tried at least attempts times: the uploads a failure alert went out for,
+// which keep the green light off until they succeed. A job being tried
+// again (uploading, or made due by `offsite retry`) still counts: the light
+// must not flicker green between two failures.
 func (s *Store) FailingPast(ctx context.Context, attempts int) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT destination, COUNT(*) FROM jobs WHERE state=? AND attempts>=? GROUP BY destination`, Failed, attempts)
+	rows, err := s.db.QueryContext(ctx, `SELECT destination, COUNT(*) FROM jobs WHERE state IN (?, ?, ?) AND attempts>=? GROUP BY destination`,
+		Failed, Uploading, Pending, attempts)
 	if err != nil {
 		return nil, fmt.Errorf("count failing uploads: %w", err)
 	}
