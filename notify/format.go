@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// humanBytes uses 1024-based units labelled as `offsite status` labels
+// HumanBytes uses 1024-based units labelled as `offsite status` labels
 // them (KiB, MiB, ...), so a report and the status agree.
-func humanBytes(n int64) string {
+func HumanBytes(n int64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
 	f := float64(n)
 	i := 0

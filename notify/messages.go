@@ -217,7 +217,7 @@ func Small(watch, file string, size, median int64) Event {
 		Key:     fmt.Sprintf("small/%s/%s/%d", watch, file, size), // a file name can be reused daily
 		Subject: fmt.Sprintf("offsite: the new backup '%s' is much smaller than usual", file),
 		Text: fmt.Sprintf("The new backup '%s' in '%s' is %s; recent backups were about %s. It may be empty or incomplete.\n\nWhat to do: check in the program that wrote it that its backup finished without errors.",
-			file, watch, humanBytes(size), humanBytes(median)),
+			file, watch, HumanBytes(size), HumanBytes(median)),
 		Fields: map[string]string{
 			"watch": watch, "file": file,
 			"size": strconv.FormatInt(size, 10), "median": strconv.FormatInt(median, 10),

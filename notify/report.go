@@ -94,7 +94,7 @@ func Report(r RunReport) Event {
 	took := humanDuration(r.End.Sub(r.Start))
 	uploadRun := len(files) > 0 || failing > 0 || removed > 0
 	if uploadRun {
-		fmt.Fprintf(&b, "offsite uploaded %s (%s) in %s, finished %s.\n", plural(len(files), "file"), humanBytes(total),
+		fmt.Fprintf(&b, "offsite uploaded %s (%s) in %s, finished %s.\n", plural(len(files), "file"), HumanBytes(total),
 			took, when(r.End))
 	}
 	if failing > 0 {
@@ -126,7 +126,7 @@ func Report(r RunReport) Event {
 	if len(files) > 0 {
 		b.WriteString("\nUploaded and checked:\n")
 		for _, f := range files {
-			fmt.Fprintf(&b, "- %s/%s, %s → ", f.Watch, f.File, humanBytes(f.Size))
+			fmt.Fprintf(&b, "- %s/%s, %s → ", f.Watch, f.File, HumanBytes(f.Size))
 			for i, c := range f.copies {
 				if i > 0 {
 					b.WriteString(", ")
@@ -280,7 +280,7 @@ func Weekly(w WeeklyProof) Event {
 			default:
 				fmt.Fprintf(&b, "- %s: ", c.Dest)
 			}
-			fmt.Fprintf(&b, "%s, %s, from %s", c.File, humanBytes(c.Size), when(c.Time))
+			fmt.Fprintf(&b, "%s, %s, from %s", c.File, HumanBytes(c.Size), when(c.Time))
 			if c.Hash != "" {
 				fmt.Fprintf(&b, ", %s %s verified", c.HashKind, c.Hash)
 			}

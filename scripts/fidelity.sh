@@ -86,7 +86,7 @@ warn() {
 # pinned version. Built outside the module, so go.mod never names it.
 current_rclone() {
 	local bin="$RCLONE_CACHE/rclone"
-	if [[ -x $bin ]] && "$bin" version 2>/dev/null | head -1 | grep -qE "^rclone ${RCLONE_PIN//./\\.}(-DEV)?$"; then
+	if is_pinned "$bin"; then
 		echo "$bin"
 		return 0
 	fi
@@ -95,11 +95,21 @@ current_rclone() {
 	mkdir -p "$RCLONE_CACHE" 2>>"$WORK/rclone-build.log" &&
 		(cd "$WORK" && GOBIN="$RCLONE_CACHE" GOFLAGS=-mod=mod go install "github.com/rclone/rclone@$RCLONE_PIN") \
 			>"$WORK/rclone-build.log" 2>&1 &&
-		"$bin" version 2>/dev/null | head -1 | grep -qE "^rclone ${RCLONE_PIN//./\\.}(-DEV)?$" || {
+		is_pinned "$bin" || {
 		tail -n 5 "$WORK/rclone-build.log" >&2
 		return 1
 	}
 	echo "$bin"
+}
+
+# is_pinned: the binary exists and reports the pinned version. Its output is
+# read whole first: under pipefail, a `| head | grep -q` that stops reading
+# early kills rclone with SIGPIPE and fails the check at random.
+is_pinned() {
+	[[ -x $1 ]] || return 1
+	local out
+	out=$("$1" version 2>/dev/null) || return 1
+	[[ ${out%%$'\n'*} =~ ^rclone\ ${RCLONE_PIN//./\\.}(-DEV)?$ ]]
 }
 
 # RUN_CLIENTS holds "label=binary" pairs.

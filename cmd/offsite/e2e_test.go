@@ -363,7 +363,7 @@ func startDrive(t *testing.T) (*fakecloud.Cloud, *fakedrive.Server, *httptest.Se
 
 // serveEmulator serves an emulator and cloud's control API on loopback
 // for one test.
-func serveEmulator(t *testing.T, cloud *fakecloud.Cloud, register func(*http.ServeMux)) *httptest.Server {
+func serveEmulator(t *testing.T, cloud *fakecloud.Cloud, register func(fakecloud.Mux)) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/_fakecloud/", cloud.ControlHandler())

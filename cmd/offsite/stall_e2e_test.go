@@ -31,7 +31,7 @@ func startEmulator(t *testing.T, typ string) emulator {
 	dir := filepath.Join(t.TempDir(), "cloud")
 	var (
 		files    func() []fakecloud.File
-		register func(*http.ServeMux)
+		register func(fakecloud.Mux)
 	)
 	switch typ {
 	case "gdrive":

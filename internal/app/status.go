@@ -14,6 +14,7 @@ import (
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/internal/termsafe"
+	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/queue"
 )
 
@@ -482,16 +483,5 @@ func ago(now, t time.Time) string {
 	return s + " ago"
 }
 
-func humanBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", f), ".0") + " " + units[i]
-}
+// humanBytes is the one size format of status, reports and alerts.
+func humanBytes(n int64) string { return notify.HumanBytes(n) }

@@ -492,7 +492,32 @@ func randomHex(n int) string {
 //	POST   /_fakecloud/tokens/revoke {"service","revoked":true} revoke refresh tokens
 func (c *Cloud) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /_fakecloud/faults", func(w http.ResponseWriter, r *http.Request) {
+	c.mountControl(mux)
+	return mux
+}
+
+// ControlRoutes lists the control API's patterns, as mounted.
+func ControlRoutes() []string {
+	var rec RouteRecorder
+	New(time.Hour).mountControl(&rec)
+	return rec
+}
+
+// Mux is what emulators mount their routes on: an *http.ServeMux when
+// serving, a RouteRecorder when listing them (docs/fidelity.md must name
+// every one; cmd/fakecloud's tests check that).
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
+// RouteRecorder is a Mux that only records the patterns mounted on it.
+type RouteRecorder []string
+
+// Handle records pattern.
+func (r *RouteRecorder) Handle(pattern string, _ http.Handler) { *r = append(*r, pattern) }
+
+func (c *Cloud) mountControl(mux Mux) {
+	mux.Handle("POST /_fakecloud/faults", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var f Fault
 		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.Service == "" {
 			http.Error(w, "want a fault as JSON with a service", http.StatusBadRequest)
@@ -500,12 +525,12 @@ func (c *Cloud) ControlHandler() http.Handler {
 		}
 		c.AddFault(f)
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("DELETE /_fakecloud/faults", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("DELETE /_fakecloud/faults", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /_fakecloud/files", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("GET /_fakecloud/files", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("service")
 		c.mu.Lock()
 		var svcs []Service
@@ -521,8 +546,8 @@ func (c *Cloud) ControlHandler() http.Handler {
 		}
 		sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 		writeJSON(w, http.StatusOK, files)
-	})
-	mux.HandleFunc("GET /_fakecloud/stats", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("GET /_fakecloud/stats", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		out := map[string]Stats{}
 		for n, s := range c.stats {
@@ -530,8 +555,8 @@ func (c *Cloud) ControlHandler() http.Handler {
 		}
 		c.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
-	})
-	mux.HandleFunc("POST /_fakecloud/quota", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("POST /_fakecloud/quota", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var q struct {
 			Service string `json:"service"`
 			Bytes   int64  `json:"bytes"`
@@ -542,8 +567,8 @@ func (c *Cloud) ControlHandler() http.Handler {
 		}
 		c.SetQuota(q.Service, q.Bytes)
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /_fakecloud/tokens/{op}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("POST /_fakecloud/tokens/{op}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var q struct {
 			Service string `json:"service"`
 			Revoked *bool  `json:"revoked"`
@@ -562,8 +587,7 @@ func (c *Cloud) ControlHandler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
-	return mux
+	}))
 }
 
 // ---- helpers for emulators ----

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 
 	"github.com/offsite-backup/offsite/internal/fakecloud"
@@ -104,8 +105,15 @@ func (s *Server) ErrorBody(status int) (string, []byte) {
 	return "text/plain; charset=utf-8", []byte(http.StatusText(status))
 }
 
+// Routes lists the patterns Register mounts, one per API function.
+func Routes() []string {
+	var rec fakecloud.RouteRecorder
+	(&Server{cloud: fakecloud.New(time.Hour)}).Register(&rec)
+	return rec
+}
+
 // Register mounts the API, content and token routes on mux.
-func (s *Server) Register(mux *http.ServeMux) {
+func (s *Server) Register(mux fakecloud.Mux) {
 	for _, rt := range s.routes() {
 		mux.Handle("/2/"+rt.name, s.cloud.Wrap("dropbox", rt.upload, s.handle(rt)))
 	}

@@ -9,9 +9,11 @@ package fakedrive
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -53,17 +55,35 @@ func New(cloud *fakecloud.Cloud, dataDir string) (*Server, error) {
 	return s, nil
 }
 
-// Register mounts the API, upload, token and device-code routes on mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	api := http.NewServeMux()
-	api.HandleFunc("GET /drive/v3/files", s.list)
-	api.HandleFunc("POST /drive/v3/files", s.createMetadata)
-	api.HandleFunc("GET /drive/v3/files/generateIds", s.generateIDs)
-	api.HandleFunc("GET /drive/v3/files/{id}", s.get)
-	api.HandleFunc("PATCH /drive/v3/files/{id}", s.update)
-	api.HandleFunc("DELETE /drive/v3/files/{id}", s.delete)
-	api.HandleFunc("GET /drive/v3/about", s.about)
+// Routes lists what Register mounts: the patterns of its own mux, of the
+// metadata API behind /drive/v3/, and the upload kinds /upload/drive/v3/
+// tells apart (by uploadType, or upload_id for a resumable session's URI).
+func Routes() []string {
+	s := &Server{cloud: fakecloud.New(time.Hour)}
+	var rec fakecloud.RouteRecorder
+	s.Register(&rec)
+	s.mountAPI(&rec)
+	for _, t := range slices.Sorted(maps.Keys(s.uploadKinds())) {
+		rec = append(rec, "uploadType="+t)
+	}
+	return append(rec, "upload_id=")
+}
 
+// mountAPI mounts the metadata routes, served under /drive/v3/.
+func (s *Server) mountAPI(mux fakecloud.Mux) {
+	mux.Handle("GET /drive/v3/files", http.HandlerFunc(s.list))
+	mux.Handle("POST /drive/v3/files", http.HandlerFunc(s.createMetadata))
+	mux.Handle("GET /drive/v3/files/generateIds", http.HandlerFunc(s.generateIDs))
+	mux.Handle("GET /drive/v3/files/{id}", http.HandlerFunc(s.get))
+	mux.Handle("PATCH /drive/v3/files/{id}", http.HandlerFunc(s.update))
+	mux.Handle("DELETE /drive/v3/files/{id}", http.HandlerFunc(s.delete))
+	mux.Handle("GET /drive/v3/about", http.HandlerFunc(s.about))
+}
+
+// Register mounts the API, upload, token and device-code routes on mux.
+func (s *Server) Register(mux fakecloud.Mux) {
+	api := http.NewServeMux()
+	s.mountAPI(api)
 	mux.Handle("/drive/v3/", s.cloud.Wrap("drive", false, s.authorized(api)))
 	mux.Handle("/upload/drive/v3/", s.cloud.Wrap("drive", true, s.authorized(http.HandlerFunc(s.upload))))
 	mux.Handle("/token", s.cloud.Wrap("drive", false, s.cloud.TokenHandler("drive")))

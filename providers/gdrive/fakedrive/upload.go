@@ -33,15 +33,22 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest("The emulator supports only files.create uploads."))
 		return
 	}
-	switch q.Get("uploadType") {
-	case "multipart", "related":
-		s.multipartUpload(w, r)
-	case "media":
-		s.mediaUpload(w, r, createMeta{}, r.Body, r.Header.Get("Content-Type"))
-	case "resumable":
-		s.startSession(w, r)
-	default:
-		writeError(w, errInvalid("uploadType", "Invalid value for uploadType: "+q.Get("uploadType")))
+	if serve := s.uploadKinds()[q.Get("uploadType")]; serve != nil {
+		serve(w, r)
+		return
+	}
+	writeError(w, errInvalid("uploadType", "Invalid value for uploadType: "+q.Get("uploadType")))
+}
+
+// uploadKinds are the files.create uploads, by uploadType.
+func (s *Server) uploadKinds() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"multipart": s.multipartUpload,
+		"related":   s.multipartUpload,
+		"media": func(w http.ResponseWriter, r *http.Request) {
+			s.mediaUpload(w, r, createMeta{}, r.Body, r.Header.Get("Content-Type"))
+		},
+		"resumable": s.startSession,
 	}
 }
 

@@ -88,27 +88,35 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, gerr)
 		return
 	}
-	switch {
-	case rt.drive && r.Method == http.MethodGet:
-		s.getDrive(w, r)
-	case rt.action == "" && r.Method == http.MethodGet:
-		s.getItem(w, r, rt)
-	case rt.action == "" && r.Method == http.MethodDelete:
-		s.deleteItem(w, r, rt)
-	case rt.action == "" && r.Method == http.MethodPatch:
-		s.updateItem(w, r, rt)
-	case rt.action == "children" && r.Method == http.MethodGet:
-		s.listChildren(w, r, rt)
-	case rt.action == "children" && r.Method == http.MethodPost:
-		s.createFolder(w, r, rt)
-	case rt.action == "content" && r.Method == http.MethodGet:
-		s.redirectDownload(w, r, rt)
-	case rt.action == "content" && r.Method == http.MethodPut:
-		s.simpleUpload(w, r, rt)
-	case rt.action == "createUploadSession" && r.Method == http.MethodPost:
-		s.createSession(w, r, rt)
-	default:
-		writeError(w, &graphError{http.StatusMethodNotAllowed, "invalidRequest", "Method not allowed", ""})
+	for _, a := range s.apiRoutes() {
+		if a.drive == rt.drive && a.action == rt.action && a.method == r.Method {
+			a.serve(w, r, rt)
+			return
+		}
+	}
+	writeError(w, &graphError{http.StatusMethodNotAllowed, "invalidRequest", "Method not allowed", ""})
+}
+
+// apiRoute is one /v1.0 request serveAPI answers: a method on the drive
+// itself or on an item, with the action segment after it.
+type apiRoute struct {
+	method string
+	drive  bool
+	action string
+	serve  func(w http.ResponseWriter, r *http.Request, rt route)
+}
+
+func (s *Server) apiRoutes() []apiRoute {
+	return []apiRoute{
+		{http.MethodGet, true, "", func(w http.ResponseWriter, r *http.Request, _ route) { s.getDrive(w, r) }},
+		{http.MethodGet, false, "", s.getItem},
+		{http.MethodDelete, false, "", s.deleteItem},
+		{http.MethodPatch, false, "", s.updateItem},
+		{http.MethodGet, false, "children", s.listChildren},
+		{http.MethodPost, false, "children", s.createFolder},
+		{http.MethodGet, false, "content", s.redirectDownload},
+		{http.MethodPut, false, "content", s.simpleUpload},
+		{http.MethodPost, false, "createUploadSession", s.createSession},
 	}
 }
 

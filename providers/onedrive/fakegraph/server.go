@@ -68,8 +68,28 @@ func New(cloud *fakecloud.Cloud, dataDir string) (*Server, error) {
 	return s, nil
 }
 
+// Routes lists what Register mounts: its mux patterns, then the /v1.0
+// requests serveAPI answers, as "METHOD {drive}" or "METHOD {item}/action"
+// ({drive} is /me/drive or /drives/{id}; {item} is {drive}/root,
+// {drive}/root:/path:, {drive}/items/{id} or {drive}/items/{id}:/path:).
+func Routes() []string {
+	var rec fakecloud.RouteRecorder
+	(&Server{cloud: fakecloud.New(time.Hour)}).Register(&rec)
+	for _, a := range (&Server{}).apiRoutes() {
+		base := "{item}"
+		if a.drive {
+			base = "{drive}"
+		}
+		if a.action != "" {
+			base += "/" + a.action
+		}
+		rec = append(rec, a.method+" "+base)
+	}
+	return rec
+}
+
 // Register mounts the API, upload-session, download and OAuth routes on mux.
-func (s *Server) Register(mux *http.ServeMux) {
+func (s *Server) Register(mux fakecloud.Mux) {
 	api := s.cloud.Wrap("onedrive", false, s.authorized(http.HandlerFunc(s.serveAPI)))
 	content := s.cloud.Wrap("onedrive", true, s.authorized(http.HandlerFunc(s.serveAPI)))
 	mux.Handle("/v1.0/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
