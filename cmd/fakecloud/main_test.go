@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/providers/dropbox/fakedropbox"
 )
 
 func TestRunServesAndStops(t *testing.T) {
@@ -86,6 +89,20 @@ func TestHelpListsTheControlAPI(t *testing.T) {
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("--help does not mention %q", want)
+		}
+	}
+	// Every control route the emulators mount, so a new one cannot go unlisted.
+	routes := fakecloud.ControlRoutes()
+	for _, r := range fakedropbox.Routes() {
+		if strings.Contains(r, "/_fakecloud/") {
+			routes = append(routes, r)
+		}
+	}
+	for _, r := range routes {
+		_, path, _ := strings.Cut(r, " ")
+		path, _, _ = strings.Cut(path, "{") // tokens/{op}: its ops are listed one by one
+		if !strings.Contains(string(out), path) {
+			t.Errorf("--help does not list the control route %q", r)
 		}
 	}
 }
