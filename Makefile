@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PKGS    ?= ./...
 
-.PHONY: all build test test-long bench lint demo cross clean fidelity
+.PHONY: all build test test-long bench lint demo cross dist version clean fidelity
 
 all: lint test build
 
@@ -50,5 +50,14 @@ cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o $(BIN)/offsite.exe ./cmd/offsite
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o $(BIN)/offsite-darwin-arm64 ./cmd/offsite
 
+# Release archives for every platform (cgo off) plus SHA256SUMS, into dist/;
+# TARGETS="linux/amd64" narrows it. See scripts/dist.sh.
+dist:
+	GO=$(GO) ./scripts/dist.sh
+
+# The version `make dist` stamps into the archives.
+version:
+	@git describe --tags --always --dirty
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,10 +39,14 @@ func main() {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fakecloud", flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	fs.Usage = func() { usage(fs) }
 	dataDir := fs.String("data", "fakecloud-data", "folder that keeps the emulated accounts' files")
 	addr := fs.String("addr", "127.0.0.1:8790", "listen address")
 	ttl := fs.Duration("token-ttl", time.Hour, "lifetime of the access tokens the token endpoints grant")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // asked for help: it was printed, nothing is wrong
+		}
 		return err
 	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
@@ -66,6 +71,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	graph.Register(mux)
+	signIn := http.HandlerFunc(serveSignIn)
+	for _, p := range []string{"/o/oauth2/auth", "/oauth2/authorize", "/device",
+		"/common/oauth2/v2.0/authorize", "/organizations/oauth2/v2.0/authorize", "/consumers/oauth2/v2.0/authorize"} {
+		mux.Handle("GET "+p, signIn)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -90,4 +100,80 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// serveSignIn stands in for the services' sign-in pages, so the address
+// `offsite auth` prints works against the emulator. Every sign-in is
+// approved: a browser sign-in (a loopback redirect_uri) is sent straight back
+// with a code; otherwise the page says what to do.
+func serveSignIn(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if back, err := url.Parse(q.Get("redirect_uri")); err == nil && isLoopback(back.Hostname()) {
+		v := back.Query()
+		v.Set("code", "fakecloud-code")
+		v.Set("state", q.Get("state"))
+		back.RawQuery = v.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if r.URL.Path == "/device" {
+		fmt.Fprintln(w, "fakecloud approves every device code at once: `offsite auth` has finished, or finishes on its next poll. Nothing to enter here.")
+		return
+	}
+	fmt.Fprintln(w, "fakecloud approves every sign-in. Paste this code where `offsite auth` asks for it:\n\nfakecloud-code")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// usage documents the flags and the control API: fakecloud is run by hand
+// to try offsite without a cloud account, and by tests to inject faults.
+func usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, `fakecloud serves loopback emulators of Google Drive (v3), Dropbox (v2) and
+Microsoft Graph (OneDrive, v1.0) on one port, keeping files under --data.
+Point an offsite destination at it with  endpoint: http://127.0.0.1:8790
+(any client_id works); see docs/providers.md, "Emulators".
+
+Usage: fakecloud [--data DIR] [--addr HOST:PORT] [--token-ttl DURATION]
+
+Flags:
+`)
+	fs.PrintDefaults()
+	fmt.Fprint(w, `
+Sign-in: the token endpoints grant an access token (lifetime --token-ttl) for
+any refresh token or code, and device codes are approved at once, so
+`+"`offsite auth`"+` finishes without a browser. The sign-in pages it may print
+(/device, /oauth2/authorize, /o/oauth2/auth, /common/oauth2/v2.0/authorize)
+answer too: a browser sign-in is sent straight back with a code, otherwise the
+page shows a code to paste (any text works).
+
+Control API (JSON; SERVICE is drive, dropbox, onedrive or any):
+  POST   /_fakecloud/faults           install a fault; fields:
+           service, path (substring of path+query; "" = all), method,
+           status (e.g. 429, 500), retry_after ("2s"), times (0 = until
+           cleared), skip (let that many through first),
+           reset_after_bytes (drop the connection after N body bytes),
+           drop_response (do the work, then drop the connection),
+           corrupt_body (flip a bit of the body: stored bytes differ),
+           hang (accept, answer nothing until cleared or the client quits)
+         e.g. {"service":"drive","status":429,"retry_after":"2s","times":3}
+  DELETE /_fakecloud/faults           clear every fault (and release hangs)
+  GET    /_fakecloud/files?service=SERVICE  stored files: [{"path","size","sha256"}]
+  GET    /_fakecloud/stats            per service: requests, body_bytes, upload_bytes
+  POST   /_fakecloud/quota            {"service":"any","bytes":N} account size
+  POST   /_fakecloud/tokens/expire    {"service":"drive"} expire access tokens
+  POST   /_fakecloud/tokens/revoke    {"service":"drive","revoked":true} refuse
+                                      refresh tokens (false: accept again)
+  POST   /_fakecloud/dropbox/sessions/expire   expire Dropbox upload sessions
+
+Example:
+  curl -X POST -d '{"service":"any","hang":true}' http://127.0.0.1:8790/_fakecloud/faults
+`)
 }

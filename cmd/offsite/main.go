@@ -21,9 +21,6 @@ import (
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // exitError carries a chosen exit status through cobra.
 type exitError struct {
 	code int
@@ -97,7 +94,7 @@ telling you when something goes wrong.
 Start with:   offsite init      (writes a config)
 Then:         offsite check     (tests it)
 And:          offsite service install && offsite service start`,
-		Version:       version,
+		Version:       readBuildInfo().Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -108,6 +105,7 @@ And:          offsite service install && offsite service start`,
 	root.AddCommand(
 		cmdRun(g), cmdOnce(g), cmdPush(g), cmdStatus(g), cmdCheck(g), cmdAuth(g), cmdLs(g),
 		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g), cmdAck(g), cmdNotify(g),
+		cmdVersion(g),
 	)
 	return root
 }
