@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/throttle"
 )
@@ -87,10 +88,10 @@ func (a *App) checkQuota(ctx context.Context, p providers.Provider, size int64) 
 	if size > free {
 		return providers.Errorf(providers.Fatal, providers.ReasonQuota,
 			"free space at the destination or enlarge its storage; held uploads resume by themselves",
-			"the destination is full: the upload needs %s but only %s of %s is free", humanBytes(size), humanBytes(max(free, 0)), humanBytes(total))
+			"the destination is full: the upload needs %s but only %s of %s is free", notify.HumanBytes(size), notify.HumanBytes(max(free, 0)), notify.HumanBytes(total))
 	}
 	if float64(used+size) >= quotaWarnAt*float64(total) {
-		a.Log.Warn("destination almost full", "used", humanBytes(used), "total", humanBytes(total),
+		a.Log.Warn("destination almost full", "used", notify.HumanBytes(used), "total", notify.HumanBytes(total),
 			"after_upload_percent", fmt.Sprintf("%.0f", 100*float64(used+size)/float64(total)))
 	}
 	return nil

@@ -397,7 +397,7 @@ func (s *Status) Print(w io.Writer) {
 		case d.GivenUp > 0:
 			state = "GAVE UP ON SOME"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d (%s)\t%d\t%d\t%d\t%s\t%s\n", d.Name, d.Type, d.Done, humanBytes(d.BytesDone), d.Waiting, d.Failing, d.GivenUp, last, state)
+		fmt.Fprintf(tw, "%s\t%s\t%d (%s)\t%d\t%d\t%d\t%s\t%s\n", d.Name, d.Type, d.Done, notify.HumanBytes(d.BytesDone), d.Waiting, d.Failing, d.GivenUp, last, state)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -434,7 +434,7 @@ func (s *Status) Print(w io.Writer) {
 			if u.Acked > 0 && u.Size > 0 {
 				done = fmt.Sprintf(", %d%% acknowledged", u.Acked*100/u.Size)
 			}
-			fmt.Fprintf(w, "  %s → %s (%s%s)\n", termsafe.Quote(u.Watch+"/"+u.File), u.Destination, humanBytes(u.Size), done)
+			fmt.Fprintf(w, "  %s → %s (%s%s)\n", termsafe.Quote(u.Watch+"/"+u.File), u.Destination, notify.HumanBytes(u.Size), done)
 		}
 	}
 	if len(s.Problems) > 0 {
@@ -456,7 +456,7 @@ func (s *Status) Print(w io.Writer) {
 	if len(s.Recent) > 0 {
 		fmt.Fprintln(w, "\nRECENT UPLOADS")
 		for _, r := range s.Recent {
-			fmt.Fprintf(w, "  %s  %s → %s:%s (%s)\n", r.At.Local().Format("2006-01-02 15:04"), termsafe.Quote(r.Watch+"/"+r.File), r.Destination, termsafe.Quote(r.Remote), humanBytes(r.Size))
+			fmt.Fprintf(w, "  %s  %s → %s:%s (%s)\n", r.At.Local().Format("2006-01-02 15:04"), termsafe.Quote(r.Watch+"/"+r.File), r.Destination, termsafe.Quote(r.Remote), notify.HumanBytes(r.Size))
 		}
 	}
 }
@@ -483,6 +483,3 @@ func ago(now, t time.Time) string {
 	}
 	return s + " ago"
 }
-
-// humanBytes is the one size format of status, reports and alerts.
-func humanBytes(n int64) string { return notify.HumanBytes(n) }
