@@ -267,6 +267,7 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 	if err != nil {
 		if errors.Is(err, errLinked) {
 			d.log.Warn("backup file was replaced by a link; it is not read", "watch", f.Watch, "file", f.Rel, "err", err)
+			d.refuse(ctx, f, "linked", err)
 			d.notify(replacedByLink(f, err))
 		} else if errors.Is(err, errChanged) {
 			d.log.Debug("file changed while it was read; waiting for it to settle again", "watch", f.Watch, "file", f.Rel)
@@ -275,6 +276,7 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			d.log.Warn("cannot read backup file; will try again on the next scan", "watch", f.Watch, "file", f.Rel, "err", err)
+			d.refuse(ctx, f, "unreadable", err)
 			d.notify(unreadable(f, err))
 			// The watcher reported this version; it must offer it again.
 			if g, ok := d.o.Gate.(forgetter); ok {
@@ -287,6 +289,16 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 		Version:      queue.Version{Watch: f.Watch, Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, SHA256: sum},
 		Destinations: w.Destinations,
 	}, true, nil
+}
+
+// refuse records a file that was seen and not queued, so status stays red
+// for it until it is queued or acknowledged: its alert alone would be the
+// only trace, and the green light would say all is well.
+func (d *Daemon) refuse(ctx context.Context, f watcher.File, reason string, err error) {
+	r := queue.Refusal{Watch: f.Watch, Rel: f.Rel, Reason: reason, Message: err.Error(), Since: d.now()}
+	if rerr := d.store.Refuse(context.WithoutCancel(ctx), r); rerr != nil {
+		d.log.Error("cannot record a backup that was not queued; only its alert tells of it", "watch", f.Watch, "file", f.Rel, "err", rerr)
+	}
 }
 
 // knownDests returns the destinations a version (by size and mtime)

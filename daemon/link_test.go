@@ -106,9 +106,23 @@ func TestLinkSwappedInBeforeHashingIsNotRead(t *testing.T) {
 		t.Fatalf("a link was queued: states %v", f.states(t))
 	}
 	f.events.mu.Lock()
-	defer f.events.mu.Unlock()
 	if len(f.events.list) != 1 || f.events.list[0].Kind != notify.KindFailure || !strings.Contains(f.events.list[0].Subject, "replaced by a link") {
 		t.Fatalf("events %+v, want one alert saying the backup was replaced by a link", f.events.list)
+	}
+	f.events.mu.Unlock()
+	// The alert is not the only trace: the refusal is recorded for status,
+	// and lasts until the file is queued.
+	rs, err := f.store.Refusals(context.Background())
+	if err != nil || len(rs) != 1 || rs[0].Rel != "day.bak" || rs[0].Reason != "linked" {
+		t.Fatalf("refusals %+v, %v; want day.bak refused as linked", rs, err)
+	}
+	os.Remove(decoy)
+	os.WriteFile(decoy, []byte("the real backup, written again"), 0o644)
+	if err := f.d.Ingest(context.Background(), []watcher.File{ready(t, decoy)}); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := f.store.Refusals(context.Background()); err != nil || len(rs) != 0 {
+		t.Fatalf("refusals after the backup was queued: %+v, %v", rs, err)
 	}
 }
 

@@ -153,16 +153,21 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 			RETURNING id`,
 		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`,
 		`SELECT COUNT(*) FROM jobs WHERE destination=? AND (remote_key=? OR remote_path=?)`,
-		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at) VALUES(?,?,?,?,?,?,?)`)
+		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at) VALUES(?,?,?,?,?,?,?)`,
+		`DELETE FROM refusals WHERE watch=? AND rel_path=?`)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
-	insertVersion, jobExists, nameTaken, insertJob := st[0], st[1], st[2], st[3]
+	insertVersion, jobExists, nameTaken, insertJob, unrefuse := st[0], st[1], st[2], st[3], st[4]
 	created := 0
 	for _, r := range routes {
 		var vid int64
 		err := insertVersion.QueryRowContext(ctx, r.Watch, r.Rel, r.Size, r.ModTime.UnixNano(), r.SHA256, now).Scan(&vid)
 		if err != nil {
+			return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
+		}
+		// Queued now: whatever refused it earlier is over.
+		if _, err := unrefuse.ExecContext(ctx, r.Watch, r.Rel); err != nil {
 			return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 		}
 		for _, d := range r.Destinations {

@@ -70,4 +70,13 @@ var migrations = []string{
 	`ALTER TABLE jobs ADD COLUMN remote_key TEXT;
 	UPDATE jobs SET remote_key=remote_path;
 	CREATE UNIQUE INDEX jobs_remote_key ON jobs(destination, remote_key);`,
+	// refusals are files seen but not queued (a link in a backup's place,
+	// an unreadable file): nothing else would keep status red for them.
+	`CREATE TABLE refusals(
+		watch TEXT NOT NULL,
+		rel_path TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		message TEXT NOT NULL,
+		since INTEGER NOT NULL,
+		PRIMARY KEY(watch, rel_path));`,
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
+	"github.com/offsite-backup/offsite/queue"
 )
 
 // healthz GETs /healthz and returns the code and the decoded body.
@@ -175,5 +176,47 @@ func TestHealthzIsRedWhileAWatchIsMissingOrOverdue(t *testing.T) {
 	}
 	if code, st := healthz(t, srv); code != 200 {
 		t.Fatalf("silenced watch: /healthz %d %+v", code, st.Concerns)
+	}
+}
+
+// TestHealthzIsRedWhileABackupIsRefused: a backup the daemon saw and would
+// not queue (a link in its place, an unreadable file) has no job, so no
+// failing upload turns the light red; its recorded refusal must, until the
+// file is queued, deleted, or acknowledged with `offsite ack`.
+func TestHealthzIsRedWhileABackupIsRefused(t *testing.T) {
+	a, dir := testApp(t)
+	ctx := context.Background()
+	srv := httptest.NewServer(a.httpHandler(nil))
+	defer srv.Close()
+	link := filepath.Join(dir, "backups", "day.bak")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
+		t.Skip("cannot create symlinks here:", err)
+	}
+	for _, r := range []queue.Refusal{
+		{Watch: "pos", Rel: "day.bak", Reason: "linked", Message: "the file was replaced by a link", Since: time.Now()},
+		{Watch: "pos", Rel: "gone.bak", Reason: "unreadable", Message: "permission denied", Since: time.Now()},
+	} {
+		if err := a.Store.Refuse(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, st := healthz(t, srv)
+	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "refused_linked") {
+		t.Fatalf("a backup replaced by a link: /healthz %d, concerns %+v", code, st.Concerns)
+	}
+	// gone.bak is no longer in the folder: nothing waits to leave for it.
+	if len(st.Refused) != 1 || st.Refused[0].File != "day.bak" || len(st.Concerns) != 1 {
+		t.Fatalf("refused %+v, concerns %+v; want only day.bak", st.Refused, st.Concerns)
+	}
+	var text strings.Builder
+	st.Print(&text)
+	if !strings.Contains(text.String(), "replaced by a link") || !strings.Contains(text.String(), "offsite ack") {
+		t.Fatalf("status text does not say what happened and what to do:\n%s", text.String())
+	}
+	if n, err := a.Store.ClearRefusals(ctx, ""); err != nil || n != 2 {
+		t.Fatalf("ack cleared %d, %v", n, err)
+	}
+	if code, st := healthz(t, srv); code != 200 || !st.OK {
+		t.Fatalf("after ack: /healthz %d %+v", code, st.Concerns)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,7 +36,12 @@ type Status struct {
 	// Removed lists backups deleted from their folder before they reached a
 	// destination, until `offsite ack`. They are alerted, not retried.
 	Removed []JobStatus `json:"removed"`
-	Recent  []JobStatus `json:"recent"`
+	// Refused lists backup files seen but not queued (replaced by a link,
+	// unreadable) while they are still in their folder: nothing is on its
+	// way for them, so each keeps the light red until it is queued or
+	// `offsite ack` is run.
+	Refused []RefusedStatus `json:"refused"`
+	Recent  []JobStatus     `json:"recent"`
 	// Intake is set while ready backups cannot be recorded in the queue
 	// (state folder's disk full, database unwritable): they are not on
 	// their way anywhere yet. Only the running daemon knows it.
@@ -48,6 +54,15 @@ type IntakeStatus struct {
 	Files   int       `json:"files"`
 	Error   string    `json:"error"`
 	Since   time.Time `json:"since"`
+}
+
+// RefusedStatus is one backup file offsite saw and would not queue.
+type RefusedStatus struct {
+	Watch  string    `json:"watch"`
+	File   string    `json:"file"`
+	Reason string    `json:"reason"` // linked, unreadable
+	Error  string    `json:"error"`
+	Since  time.Time `json:"since"`
 }
 
 // Concern is one reason the light is not green, in the words an alert uses.
@@ -196,6 +211,9 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	for _, j := range removed {
 		st.Removed = append(st.Removed, jobStatus(j))
 	}
+	if st.Refused, err = a.refused(ctx); err != nil {
+		return nil, err
+	}
 	recent, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Limit: 10})
 	if err != nil {
 		return nil, fmt.Errorf("read recent uploads: %w", err)
@@ -213,6 +231,27 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	st.Concerns = st.Health()
 	st.OK = len(st.Concerns) == 0
 	return st, nil
+}
+
+// refused lists the refusals whose file is still where it was refused: one
+// that was since deleted is no backup waiting to leave.
+func (a *App) refused(ctx context.Context) ([]RefusedStatus, error) {
+	rs, err := a.Store.Refusals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []RefusedStatus{}
+	for _, r := range rs {
+		w := a.Cfg.Watch(r.Watch)
+		if w == nil {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(w.Path, filepath.FromSlash(r.Rel))); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		out = append(out, RefusedStatus{Watch: r.Watch, File: r.Rel, Reason: r.Reason, Error: r.Message, Since: r.Since.UTC()})
+	}
+	return out, nil
 }
 
 // watchStatus looks at a watched folder and its expected backups, as the
@@ -324,6 +363,18 @@ func (s *Status) Health() []Concern {
 				Fix: fmt.Sprintf("check that the program writing these backups still runs and saves into %s; for a closure, `offsite pause --until DATE --watch %s`",
 					w.Path, w.Name)})
 		}
+	}
+	for _, r := range s.Refused {
+		c := Concern{Subject: "watch " + r.Watch, Reason: "refused_" + r.Reason}
+		switch r.Reason {
+		case "linked":
+			c.Message = fmt.Sprintf("the backup %s in %s was replaced by a link, so it was not read or sent", termsafe.Quote(r.File), r.Watch)
+			c.Fix = "find out who replaced the backup with a link, delete the link and let the program write its backup again; `offsite ack` clears this once dealt with"
+		default:
+			c.Message = fmt.Sprintf("the backup %s in %s cannot be read, so it is not sent: %s", termsafe.Quote(r.File), r.Watch, termsafe.Quote(r.Error))
+			c.Fix = "give the account offsite runs as read access to the file and check no program keeps it locked; it is queued by itself at the next scan once readable"
+		}
+		out = append(out, c)
 	}
 	if in := s.Intake; in != nil {
 		out = append(out, Concern{Subject: "intake", Reason: "intake", Message: in.Problem,
