@@ -263,7 +263,7 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 	if containsAll(known, w.Destinations) {
 		return queue.Route{}, false, nil
 	}
-	sum, err := hashStable(w.Path, f)
+	hs, err := hashStable(w.Path, f, d.digestKinds(w.Destinations)...)
 	if err != nil {
 		if errors.Is(err, errLinked) {
 			d.log.Warn("backup file was replaced by a link; it is not read", "watch", f.Watch, "file", f.Rel, "err", err)
@@ -286,7 +286,7 @@ func (d *Daemon) admit(ctx context.Context, f watcher.File) (queue.Route, bool, 
 		return queue.Route{}, false, nil
 	}
 	return queue.Route{
-		Version:      queue.Version{Watch: f.Watch, Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, SHA256: sum},
+		Version:      queue.Version{Watch: f.Watch, Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, SHA256: hs.Sums[providers.SHA256], Digests: digests(hs)},
 		Destinations: w.Destinations,
 	}, true, nil
 }
@@ -299,6 +299,37 @@ func (d *Daemon) refuse(ctx context.Context, f watcher.File, reason string, err 
 	if rerr := d.store.Refuse(context.WithoutCancel(ctx), r); rerr != nil {
 		d.log.Error("cannot record a backup that was not queued; only its alert tells of it", "watch", f.Watch, "file", f.Rel, "err", rerr)
 	}
+}
+
+// digestKinds are the hash kinds of dests other than SHA-256, made in the
+// intake pass so that their uploads need no pass of their own.
+func (d *Daemon) digestKinds(dests []string) []providers.HashKind {
+	var kinds []providers.HashKind
+	for _, name := range dests {
+		dst := d.dests[name]
+		if dst == nil {
+			continue
+		}
+		if k := dst.Provider.HashKind(); k != providers.SHA256 && !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// digests are the intake pass's hashes other than SHA-256, for the queue.
+func digests(hs providers.Hashes) map[string]queue.Digest {
+	var out map[string]queue.Digest
+	for k, sum := range hs.Sums {
+		if k == providers.SHA256 {
+			continue
+		}
+		if out == nil {
+			out = map[string]queue.Digest{}
+		}
+		out[string(k)] = queue.Digest{Sum: sum, Parts: hs.Parts[k]}
+	}
+	return out
 }
 
 // knownDests returns the destinations a version (by size and mtime)
@@ -399,29 +430,29 @@ var (
 // file the watcher passed (same identity, not a link) and that its size
 // and mtime did not move meanwhile, so the hash belongs to exactly the
 // version the gate passed.
-func hashStable(root string, f watcher.File) (string, error) {
+func hashStable(root string, f watcher.File, kinds ...providers.HashKind) (providers.Hashes, error) {
 	file, err := openSource(root, f.Rel)
 	if err != nil {
-		return "", err
+		return providers.Hashes{}, err
 	}
 	defer file.Close()
 	if !f.ID.IsZero() {
 		if id, err := watcher.HandleID(file); err == nil && id != f.ID {
-			return "", errChanged // another file under this name now: back to the gate
+			return providers.Hashes{}, errChanged // another file under this name now: back to the gate
 		}
 	}
-	sums, n, err := providers.HashReader(file, providers.SHA256)
+	hs, err := providers.Hash(file, append([]providers.HashKind{providers.SHA256}, kinds...)...)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", f.Abs, err)
+		return providers.Hashes{}, fmt.Errorf("read %s: %w", f.Abs, err)
 	}
 	st, err := file.Stat()
 	if err != nil {
-		return "", err
+		return providers.Hashes{}, err
 	}
-	if n != f.Size || st.Size() != f.Size || !st.ModTime().Equal(f.ModTime) {
-		return "", errChanged
+	if hs.N != f.Size || st.Size() != f.Size || !st.ModTime().Equal(f.ModTime) {
+		return providers.Hashes{}, errChanged
 	}
-	return sums[providers.SHA256], nil
+	return hs, nil
 }
 
 // sameFile reports whether the file at abs still is the version v.

@@ -255,7 +255,14 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 	kind := dst.Provider.HashKind()
 	want := j.Version.SHA256
 	var parts []string
-	if kind != providers.SHA256 {
+	dg, digested := j.Version.Digests[string(kind)]
+	prepass := kind != providers.SHA256 && !digested
+	if digested {
+		// Hashed at intake: the service's hash of what it stores, checked
+		// against this, proves the bytes sent were the queued version.
+		want, parts = dg.Sum, dg.Parts
+	}
+	if prepass {
 		// One pass for the service's hash and our own, which proves the
 		// bytes still are the queued version.
 		hs, err := providers.Hash(f, providers.SHA256, kind)
@@ -282,7 +289,7 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 	}
 	defer d.clearAcked(j.ID)
 	var body io.ReadSeeker = f
-	if kind != providers.SHA256 {
+	if prepass {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return providers.RemoteFile{}, err
 		}
@@ -292,6 +299,11 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 	}
 	rf, err := dst.Provider.Put(ctx, j.RemotePath, body, j.Version.Size, opts)
 	if err != nil {
+		if digested && providers.ReasonOf(err) == providers.ReasonChecksum && changedSince(f, j.Version) {
+			// Not damage in transit: the file holds other bytes than at
+			// intake (rewritten with its size and time kept).
+			return rf, errSuperseded
+		}
 		return rf, err
 	}
 	// A file rewritten during the upload could have sent a torn mix; the
@@ -304,6 +316,16 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 		return rf, errSuperseded
 	}
 	return rf, nil
+}
+
+// changedSince reads f once more after a checksum mismatch, to tell a
+// source rewritten in place from bytes damaged on the way.
+func changedSince(f *os.File, v queue.Version) bool {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false
+	}
+	sums, n, err := providers.HashReader(f, providers.SHA256)
+	return err == nil && (n != v.Size || sums[providers.SHA256] != v.SHA256)
 }
 
 func (d *Daemon) acked(id int64) int64 {

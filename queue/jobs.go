@@ -27,7 +27,7 @@ type Job struct {
 	Alerted     bool // a failure notification went out for this job
 }
 
-const jobColumns = `j.id, v.watch, v.rel_path, v.size, v.mtime_ns, v.sha256, j.destination, j.remote_path, j.state,
+const jobColumns = `j.id, v.watch, v.rel_path, v.size, v.mtime_ns, v.sha256, v.digests, j.destination, j.remote_path, j.state,
 	j.attempts, j.next_attempt_at, j.last_error, j.error_kind, j.session, j.acked, j.remote_hash, j.updated_at, j.done_at, j.alerted`
 
 func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
@@ -35,11 +35,13 @@ func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 	var mt, next, upd, done int64
 	var state string
 	var alerted int
-	if err := sc.Scan(&j.ID, &j.Version.Watch, &j.Version.Rel, &j.Version.Size, &mt, &j.Version.SHA256, &j.Destination,
+	var digests string
+	if err := sc.Scan(&j.ID, &j.Version.Watch, &j.Version.Rel, &j.Version.Size, &mt, &j.Version.SHA256, &digests, &j.Destination,
 		&j.RemotePath, &state, &j.Attempts, &next, &j.LastError, &j.ErrorKind, &j.Session, &j.Acked, &j.RemoteHash, &upd, &done, &alerted); err != nil {
 		return nil, err
 	}
 	j.Version.ModTime = time.Unix(0, mt)
+	j.Version.Digests = decodeDigests(digests)
 	j.State = State(state)
 	j.NextAttempt = unixOrZero(next)
 	j.UpdatedAt = unixOrZero(upd)

@@ -9,6 +9,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -126,6 +127,40 @@ type Version struct {
 	Size    int64
 	ModTime time.Time
 	SHA256  string
+	// Digests are its hashes in its destinations' own kinds ("md5",
+	// "dropbox", "quickxor"), made in the pass at intake that made SHA256,
+	// so an upload knows what the service must report without reading the
+	// file a second time. Missing kinds are computed when needed.
+	Digests map[string]Digest
+}
+
+// Digest is one hash of a version, with its parts for kinds built from
+// parts (Dropbox's per-block hashes).
+type Digest struct {
+	Sum   string   `json:"sum"`
+	Parts []string `json:"parts,omitempty"`
+}
+
+func encodeDigests(d map[string]Digest) string {
+	if len(d) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "" // a map of strings always encodes; without it uploads hash again
+	}
+	return string(b)
+}
+
+func decodeDigests(s string) map[string]Digest {
+	if s == "" {
+		return nil
+	}
+	var d map[string]Digest
+	if json.Unmarshal([]byte(s), &d) != nil {
+		return nil // unreadable digests are only a lost shortcut
+	}
+	return d
 }
 
 // Route says which destinations a version goes to.
@@ -148,8 +183,9 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 	defer tx.Rollback()
 	now := s.now().UnixNano()
 	st, err := prepare(ctx, tx,
-		`INSERT INTO versions(watch,rel_path,size,mtime_ns,sha256,first_seen) VALUES(?,?,?,?,?,?)
-			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns
+		`INSERT INTO versions(watch,rel_path,size,mtime_ns,sha256,first_seen,digests) VALUES(?,?,?,?,?,?,?)
+			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
+			digests=CASE WHEN excluded.digests<>'' THEN excluded.digests ELSE versions.digests END
 			RETURNING id`,
 		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`,
 		`SELECT COUNT(*) FROM jobs WHERE destination=? AND (remote_key=? OR remote_path=?)`,
@@ -162,7 +198,7 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 	created := 0
 	for _, r := range routes {
 		var vid int64
-		err := insertVersion.QueryRowContext(ctx, r.Watch, r.Rel, r.Size, r.ModTime.UnixNano(), r.SHA256, now).Scan(&vid)
+		err := insertVersion.QueryRowContext(ctx, r.Watch, r.Rel, r.Size, r.ModTime.UnixNano(), r.SHA256, now, encodeDigests(r.Digests)).Scan(&vid)
 		if err != nil {
 			return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 		}

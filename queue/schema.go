@@ -79,4 +79,7 @@ var migrations = []string{
 		message TEXT NOT NULL,
 		since INTEGER NOT NULL,
 		PRIMARY KEY(watch, rel_path));`,
+	// digests keeps a version's hashes in its destinations' kinds from the
+	// intake pass, so an upload does not read the file again to learn them.
+	`ALTER TABLE versions ADD COLUMN digests TEXT NOT NULL DEFAULT '';`,
 }

@@ -113,4 +113,5 @@ func downgrade(t *testing.T, s *Store, v int, drop ...string) {
 // undoLater reverses each migration after the third, by its number.
 var undoLater = map[int][]string{
 	4: {`DROP TABLE refusals`},
+	5: {`ALTER TABLE versions DROP COLUMN digests`},
 }

@@ -41,7 +41,7 @@ func (a *App) providerByName(ctx context.Context, name string) (providers.Provid
 	return a.Provider(d)
 }
 
-// Push uploads one file now, outside the queue. The remote path defaults
+// Push uploads one file now, outside the queue, reading it once. The remote path defaults
 // to the file's name; an existing different file there is never
 // overwritten: the upload gets a timestamped name beside it.
 func (a *App) Push(ctx context.Context, file, dest, as string, progress func(done, total int64)) (providers.RemoteFile, error) {
@@ -61,25 +61,30 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	if st.IsDir() {
 		return providers.RemoteFile{}, fmt.Errorf("%s is a folder: push takes one file", file)
 	}
-	hs, err := providers.Hash(f, p.HashKind())
-	if err != nil {
-		return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
-	}
-	want := hs.Sums[p.HashKind()]
 	remote := as
 	if remote == "" {
 		remote = filepath.Base(file)
 	}
 	if rf, err := p.Stat(ctx, remote); err == nil {
-		if providers.SameHash(p.HashKind(), rf.Hash, want) && rf.Size == st.Size() {
-			return rf, nil // already there
+		// Only a copy of the same size can be this file: only then is the
+		// file hashed before it is sent.
+		if rf.Size == st.Size() {
+			sums, _, err := providers.HashReader(f, p.HashKind())
+			if err != nil {
+				return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
+			}
+			if providers.SameHash(p.HashKind(), rf.Hash, sums[p.HashKind()]) {
+				return rf, nil // already there
+			}
 		}
 		ext := path.Ext(remote)
 		remote = strings.TrimSuffix(remote, ext) + "." + st.ModTime().UTC().Format("2006-01-02T150405Z") + ext
 	} else if !errors.Is(err, providers.ErrNotFound) {
 		return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
 	}
-	opts := providers.PutOptions{ModTime: st.ModTime(), Hash: want, Parts: hs.Parts[p.HashKind()]}
+	// No hash up front: the stack hashes the bytes as they are sent and
+	// checks the service's against it, so the file is read once.
+	opts := providers.PutOptions{ModTime: st.ModTime()}
 	if progress != nil {
 		total := st.Size()
 		opts.OnProgress = func(n int64) { progress(n, total) }

@@ -37,12 +37,23 @@ func (r *Provider) HashKind() providers.HashKind { return r.p.HashKind() }
 
 // Put rewinds the body before every attempt and carries the newest session
 // state from one attempt into the next, so a retry resumes rather than
-// restarts. A stored file whose hash differs from o.Hash is removed and
-// reported as a Temporary checksum error.
+// restarts. A stored file whose hash differs from o.Hash (or, without
+// one, from the hash of the bytes sent) is removed and reported as a
+// Temporary checksum error.
 func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
 	var out providers.RemoteFile
 	session := o.Session
 	userOnSession := o.OnSession
+	// Without an expected hash the bytes are hashed as they are sent, so
+	// the check below still holds and the source is read once.
+	var sent *providers.SendHasher
+	if o.Hash == "" {
+		h, err := providers.NewSendHasher(body, size, r.p.HashKind())
+		if err != nil {
+			return out, err
+		}
+		sent, body = h, h
+	}
 	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) error {
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "rewind %s: %w", path, err)
@@ -59,13 +70,20 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 		if err != nil {
 			return err
 		}
-		if o.Hash != "" && !providers.SameHash(r.p.HashKind(), o.Hash, rf.Hash) {
+		want := o.Hash
+		if sent != nil {
+			if want, err = sent.Sum(); err != nil {
+				_ = r.p.Delete(ctx, path)
+				return providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "read %s again: %w", path, err)
+			}
+		}
+		if !providers.SameHash(r.p.HashKind(), want, rf.Hash) {
 			// Never count corrupt bytes as a backup. The path is this
 			// version's own, so removing it cannot touch another file.
 			_ = r.p.Delete(ctx, path)
 			session = nil
 			return providers.Errorf(providers.Temporary, providers.ReasonChecksum, "",
-				"checksum mismatch for %s: sent %s %s, service stored %q", path, r.p.HashKind(), o.Hash, rf.Hash)
+				"checksum mismatch for %s: sent %s %s, service stored %q", path, r.p.HashKind(), want, rf.Hash)
 		}
 		out = rf
 		return nil
