@@ -106,34 +106,35 @@ chmod 600 "$WORK/offsite.yaml"
 FILE="$WORK/backup.bin"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$FILE"
 
-# timed LOG CMD...: wall seconds and peak RSS (KiB) of CMD, "secs kib".
+# timed LOG CMD...: wall seconds, peak RSS (KiB) and CPU seconds (user +
+# system) of CMD: "secs kib cpu".
 timed() {
 	local log=$1; shift
-	/usr/bin/time -f '%e %M' -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; die "failed: $*"; }
-	cat "$log.time"
+	/usr/bin/time -f '%e %M %U %S' -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; die "failed: $*"; }
+	awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}' "$log.time"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "offsite $(cd "$ROOT" && git describe --always --dirty) vs rclone $RCLONE_PIN; $SIZE_MB MiB; $ROUNDS rounds; $(nproc) CPUs; $(date -u +%F)"
-printf '%-9s %-6s %8s %9s\n' remote tool wall_s rss_MiB
+printf '%-9s %-7s %8s %9s %7s\n' remote tool wall_s rss_MiB cpu_s
 RESULTS=()
 for r in $REMOTES; do
-	ot=() rt=() om=() rm=()
+	ot=() rt=() om=() rm=() oc=() rcpu=()
 	for i in $(seq "$ROUNDS"); do
 		# A fresh name each round: neither tool may skip an upload it finds done.
-		read -r s k < <(timed "$WORK/offsite-$r-$i.log" "$WORK/offsite" -c "$WORK/offsite.yaml" push "$FILE" --to "$r" --as "o$i.bin")
-		ot+=("$s") om+=($((k / 1024)))
-		printf '%-9s %-6s %8s %9s\n' "$r" offsite "$s" $((k / 1024))
-		read -r s k < <(timed "$WORK/rclone-$r-$i.log" "$RCLONE" copyto "$FILE" "$r:offsite-bench/r$i.bin")
-		rt+=("$s") rm+=($((k / 1024)))
-		printf '%-9s %-6s %8s %9s\n' "$r" rclone "$s" $((k / 1024))
+		read -r s k c < <(timed "$WORK/offsite-$r-$i.log" "$WORK/offsite" -c "$WORK/offsite.yaml" push "$FILE" --to "$r" --as "o$i.bin")
+		ot+=("$s") om+=($((k / 1024))) oc+=("$c")
+		printf '%-9s %-7s %8s %9s %7s\n' "$r" offsite "$s" $((k / 1024)) "$c"
+		read -r s k c < <(timed "$WORK/rclone-$r-$i.log" "$RCLONE" copyto "$FILE" "$r:offsite-bench/r$i.bin")
+		rt+=("$s") rm+=($((k / 1024))) rcpu+=("$c")
+		printf '%-9s %-7s %8s %9s %7s\n' "$r" rclone "$s" $((k / 1024)) "$c"
 	done
 	o=$(median "${ot[@]}") rc=$(median "${rt[@]}")
-	RESULTS+=("$(printf '| %s | %s | %s | %s | **%.2f** | %s | %s |' "$r" "$SIZE_MB MiB" "$o" "$rc" "$(awk -v a="$o" -v b="$rc" 'BEGIN{print a/b}')" \
-		"$(median "${om[@]}")" "$(median "${rm[@]}")")")
+	RESULTS+=("$(printf '| %s | %s | %s | %s | **%.2f** | %s | %s | %s | %s |' "$r" "$SIZE_MB MiB" "$o" "$rc" "$(awk -v a="$o" -v b="$rc" 'BEGIN{print a/b}')" \
+		"$(median "${om[@]}")" "$(median "${rm[@]}")" "$(median "${oc[@]}")" "$(median "${rcpu[@]}")")")
 done
 echo
-echo "| service | size | offsite push s (median) | rclone copyto s (median) | ratio (goal ≤ 0.9) | offsite peak RSS MiB | rclone peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|"
+echo "| service | size | offsite push s (median) | rclone copyto s (median) | ratio (goal ≤ 0.9) | offsite peak RSS MiB | rclone peak RSS MiB | offsite CPU s | rclone CPU s |"
+echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${RESULTS[@]}"
