@@ -1,5 +1,10 @@
 package queue
 
+import (
+	"context"
+	"database/sql"
+)
+
 // migrations are applied in order; meta.schema_version records how many ran.
 // Append only: never edit a migration that has shipped.
 var migrations = []string{
@@ -70,4 +75,36 @@ var migrations = []string{
 	`ALTER TABLE jobs ADD COLUMN remote_key TEXT;
 	UPDATE jobs SET remote_key=remote_path;
 	CREATE UNIQUE INDEX jobs_remote_key ON jobs(destination, remote_key);`,
+	// A job has a purpose: a routine upload of a watched file, or a
+	// schedule's copy (its own remote path under the schedule's folder).
+	// One version may have one job of each per destination, so the unique
+	// constraint on (version_id, destination) widens; SQLite cannot alter a
+	// constraint, so the Go step (rebuildJobs) copies the table. The Go
+	// step then moves the schedules' JSON copy records into done copy jobs
+	// and their run times into schedule_runs.
+	`ALTER TABLE jobs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'routine';
+	ALTER TABLE jobs ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+	CREATE TABLE schedule_runs(
+		schedule TEXT PRIMARY KEY,
+		first_seen INTEGER NOT NULL DEFAULT 0,
+		last_run INTEGER NOT NULL DEFAULT 0,
+		run_version INTEGER NOT NULL DEFAULT 0,
+		run_started INTEGER NOT NULL DEFAULT 0,
+		run_due INTEGER NOT NULL DEFAULT 0,
+		run_late INTEGER NOT NULL DEFAULT 0,
+		retry_at INTEGER NOT NULL DEFAULT 0);`,
+}
+
+// steps are Go code run after the SQL of the migration at the same index,
+// in its transaction, for changes SQL alone cannot make.
+var steps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	3: func(ctx context.Context, tx *sql.Tx) error {
+		if err := rebuildJobs(ctx, tx); err != nil {
+			return err
+		}
+		if err := moveCopyRecords(ctx, tx); err != nil {
+			return err
+		}
+		return moveScheduleTimes(ctx, tx)
+	},
 }

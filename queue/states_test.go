@@ -72,6 +72,7 @@ func TestMigrationMovesOldSupersededOutOfDead(t *testing.T) {
 	s.Kill(ctx, jobs[2].ID, "permanent", "name refused")
 	// Back to the first schema, as a database written before the states
 	// (and the later remote_key) existed; opening it again migrates it.
+	undoPurposes(t, s)
 	downgrade(t, s, 1, `ALTER TABLE jobs DROP COLUMN acknowledged`, `DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`)
 	s.Close()
 
@@ -86,6 +87,27 @@ func TestMigrationMovesOldSupersededOutOfDead(t *testing.T) {
 	}
 	if unacked, _ := s.Jobs(ctx, Filter{States: []State{Removed}, Unacked: true}); len(unacked) != 0 {
 		t.Fatalf("old removals reappear as unacknowledged: %d", len(unacked))
+	}
+}
+
+// undoPurposes undoes the migration that gave jobs a purpose.
+func undoPurposes(t *testing.T, s *Store) {
+	t.Helper()
+	tx, err := s.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := replaceJobsKey(context.Background(), tx, jobKeyPurpose, jobKeyRoutine); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE jobs DROP COLUMN purpose`, `ALTER TABLE jobs DROP COLUMN schedule`, `DROP TABLE schedule_runs`} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }
 
