@@ -164,3 +164,15 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// DropUnsentCopies deletes a run's copies that never reached their
+// destination because the source was rewritten or removed first, so the
+// next run of the schedule may use their names.
+func (s *Store) DropUnsentCopies(ctx context.Context, schedule string, version int64) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE purpose=? AND schedule=? AND version_id=? AND state IN (?,?)`,
+		ScheduleCopy, schedule, version, Superseded, Removed)
+	if err != nil {
+		return fmt.Errorf("forget schedule %s's unsent copies: %w", schedule, err)
+	}
+	return nil
+}

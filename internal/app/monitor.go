@@ -186,7 +186,7 @@ func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
 		wp := notify.WatchProof{Watch: w.Name}
 		for _, dest := range w.Destinations {
 			c := notify.Copy{Dest: dest}
-			jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Watch: w.Name, Destination: dest, Limit: 1})
+			jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Watch: w.Name, Destination: dest, Purpose: queue.Routine, Limit: 1})
 			if err == nil && len(jobs) > 0 {
 				j := jobs[0]
 				c.File, c.Time, c.Size, c.Hash = j.RemotePath, j.DoneAt, j.Version.Size, j.RemoteHash

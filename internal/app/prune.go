@@ -98,7 +98,7 @@ func (a *App) pruneDestination(ctx context.Context, d *config.Destination, dryRu
 		if !slices.Contains(wt.Destinations, d.Name) {
 			continue
 		}
-		jobs, err := a.Store.Jobs(ctx, queue.Filter{Destination: d.Name, Watch: wt.Name})
+		jobs, err := a.Store.Jobs(ctx, queue.Filter{Destination: d.Name, Watch: wt.Name, Purpose: queue.Routine})
 		if err != nil {
 			return deleted, err
 		}

@@ -154,6 +154,16 @@ type pipeline struct {
 	watchers []watcher.Config
 	health   *health // nil without healthcheck URLs
 	once     bool    // `offsite once`: one run, ended by Once itself
+	// settled is signalled when an upload run ends, so schedules look at
+	// their runs' copies then rather than at their next tick.
+	settled chan struct{}
+}
+
+func (p *pipeline) runEnded() {
+	select {
+	case p.settled <- struct{}{}:
+	default:
+	}
 }
 
 func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
@@ -161,27 +171,19 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes, wcfgs := a.Watches()
-	dests := a.Destinations(ctx)
-	if err := a.reserveNames(ctx, dests); err != nil {
+	_, wcfgs := a.Watches()
+	o, err := a.daemonOptions(ctx)
+	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{notifier: n, watchers: wcfgs}
-	o := daemon.Options{
-		Store:        a.Store,
-		Watches:      routes,
-		Destinations: dests,
-		Workers:      a.Cfg.Workers,
-		Retry:        retry.Policy{Initial: time.Duration(a.Cfg.Retry.Initial), Max: time.Duration(a.Cfg.Retry.Max)},
-		AlertAfter:   a.Cfg.Retry.AlertAfter,
-		Notifier:     reports{n: n, mode: a.Cfg.Report},
-		Log:          a.Log,
-		Held:         a.held,
-	}
+	o.Notifier = reports{n: n, mode: a.Cfg.Report}
+	p := &pipeline{notifier: n, watchers: wcfgs, settled: make(chan struct{}, 1)}
+	o.AfterRun = func(notify.RunReport) { p.runEnded() }
 	if h := a.newHealth(); h != nil {
 		p.health = h
 		o.OnRunStart = func() { h.send(nil) }
 		o.AfterRun = func(r notify.RunReport) {
+			p.runEnded()
 			if p.once {
 				return // Once sends the end ping with the whole outcome
 			}
@@ -191,6 +193,26 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 	}
 	p.daemon = daemon.New(o)
 	return p, nil
+}
+
+// daemonOptions wires the daemon to the queue, the watches and every
+// destination's one provider stack; the caller adds where events go.
+func (a *App) daemonOptions(ctx context.Context) (daemon.Options, error) {
+	routes, _ := a.Watches()
+	dests := a.Destinations(ctx)
+	if err := a.reserveNames(ctx, dests); err != nil {
+		return daemon.Options{}, err
+	}
+	return daemon.Options{
+		Store:        a.Store,
+		Watches:      routes,
+		Destinations: dests,
+		Workers:      a.Cfg.Workers,
+		Retry:        retry.Policy{Initial: time.Duration(a.Cfg.Retry.Initial), Max: time.Duration(a.Cfg.Retry.Max)},
+		AlertAfter:   a.Cfg.Retry.AlertAfter,
+		Log:          a.Log,
+		Held:         a.held,
+	}, nil
 }
 
 // Run is the daemon: watch, queue, upload and notify until ctx ends.
@@ -284,7 +306,12 @@ func (a *App) Once(ctx context.Context) error {
 		p.health.Wait(35 * time.Second)
 		return err
 	}
+	// Due schedules queue their copies first, so this run uploads them too.
+	if a.startDueSchedules(ctx, time.Now(), p.daemon.AddNote) {
+		p.daemon.Wake()
+	}
 	drainErr := p.daemon.Drain(ctx)
+	a.finishScheduleRuns(ctx, time.Now(), p.daemon.AddNote)
 	// A shop that runs `once` from a task scheduler gets the missed-backup,
 	// small-backup and weekly checks too; their state is in the database.
 	a.producerChecks(ctx, p, a.checkers(), time.Now())

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,123 +27,227 @@ const scheduleRetry = 10 * time.Minute
 const pruneEvery = 24 * time.Hour
 
 // RunSchedules runs due schedules until ctx ends, looking every 30 s, and
-// once a day applies the destinations' keep rules. Runs, late runs,
-// failures and deletions go into the run report through the daemon.
+// once a day applies the destinations' keep rules. A run queues its copies
+// as jobs, which the daemon's lanes upload like any other; it ends when
+// they are done. Runs, late runs, failures and deletions go into the run
+// report through the daemon.
 func (a *App) RunSchedules(ctx context.Context, p *pipeline, now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
-	note := func(string) {}
+	note, wake := func(string) {}, func() {}
+	var settled chan struct{}
 	if p != nil && p.daemon != nil {
-		note = p.daemon.AddNote
+		note, wake, settled = p.daemon.AddNote, p.daemon.Wake, p.settled
 	}
-	retryAt := map[string]time.Time{} // schedule → no attempt before, after a failure
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
-		a.runDueSchedules(ctx, now(), retryAt, note)
+		if a.startDueSchedules(ctx, now(), note) {
+			wake()
+		}
+		a.finishScheduleRuns(ctx, now(), note)
 		a.maybePrune(ctx, now(), note)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-settled:
 		}
 	}
 }
 
-func lastRunKey(name string) string   { return "schedule/" + name + "/last_run" }
-func firstSeenKey(name string) string { return "schedule/" + name + "/first_seen" }
-func copiesKey(name, dest string) string {
-	return "schedule/" + name + "/copies/" + dest
+// startDueSchedules starts a run of every schedule due at now that has none
+// open: its copies are queued. It reports whether any were.
+func (a *App) startDueSchedules(ctx context.Context, now time.Time, note func(string)) (queued bool) {
+	for i := range a.Cfg.Schedules {
+		s := &a.Cfg.Schedules[i]
+		if ctx.Err() != nil {
+			return queued
+		}
+		log := a.Log.With("schedule", s.Name)
+		run, err := a.Store.ScheduleRunOf(ctx, s.Name)
+		if err != nil {
+			log.Error("cannot read the schedule's runs; trying again later", "err", err)
+			continue
+		}
+		if run.Open() || now.Before(run.RetryAt) {
+			continue
+		}
+		last := run.LastRun
+		if last.IsZero() {
+			// A schedule never run counts from when it was first seen, so
+			// adding one does not fire it at once for the past.
+			if last = run.FirstSeen; last.IsZero() {
+				if err := a.Store.SeeSchedule(ctx, s.Name, now); err != nil {
+					log.Error("cannot record a new schedule", "err", err)
+				}
+				continue
+			}
+		}
+		sched := schedule.Schedule{Name: s.Name, Cron: s.Cron, Location: s.Location()}
+		due, late, at := schedule.Due(sched, last, now)
+		if !due {
+			continue
+		}
+		if late {
+			log.Info("running a schedule missed while offsite was not running", "due", at)
+		}
+		if err := a.startSchedule(ctx, s, now, at, late); err != nil {
+			if ctx.Err() != nil {
+				return queued
+			}
+			a.scheduleFailed(ctx, s, now, err, note)
+			continue
+		}
+		queued = true
+		log.Info("schedule started; its copies are queued", "late", late)
+	}
+	return queued
 }
 
-// runDueSchedules runs every schedule due at now, once each.
-func (a *App) runDueSchedules(ctx context.Context, now time.Time, retryAt map[string]time.Time, note func(string)) {
+// startSchedule queues a copy of the newest complete backup of the
+// schedule's watch to each of its destinations, at
+// <folder>/<watch>/<file name> (or that name with the version's time, when
+// another copy holds it).
+func (a *App) startSchedule(ctx context.Context, s *config.Schedule, now, due time.Time, late bool) error {
+	w := a.Cfg.Watch(s.CopyLatest)
+	if w == nil {
+		return fmt.Errorf("schedule %s: no watch named %q", s.Name, s.CopyLatest)
+	}
+	src, err := a.latestSource(ctx, w)
+	if err != nil {
+		return fmt.Errorf("schedule %s: %w", s.Name, err)
+	}
+	copies := make([]queue.Copy, len(s.Destinations))
+	for i, dn := range s.Destinations {
+		copies[i] = queue.Copy{Destination: dn, Base: path.Join(s.Folder, w.Name, path.Base(src.Rel))}
+	}
+	return a.Store.StartScheduleRun(ctx, s.Name, src, copies, now, due, late)
+}
+
+// scheduleFailed ends a schedule's run as failed: it is reported and
+// planned again after scheduleRetry.
+func (a *App) scheduleFailed(ctx context.Context, s *config.Schedule, now time.Time, err error, note func(string)) {
+	if eerr := a.Store.EndScheduleRun(ctx, s.Name, false, now.Add(scheduleRetry)); eerr != nil {
+		a.Log.Error("cannot record a schedule's failed run", "schedule", s.Name, "err", eerr)
+	}
+	a.Log.Error("schedule failed; trying again later", "schedule", s.Name, "retry_in", scheduleRetry, "err", err)
+	note(fmt.Sprintf("schedule %s failed (will try again in %s): %v", s.Name, scheduleRetry, err))
+}
+
+// finishScheduleRuns ends every open run whose copies are all settled.
+// All done: the copies are verified (with verify), the schedule's keep is
+// applied at each destination, and the run is reported as it ran (late or
+// on time). Any copy given up (refused, or its source rewritten or removed
+// before it was sent): the run failed and is planned again after
+// scheduleRetry, with whatever is the newest backup then. Copies still
+// queued or retrying keep the run open; they alert like any upload.
+func (a *App) finishScheduleRuns(ctx context.Context, now time.Time, note func(string)) {
 	for i := range a.Cfg.Schedules {
 		s := &a.Cfg.Schedules[i]
 		if ctx.Err() != nil {
 			return
 		}
-		if now.Before(retryAt[s.Name]) {
+		run, err := a.Store.ScheduleRunOf(ctx, s.Name)
+		if err != nil || !run.Open() {
 			continue
 		}
-		sched := schedule.Schedule{Name: s.Name, Cron: s.Cron, Location: s.Location()}
-		last := a.timeMeta(ctx, lastRunKey(s.Name))
-		if last.IsZero() {
-			// A schedule never run counts from when it was first seen, so
-			// adding one does not fire it at once for the past.
-			last = a.timeMeta(ctx, firstSeenKey(s.Name))
-			if last.IsZero() {
-				a.setTimeMeta(ctx, firstSeenKey(s.Name), now)
+		jobs, err := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: s.Name, VersionID: run.Version})
+		if err != nil {
+			a.Log.Error("cannot read a schedule's copies; trying again later", "schedule", s.Name, "err", err)
+			continue
+		}
+		jobs = slices.DeleteFunc(jobs, func(j *queue.Job) bool { return !slices.Contains(s.Destinations, j.Destination) })
+		slices.SortFunc(jobs, func(x, y *queue.Job) int { return strings.Compare(x.Destination, y.Destination) })
+		var failed []error
+		busy := false
+		for _, j := range jobs {
+			switch j.State {
+			case queue.Done, queue.Pruned:
+			case queue.Dead, queue.Superseded, queue.Removed:
+				failed = append(failed, fmt.Errorf("to %s: %s", j.Destination, j.LastError))
+			default:
+				busy = true
+			}
+		}
+		if busy {
+			continue
+		}
+		if len(failed) > 0 {
+			if err := a.Store.DropUnsentCopies(ctx, s.Name, run.Version); err != nil {
+				a.Log.Error("cannot forget copies that were never sent; their names stay taken", "schedule", s.Name, "err", err)
+			}
+			a.scheduleFailed(ctx, s, now, errors.Join(failed...), note)
+			continue
+		}
+		if s.Verify {
+			again, err := a.verifyCopies(ctx, s, jobs, note)
+			if err != nil {
+				a.scheduleFailed(ctx, s, now, err, note)
 				continue
 			}
-		}
-		due, late, at := schedule.Due(sched, last, now)
-		if !due {
-			continue
-		}
-		log := a.Log.With("schedule", s.Name)
-		if late {
-			log.Info("running a schedule missed while offsite was not running", "due", at)
-		}
-		copied, err := a.runSchedule(ctx, s, now, note)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+			if again {
+				continue // a copy is being sent again
 			}
-			retryAt[s.Name] = now.Add(scheduleRetry)
-			log.Error("schedule failed; trying again later", "retry_in", scheduleRetry, "err", err)
-			note(fmt.Sprintf("schedule %s failed (will try again in %s): %v", s.Name, scheduleRetry, err))
+		}
+		var copied []string
+		var errs []error
+		for _, j := range jobs {
+			copied = append(copied, j.Destination+":"+j.RemotePath)
+			if !s.Keep.IsZero() {
+				if _, err := a.pruneScheduleCopies(ctx, s, j.Destination, false, io.Discard, note); err != nil {
+					errs = append(errs, fmt.Errorf("schedule %s keep at %s: %w", s.Name, j.Destination, err))
+				}
+			}
+		}
+		if err := a.Store.EndScheduleRun(ctx, s.Name, true, time.Time{}); err != nil {
+			a.Log.Error("cannot record a schedule's run; it is checked again", "schedule", s.Name, "err", err)
 			continue
 		}
-		delete(retryAt, s.Name)
-		a.setTimeMeta(ctx, lastRunKey(s.Name), now)
 		msg := fmt.Sprintf("schedule %s copied %s", s.Name, strings.Join(copied, ", "))
-		if late {
-			msg += fmt.Sprintf(" — ran late: it was due %s (offsite was not running then)", at.Format("Mon 2006-01-02 15:04 MST"))
+		if run.Late {
+			msg += fmt.Sprintf(" — ran late: it was due %s (offsite was not running then)", run.Due.In(s.Location()).Format("Mon 2006-01-02 15:04 MST"))
 		}
-		log.Info("schedule ran", "copied", copied, "late", late)
+		a.Log.Info("schedule ran", "schedule", s.Name, "copied", copied, "late", run.Late)
 		note(msg)
+		for _, err := range errs {
+			a.Log.Error("schedule's keep could not finish", "schedule", s.Name, "err", err)
+			note(fmt.Sprintf("%v", err))
+		}
 	}
 }
 
-// copyRecord is one file a schedule copied, kept in meta: schedule
-// retention only ever considers these, never what a listing finds.
-type copyRecord struct {
-	Path   string    `json:"path"`
-	Time   time.Time `json:"time"` // the source version's time
-	SHA256 string    `json:"sha256"`
-}
-
-// runSchedule copies the newest complete backup of the schedule's watch to
-// each of its destinations and applies the schedule's keep there. It
-// returns "dest:path" per copy; an error leaves the run to be repeated
-// (copies already made are found and skipped then).
-func (a *App) runSchedule(ctx context.Context, s *config.Schedule, now time.Time, note func(string)) ([]string, error) {
-	w := a.Cfg.Watch(s.CopyLatest)
-	if w == nil {
-		return nil, fmt.Errorf("schedule %s: no watch named %q", s.Name, s.CopyLatest)
-	}
-	src, err := a.latestSource(ctx, w)
-	if err != nil {
-		return nil, fmt.Errorf("schedule %s: %w", s.Name, err)
-	}
-	var copied []string
-	var errs []error
-	for _, dn := range s.Destinations {
-		rec, err := a.copyTo(ctx, s, w, src, dn)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("schedule %s to %s: %w", s.Name, dn, err))
+// verifyCopies downloads each copy of a run and compares its hash with the
+// source's. A copy that differs is queued again (again: the run stays open
+// until it is done); one that cannot be read fails the run.
+func (a *App) verifyCopies(ctx context.Context, s *config.Schedule, jobs []*queue.Job, note func(string)) (again bool, err error) {
+	for _, j := range jobs {
+		if j.State != queue.Done {
 			continue
 		}
-		copied = append(copied, dn+":"+rec.Path)
-		if !s.Keep.IsZero() {
-			if _, err := a.pruneScheduleCopies(ctx, s, dn, false, io.Discard, note); err != nil {
-				errs = append(errs, fmt.Errorf("schedule %s keep at %s: %w", s.Name, dn, err))
+		p, err := a.providerByName(ctx, j.Destination)
+		if err != nil {
+			return again, err
+		}
+		want := j.RemoteHash
+		if want == "" {
+			want = j.Version.SHA256
+		}
+		err = verifyCopy(ctx, p, j.RemotePath, want)
+		if errors.Is(err, errCopyDiffers) {
+			if _, rerr := a.Store.Redo(ctx, j.ID, err.Error()); rerr != nil {
+				return again, rerr
 			}
+			note(fmt.Sprintf("schedule %s: %v; sending it again", s.Name, err))
+			again = true
+			continue
+		}
+		if err != nil {
+			return again, err
 		}
 	}
-	return copied, errors.Join(errs...)
+	return again, nil
 }
 
 // latestSource returns the newest version of a watch whose file is still
@@ -177,73 +280,10 @@ func (a *App) latestSource(ctx context.Context, w *config.Watch) (queue.Version,
 	return queue.Version{}, fmt.Errorf("watch %s has no backup file to copy yet (none uploaded and still in %s)", w.Name, w.Path)
 }
 
-// copyTo uploads src to <folder>/<watch>/<file name> at one destination,
-// unless the same content is already there, and records the copy.
-func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, src queue.Version, dest string) (copyRecord, error) {
-	d, err := a.destination(dest)
-	if err != nil {
-		return copyRecord{}, err
-	}
-	p, err := a.Provider(d)
-	if err != nil {
-		return copyRecord{}, err
-	}
-	abs := filepath.Join(w.Path, filepath.FromSlash(src.Rel))
-	f, err := os.Open(abs)
-	if err != nil {
-		return copyRecord{}, fmt.Errorf("open %s: %w", abs, err)
-	}
-	defer f.Close()
-	kind := p.HashKind()
-	hs, err := providers.Hash(f, providers.SHA256, kind)
-	if err != nil {
-		return copyRecord{}, fmt.Errorf("read %s: %w", abs, err)
-	}
-	if hs.Sums[providers.SHA256] != src.SHA256 {
-		return copyRecord{}, fmt.Errorf("%s changed since it was queued; the next run takes the newer file", abs)
-	}
-	want := hs.Sums[kind]
-	remote := path.Join(s.Folder, w.Name, path.Base(src.Rel))
-	rec := copyRecord{Path: remote, Time: src.ModTime, SHA256: src.SHA256}
-	for _, cand := range []string{remote, stamped(remote, src.ModTime)} {
-		rf, err := p.Stat(ctx, cand)
-		if errors.Is(err, providers.ErrNotFound) {
-			rec.Path = cand
-			break
-		}
-		if err != nil {
-			return copyRecord{}, fmt.Errorf("look for %s: %w", cand, err)
-		}
-		if rf.Size == src.Size && providers.SameHash(kind, rf.Hash, want) {
-			rec.Path = cand
-			return rec, a.recordCopy(ctx, s.Name, dest, rec)
-		}
-		rec.Path = "" // taken by other content: never overwritten
-	}
-	if rec.Path == "" {
-		return copyRecord{}, fmt.Errorf("%s and its timestamped name both hold other content", remote)
-	}
-	// The destination's guard checks free space first (see guarded).
-	rf, err := p.Put(ctx, rec.Path, f, src.Size, providers.PutOptions{ModTime: src.ModTime, Hash: want, Parts: hs.Parts[kind]})
-	if err != nil {
-		return copyRecord{}, fmt.Errorf("upload %s: %w", rec.Path, err)
-	}
-	if s.Verify {
-		if err := verifyCopy(ctx, p, rf.Path, want); err != nil {
-			return copyRecord{}, err
-		}
-	}
-	return rec, a.recordCopy(ctx, s.Name, dest, rec)
-}
+var errCopyDiffers = errors.New("the stored copy differs from the source")
 
-// stamped is name with the version's UTC time before the extension, as the
-// queue names a second version of one file.
-func stamped(name string, t time.Time) string {
-	ext := path.Ext(name)
-	return strings.TrimSuffix(name, ext) + "." + t.UTC().Format("2006-01-02T150405Z") + ext
-}
-
-// verifyCopy downloads a copy and compares its hash with the source's.
+// verifyCopy downloads a copy and compares its hash with want, the
+// service's hash of the source.
 func verifyCopy(ctx context.Context, p providers.Provider, remote, want string) error {
 	rc, err := p.Get(ctx, remote)
 	if err != nil {
@@ -255,52 +295,26 @@ func verifyCopy(ctx context.Context, p providers.Provider, remote, want string) 
 		return fmt.Errorf("verify %s: %w", remote, err)
 	}
 	if got := sums[p.HashKind()]; !providers.SameHash(p.HashKind(), got, want) {
-		return fmt.Errorf("verify %s: downloaded copy hashes to %s, the source to %s", remote, got, want)
+		return fmt.Errorf("verify %s: %w: downloaded copy hashes to %s, the source to %s", remote, errCopyDiffers, got, want)
 	}
 	return nil
 }
 
-func (a *App) copies(ctx context.Context, schedule, dest string) ([]copyRecord, error) {
-	v, ok, err := a.Store.Get(ctx, copiesKey(schedule, dest))
-	if err != nil || !ok {
-		return nil, err
-	}
-	var out []copyRecord
-	if err := json.Unmarshal([]byte(v), &out); err != nil {
-		return nil, fmt.Errorf("schedule %s copies at %s: %w", schedule, dest, err)
-	}
-	return out, nil
-}
-
-func (a *App) setCopies(ctx context.Context, schedule, dest string, recs []copyRecord) error {
-	b, err := json.Marshal(recs)
-	if err != nil {
-		return err
-	}
-	return a.Store.Set(ctx, copiesKey(schedule, dest), string(b))
-}
-
-func (a *App) recordCopy(ctx context.Context, schedule, dest string, rec copyRecord) error {
-	recs, err := a.copies(ctx, schedule, dest)
-	if err != nil {
-		return err
-	}
-	recs = slices.DeleteFunc(recs, func(r copyRecord) bool { return r.Path == rec.Path })
-	return a.setCopies(ctx, schedule, dest, append(recs, rec))
-}
-
-// pruneScheduleCopies applies a schedule's keep to the copies it recorded
-// at one destination; the newest copy is never deleted.
+// pruneScheduleCopies applies a schedule's keep to its done copies at one
+// destination; the newest copy is never deleted.
 func (a *App) pruneScheduleCopies(ctx context.Context, s *config.Schedule, dest string, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
-	recs, err := a.copies(ctx, s.Name, dest)
-	if err != nil || len(recs) == 0 || s.Keep.IsZero() {
+	if s.Keep.IsZero() {
+		return nil, nil
+	}
+	jobs, err := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: s.Name, Destination: dest, States: []queue.State{queue.Done}})
+	if err != nil || len(jobs) == 0 {
 		return nil, err
 	}
-	items := make([]retention.Item, len(recs))
+	items := make([]retention.Item, len(jobs))
 	newest := 0
-	for i, r := range recs {
-		items[i] = retention.Item{Path: r.Path, Time: r.Time}
-		if r.Time.After(recs[newest].Time) {
+	for i, j := range jobs {
+		items[i] = retention.Item{Path: j.RemotePath, Time: j.Version.ModTime}
+		if j.Version.ModTime.After(jobs[newest].Version.ModTime) {
 			newest = i
 		}
 	}
@@ -314,10 +328,13 @@ func (a *App) pruneScheduleCopies(ctx context.Context, s *config.Schedule, dest 
 		return nil, err
 	}
 	gone, err := a.deleteDrops(ctx, p, dest, "schedule "+s.Name, items, policyOf(s.Keep), s.Location(), dryRun, w, note)
-	if len(gone) > 0 && !dryRun {
-		left := slices.DeleteFunc(recs, func(r copyRecord) bool { return slices.Contains(gone, r.Path) })
-		if serr := a.setCopies(ctx, s.Name, dest, left); serr != nil {
-			err = errors.Join(err, serr)
+	if !dryRun {
+		for _, g := range gone {
+			if id := jobFor(jobs, g); id != 0 {
+				if merr := a.Store.MarkPruned(context.WithoutCancel(ctx), id); merr != nil {
+					err = errors.Join(err, merr)
+				}
+			}
 		}
 	}
 	return prefixed(dest, gone), err
@@ -337,6 +354,6 @@ func (a *App) timeMeta(ctx context.Context, key string) time.Time {
 
 func (a *App) setTimeMeta(ctx context.Context, key string, t time.Time) {
 	if err := a.Store.Set(ctx, key, t.UTC().Format(time.RFC3339Nano)); err != nil {
-		a.Log.Error("cannot record a schedule's run", "key", key, "err", err)
+		a.Log.Error("cannot record a time", "key", key, "err", err)
 	}
 }
