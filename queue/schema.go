@@ -93,6 +93,23 @@ var migrations = []string{
 		run_due INTEGER NOT NULL DEFAULT 0,
 		run_late INTEGER NOT NULL DEFAULT 0,
 		retry_at INTEGER NOT NULL DEFAULT 0);`,
+	// The small facts kept in meta under spelled-out keys get tables: per
+	// watch (watch "*" stands for every watch), per destination, and
+	// markers of things done once. moveMeta moves the rows.
+	`CREATE TABLE watch_state(
+		watch TEXT PRIMARY KEY,
+		watching_since INTEGER NOT NULL DEFAULT 0,
+		small_judged TEXT NOT NULL DEFAULT '',
+		silence_until INTEGER NOT NULL DEFAULT 0,
+		hold_until INTEGER NOT NULL DEFAULT 0);
+	CREATE TABLE failing(
+		destination TEXT PRIMARY KEY,
+		since INTEGER NOT NULL);
+	CREATE TABLE marks(
+		kind TEXT NOT NULL,
+		key TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY(kind, key));`,
 }
 
 // steps are Go code run after the SQL of the migration at the same index,
@@ -107,4 +124,5 @@ var steps = map[int]func(ctx context.Context, tx *sql.Tx) error{
 		}
 		return moveScheduleTimes(ctx, tx)
 	},
+	4: moveMeta,
 }

@@ -90,9 +90,15 @@ func TestMigrationMovesOldSupersededOutOfDead(t *testing.T) {
 	}
 }
 
-// undoPurposes undoes the migration that gave jobs a purpose.
+// undoPurposes undoes the migration that gave jobs a purpose, and the
+// later one that gave the state in meta its tables.
 func undoPurposes(t *testing.T, s *Store) {
 	t.Helper()
+	for _, q := range []string{`DROP TABLE watch_state`, `DROP TABLE failing`, `DROP TABLE marks`} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		t.Fatal(err)

@@ -55,35 +55,21 @@ func (a *App) producerChecks(ctx context.Context, p *pipeline, checkers map[stri
 // watchingSince is when offsite began watching a watch (kept across
 // restarts), standing in for the last arrival before the first one.
 func (a *App) watchingSince(ctx context.Context, watch string, now time.Time) time.Time {
-	key := "watching_since/" + watch
-	if v, ok, _ := a.Store.Get(ctx, key); ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t
-		}
-	}
-	if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+	t, err := a.Store.WatchingSince(ctx, watch, now)
+	if err != nil {
 		// Only the reference for a first missed-backup alert; the next check tries again.
 		a.Log.Warn("cannot record when watching began", "watch", watch, "err", err)
 	}
-	return now
+	return t
 }
 
 // silence returns the end of a watch's silence as stored, expired or not.
 func (a *App) silence(ctx context.Context, watch string) time.Time {
-	return a.latestTime(ctx, silenceKey(""), silenceKey(watch))
-}
-
-// latestTime is the latest of the RFC 3339 times stored under keys (zero if none).
-func (a *App) latestTime(ctx context.Context, keys ...string) time.Time {
-	var latest time.Time
-	for _, k := range keys {
-		if v, ok, _ := a.Store.Get(ctx, k); ok {
-			if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(latest) {
-				latest = t
-			}
-		}
+	t, err := a.Store.SilencedUntil(ctx, watch)
+	if err != nil {
+		a.Log.Warn("cannot read whether missed-backup alerts are silenced", "watch", watch, "err", err)
 	}
-	return latest
+	return t
 }
 
 // until returns t while it is still ahead of now, else zero.
@@ -102,9 +88,8 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 		}
 		silenced := a.silence(ctx, w.Name)
 		if !silenced.IsZero() && !now.Before(silenced) {
-			key := "silence_ended/" + w.Name + "/" + silenced.UTC().Format(time.RFC3339)
-			if _, done, _ := a.Store.Get(ctx, key); !done {
-				if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+			if done, err := a.Store.SilenceEndNoted(ctx, w.Name, silenced); err == nil && !done {
+				if err := a.Store.NoteSilenceEnd(ctx, w.Name, silenced, now); err != nil {
 					a.Log.Warn("cannot record that a silence ended; the note may repeat", "watch", w.Name, "err", err)
 				}
 				p.daemon.AddNote(fmt.Sprintf("Missed-backup alerts for '%s' were silenced until %s; they are on again.", w.Name, silenced.Format("Mon 2 Jan 2006")))
@@ -135,12 +120,11 @@ func (a *App) checkProducers(ctx context.Context, p *pipeline, checkers map[stri
 		}
 		// The newest backup judged is kept, so a restart or the next
 		// `once` does not judge it again.
-		judgedKey := "small_judged/" + w.Name
-		judged, had, err := a.Store.Get(ctx, judgedKey)
+		judged, had, err := a.Store.SmallJudged(ctx, w.Name)
 		if err != nil || judged == vs[0].SHA256 {
 			continue
 		}
-		if err := a.Store.Set(ctx, judgedKey, vs[0].SHA256); err != nil {
+		if err := a.Store.SetSmallJudged(ctx, w.Name, vs[0].SHA256); err != nil {
 			continue
 		}
 		if !had && now.Sub(vs[0].ModTime) > time.Hour {
@@ -173,10 +157,9 @@ func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
 	if now.Before(monday) {
 		return
 	}
-	since := a.timeMeta(ctx, "weekly/since")
-	if since.IsZero() {
-		a.setTimeMeta(ctx, "weekly/since", now)
-		since = now
+	since, err := a.Store.WeeklySince(ctx, now)
+	if err != nil {
+		a.Log.Warn("cannot record since when weekly summaries are due", "err", err)
 	}
 	if since.After(monday) {
 		return
@@ -205,8 +188,7 @@ func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
 	if a.Cfg.Report != config.ReportDaily || now.Hour() < 7 {
 		return
 	}
-	key := "report/daily/" + now.Format("2006-01-02")
-	if _, sent, _ := a.Store.Get(ctx, key); sent {
+	if sent, err := a.Store.DailyReportSent(ctx, now); err != nil || sent {
 		return
 	}
 	since := now.Add(-24 * time.Hour)
@@ -228,7 +210,7 @@ func (a *App) dailyDigest(ctx context.Context, p *pipeline, now time.Time) {
 			GivenUp: j.State == queue.Dead})
 	}
 	if err := p.notifier.Notify(ctx, notify.Report(r)); err == nil {
-		if err := a.Store.Set(ctx, key, now.UTC().Format(time.RFC3339)); err != nil {
+		if err := a.Store.MarkDailyReport(ctx, now, now); err != nil {
 			a.Log.Warn("cannot record that the daily report went out; it may be sent again", "err", err)
 		}
 	}

@@ -15,8 +15,6 @@ import (
 	"github.com/offsite-backup/offsite/retention"
 )
 
-const lastPruneKey = "prune/last_run"
-
 // Prune applies every keep rule: per destination to the uploads the queue
 // recorded there, per schedule to the copies it recorded. It only ever
 // deletes files offsite made itself (never anything a listing finds),
@@ -65,14 +63,16 @@ func (a *App) maybePrune(ctx context.Context, now time.Time, note func(string)) 
 	if !a.hasKeep() {
 		return
 	}
-	if last := a.timeMeta(ctx, lastPruneKey); !last.IsZero() && now.Sub(last) < pruneEvery {
+	if last, err := a.Store.LastPrune(ctx); err != nil || !last.IsZero() && now.Sub(last) < pruneEvery {
 		return
 	}
 	if _, err := a.prune(ctx, false, io.Discard, note); err != nil && ctx.Err() == nil {
 		a.Log.Error("retention could not finish; trying again tomorrow", "err", err)
 		note(fmt.Sprintf("retention could not finish: %v", err))
 	}
-	a.setTimeMeta(ctx, lastPruneKey, now)
+	if err := a.Store.SetLastPrune(ctx, now); err != nil {
+		a.Log.Error("cannot record that retention ran; it runs again at the next check", "err", err)
+	}
 }
 
 func (a *App) hasKeep() bool {

@@ -339,21 +339,3 @@ func (a *App) pruneScheduleCopies(ctx context.Context, s *config.Schedule, dest 
 	}
 	return prefixed(dest, gone), err
 }
-
-func (a *App) timeMeta(ctx context.Context, key string) time.Time {
-	v, ok, err := a.Store.Get(ctx, key)
-	if err != nil || !ok {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
-
-func (a *App) setTimeMeta(ctx context.Context, key string, t time.Time) {
-	if err := a.Store.Set(ctx, key, t.UTC().Format(time.RFC3339Nano)); err != nil {
-		a.Log.Error("cannot record a time", "key", key, "err", err)
-	}
-}
