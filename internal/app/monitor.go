@@ -44,7 +44,7 @@ func (a *App) checkers() map[string]*expect.Checker {
 
 // producerChecks runs every check on the producers once. The daemon calls
 // it every 30 s, `offsite once` once per run: everything it decides is kept
-// in the queue database (alert keys in the outbox, judged backups in meta),
+// in the queue database (alert keys in the outbox, judged backups in watch_state),
 // so each alert goes out once however the checks are run.
 func (a *App) producerChecks(ctx context.Context, p *pipeline, checkers map[string]*expect.Checker, now time.Time) {
 	a.checkProducers(ctx, p, checkers, now)
