@@ -15,16 +15,12 @@ import (
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
-	"github.com/offsite-backup/offsite/retention"
 	"github.com/offsite-backup/offsite/schedule"
 )
 
 // scheduleRetry is how long a schedule that failed waits before it is
 // tried again (its destination may be down for a while).
 const scheduleRetry = 10 * time.Minute
-
-// pruneEvery is how often the daemon applies the destinations' keep rules.
-const pruneEvery = 24 * time.Hour
 
 // RunSchedules runs due schedules until ctx ends, looking every 30 s, and
 // once a day applies the destinations' keep rules. A run queues its copies
@@ -47,7 +43,7 @@ func (a *App) RunSchedules(ctx context.Context, p *pipeline, now func() time.Tim
 			wake()
 		}
 		a.finishScheduleRuns(ctx, now(), note)
-		a.maybePrune(ctx, now(), note)
+		a.pruner().MaybePrune(ctx, now(), note)
 		select {
 		case <-ctx.Done():
 			return
@@ -196,7 +192,7 @@ func (a *App) finishScheduleRuns(ctx context.Context, now time.Time, note func(s
 		for _, j := range jobs {
 			copied = append(copied, j.Destination+":"+j.RemotePath)
 			if !s.Keep.IsZero() {
-				if _, err := a.pruneScheduleCopies(ctx, s, j.Destination, false, io.Discard, note); err != nil {
+				if _, err := a.pruner().Schedule(ctx, s, j.Destination, false, io.Discard, note); err != nil {
 					errs = append(errs, fmt.Errorf("schedule %s keep at %s: %w", s.Name, j.Destination, err))
 				}
 			}
@@ -298,44 +294,4 @@ func verifyCopy(ctx context.Context, p providers.Provider, remote, want string) 
 		return fmt.Errorf("verify %s: %w: downloaded copy hashes to %s, the source to %s", remote, errCopyDiffers, got, want)
 	}
 	return nil
-}
-
-// pruneScheduleCopies applies a schedule's keep to its done copies at one
-// destination; the newest copy is never deleted.
-func (a *App) pruneScheduleCopies(ctx context.Context, s *config.Schedule, dest string, dryRun bool, w io.Writer, note func(string)) ([]string, error) {
-	if s.Keep.IsZero() {
-		return nil, nil
-	}
-	jobs, err := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: s.Name, Destination: dest, States: []queue.State{queue.Done}})
-	if err != nil || len(jobs) == 0 {
-		return nil, err
-	}
-	items := make([]retention.Item, len(jobs))
-	newest := 0
-	for i, j := range jobs {
-		items[i] = retention.Item{Path: j.RemotePath, Time: j.Version.ModTime}
-		if j.Version.ModTime.After(jobs[newest].Version.ModTime) {
-			newest = i
-		}
-	}
-	items[newest].Protected = true
-	d, err := a.destination(dest)
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.Provider(d)
-	if err != nil {
-		return nil, err
-	}
-	gone, err := a.deleteDrops(ctx, p, dest, "schedule "+s.Name, items, policyOf(s.Keep), s.Location(), dryRun, w, note)
-	if !dryRun {
-		for _, g := range gone {
-			if id := jobFor(jobs, g); id != 0 {
-				if merr := a.Store.MarkPruned(context.WithoutCancel(ctx), id); merr != nil {
-					err = errors.Join(err, merr)
-				}
-			}
-		}
-	}
-	return prefixed(dest, gone), err
 }
