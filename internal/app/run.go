@@ -307,11 +307,11 @@ func (a *App) Once(ctx context.Context) error {
 		return err
 	}
 	// Due schedules queue their copies first, so this run uploads them too.
-	if a.startDueSchedules(ctx, time.Now(), p.daemon.AddNote) {
+	if a.schedules().StartDue(ctx, time.Now(), p.daemon.AddNote) {
 		p.daemon.Wake()
 	}
 	drainErr := p.daemon.Drain(ctx)
-	a.finishScheduleRuns(ctx, time.Now(), p.daemon.AddNote)
+	a.schedules().Finish(ctx, time.Now(), p.daemon.AddNote)
 	// A shop that runs `once` from a task scheduler gets the missed-backup,
 	// small-backup and weekly checks too; their state is in the database.
 	a.producerChecks(ctx, p, a.checkers(), time.Now())

@@ -64,11 +64,11 @@ func (n *notes) take(p *pipeline) []string {
 func tick(t *testing.T, a *App, p *pipeline, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	a.startDueSchedules(ctx, now, p.daemon.AddNote)
+	a.schedules().StartDue(ctx, now, p.daemon.AddNote)
 	if err := p.daemon.Drain(ctx); err != nil {
 		t.Logf("uploads not done: %v", err)
 	}
-	a.finishScheduleRuns(ctx, now, p.daemon.AddNote)
+	a.schedules().Finish(ctx, now, p.daemon.AddNote)
 }
 
 func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
@@ -188,14 +188,14 @@ func TestScheduleRunWithRewrittenSourceIsPlannedAgain(t *testing.T) {
 	uploaded(t, a, watch, v1)
 	tick(t, a, p, wed)
 	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
-	if !a.startDueSchedules(ctx, fri, p.daemon.AddNote) {
+	if !a.schedules().StartDue(ctx, fri, p.daemon.AddNote) {
 		t.Fatal("nothing queued on Friday")
 	}
 	// Rewritten after the copy was queued, before it went out.
 	v2 := backup(t, a, watch, "day.bak", "two!", fri.Add(time.Minute))
 	uploaded(t, a, watch, v2)
 	p.daemon.Drain(ctx)
-	a.finishScheduleRuns(ctx, fri, p.daemon.AddNote)
+	a.schedules().Finish(ctx, fri, p.daemon.AddNote)
 	got := ns.take(p)
 	if len(got) != 1 || !strings.Contains(got[0], "schedule weekly failed (will try again in 10m0s)") {
 		t.Fatalf("notes %q", got)
