@@ -11,7 +11,6 @@ import (
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/daemon"
-	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/watcher"
@@ -107,29 +106,11 @@ func (h *health) Wait(d time.Duration) {
 // uploads went through, no destination is paused and every producer is on
 // time, so a dead-man's switch also catches a POS that stopped writing.
 func (a *App) runHealthy(ctx context.Context, failed bool) bool {
-	if failed || !a.producersFresh(ctx, time.Now()) {
+	if failed || !a.monitorFor(nil).Fresh(ctx, time.Now()) {
 		return false
 	}
 	ps, err := a.Store.Pauses(ctx)
 	return err == nil && len(ps) == 0
-}
-
-// producersFresh is false when any watch is missing its backup.
-func (a *App) producersFresh(ctx context.Context, now time.Time) bool {
-	for _, w := range a.Cfg.Watches {
-		c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location()})
-		if err != nil {
-			continue
-		}
-		last, _ := a.Store.LastArrival(ctx, w.Name)
-		if last.IsZero() {
-			last = a.watchingSince(ctx, w.Name, now)
-		}
-		if missed, _ := c.Missed(now, last, a.silence(ctx, w.Name)); missed {
-			return false
-		}
-	}
-	return true
 }
 
 // reports passes the daemon's events on, keeping run reports back unless
@@ -250,7 +231,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.Log.Error("notifications stopped", "err", err)
 		}
 	})
-	wg.Go(func() { a.monitor(ctx, p) })
+	wg.Go(func() { a.monitorFor(p).Run(ctx) })
 	wg.Go(func() { a.RunSchedules(ctx, p, time.Now) })
 	if a.Cfg.HTTP != "" {
 		srv := &http.Server{Addr: a.Cfg.HTTP, Handler: a.httpHandler(p), ReadHeaderTimeout: 10 * time.Second}
@@ -314,7 +295,7 @@ func (a *App) Once(ctx context.Context) error {
 	a.schedules().Finish(ctx, time.Now(), p.daemon.AddNote)
 	// A shop that runs `once` from a task scheduler gets the missed-backup,
 	// small-backup and weekly checks too; their state is in the database.
-	a.producerChecks(ctx, p, a.checkers(), time.Now())
+	a.monitorFor(p).Check(ctx, time.Now())
 	if len(missing) > 0 {
 		drainErr = errors.Join(drainErr, fmt.Errorf("watched folder(s) missing: %v", missing))
 	}
