@@ -150,6 +150,10 @@ func (r *Runner) Finish(ctx context.Context, now time.Time, note func(string)) {
 		if busy {
 			continue
 		}
+		if len(jobs) == 0 {
+			// The schedule's destinations changed since the run began.
+			failed = append(failed, errors.New("none of its copies goes to the destinations it now names"))
+		}
 		if len(failed) > 0 {
 			if err := r.Store.DropUnsentCopies(ctx, s.Name, run.Version); err != nil {
 				r.Log.Error("cannot forget copies that were never sent; their names stay taken", "schedule", s.Name, "err", err)

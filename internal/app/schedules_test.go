@@ -249,3 +249,28 @@ func TestRunSchedulesCatchesUpAtStart(t *testing.T) {
 		t.Error("no copy")
 	}
 }
+
+// A run whose destinations all left the schedule's config since it began
+// ends as failed, to be planned again for the destinations it names now.
+func TestScheduleRunWithDestinationsGoneFails(t *testing.T) {
+	a, watch, _ := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "one", wed.Add(-time.Hour)))
+	tick(t, a, p, wed)
+	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
+	if !a.schedules().StartDue(ctx, fri, p.daemon.AddNote) {
+		t.Fatal("nothing queued on Friday")
+	}
+	a.Cfg.Schedules[0].Destinations = []string{"elsewhere"}
+	a.schedules().Finish(ctx, fri, p.daemon.AddNote)
+	got := ns.take(p)
+	if len(got) != 1 || !strings.Contains(got[0], "schedule weekly failed") || !strings.Contains(got[0], "none of its copies goes to the destinations it now names") {
+		t.Fatalf("notes %q", got)
+	}
+	if run, _ := a.Store.ScheduleRunOf(ctx, "weekly"); run.Open() || !run.RetryAt.Equal(fri.Add(10*time.Minute)) {
+		t.Fatalf("run %+v", run)
+	}
+}
