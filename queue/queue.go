@@ -108,11 +108,13 @@ func (s *Store) migrate() error {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
-		if step := steps[i]; step != nil {
-			if err := step(context.Background(), tx); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
+		step, err := stepOf(migrations[i])
+		if err == nil && step != nil {
+			err = step(context.Background(), tx)
+		}
+		if err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 		if _, err := tx.Exec(`INSERT INTO meta(key,value) VALUES('schema_version',?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, i+1); err != nil {
 			tx.Rollback()

@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 )
 
 // migrations are applied in order; meta.schema_version records how many ran.
@@ -82,7 +84,8 @@ var migrations = []string{
 	// constraint, so the Go step (rebuildJobs) copies the table. The Go
 	// step then moves the schedules' JSON copy records into done copy jobs
 	// and their run times into schedule_runs.
-	`ALTER TABLE jobs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'routine';
+	`-- then: purposes
+	ALTER TABLE jobs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'routine';
 	ALTER TABLE jobs ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
 	CREATE TABLE schedule_runs(
 		schedule TEXT PRIMARY KEY,
@@ -96,7 +99,8 @@ var migrations = []string{
 	// The small facts kept in meta under spelled-out keys get tables: per
 	// watch (watch "*" stands for every watch), per destination, and
 	// markers of things done once. moveMeta moves the rows.
-	`CREATE TABLE watch_state(
+	`-- then: typed state
+	CREATE TABLE watch_state(
 		watch TEXT PRIMARY KEY,
 		watching_since INTEGER NOT NULL DEFAULT 0,
 		small_judged TEXT NOT NULL DEFAULT '',
@@ -112,10 +116,12 @@ var migrations = []string{
 		PRIMARY KEY(kind, key));`,
 }
 
-// steps are Go code run after the SQL of the migration at the same index,
-// in its transaction, for changes SQL alone cannot make.
-var steps = map[int]func(ctx context.Context, tx *sql.Tx) error{
-	3: func(ctx context.Context, tx *sql.Tx) error {
+// steps are Go code a migration runs after its SQL, in its transaction,
+// for changes SQL alone cannot make. A migration names its step in a
+// first line "-- then: NAME", so the step stays with its SQL wherever the
+// migration sits in the list.
+var steps = map[string]func(ctx context.Context, tx *sql.Tx) error{
+	"purposes": func(ctx context.Context, tx *sql.Tx) error {
 		if err := rebuildJobs(ctx, tx); err != nil {
 			return err
 		}
@@ -124,5 +130,18 @@ var steps = map[int]func(ctx context.Context, tx *sql.Tx) error{
 		}
 		return moveScheduleTimes(ctx, tx)
 	},
-	4: moveMeta,
+	"typed state": moveMeta,
+}
+
+// stepOf returns the Go step a migration names, or nil.
+func stepOf(migration string) (func(ctx context.Context, tx *sql.Tx) error, error) {
+	first, _, _ := strings.Cut(migration, "\n")
+	name, ok := strings.CutPrefix(first, "-- then: ")
+	if !ok {
+		return nil, nil
+	}
+	if step := steps[name]; step != nil {
+		return step, nil
+	}
+	return nil, fmt.Errorf("migration names an unknown step %q", name)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,6 +125,27 @@ func downgrade(t *testing.T, s *Store, v int, drop ...string) {
 	for _, q := range append(drop, fmt.Sprintf(`UPDATE meta SET value='%d' WHERE key='schema_version'`, v)) {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// Every Go step is named by exactly one migration, and every name a
+// migration gives is a step.
+func TestMigrationStepsAreNamedOnce(t *testing.T) {
+	named := map[string]int{}
+	for i, m := range migrations {
+		step, err := stepOf(m)
+		if err != nil {
+			t.Errorf("migration %d: %v", i+1, err)
+		}
+		if step != nil {
+			first, _, _ := strings.Cut(m, "\n")
+			named[strings.TrimPrefix(first, "-- then: ")]++
+		}
+	}
+	for name := range steps {
+		if named[name] != 1 {
+			t.Errorf("step %q is named by %d migrations, want 1", name, named[name])
 		}
 	}
 }
