@@ -274,3 +274,45 @@ func TestScheduleRunWithDestinationsGoneFails(t *testing.T) {
 		t.Fatalf("run %+v", run)
 	}
 }
+
+// A schedule's copy shows in status like any upload: failing past
+// alert_after it is a problem that turns the light red, and once done it
+// is among the recent uploads, at its own name.
+func TestScheduleCopyShowsInStatus(t *testing.T) {
+	a, watch, _ := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "one", wed.Add(-time.Hour)))
+	tick(t, a, p, wed)
+	if !a.schedules().StartDue(ctx, time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC), p.daemon.AddNote) {
+		t.Fatal("nothing queued on Friday")
+	}
+	copies, _ := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy})
+	if len(copies) != 1 {
+		t.Fatalf("%d copy jobs", len(copies))
+	}
+	for range a.Cfg.Retry.AlertAfter {
+		if _, err := a.Store.Fail(ctx, copies[0].ID, "temporary", "disk busy", time.Now(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OK || len(st.Problems) != 1 || st.Problems[0].Remote != "weekly/pos/day.bak" {
+		t.Fatalf("status with a failing copy: ok %v, problems %+v", st.OK, st.Problems)
+	}
+	if _, err := a.Store.Retry(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.daemon.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Status(ctx)
+	if !st.OK || !slices.ContainsFunc(st.Recent, func(j JobStatus) bool { return j.Remote == "weekly/pos/day.bak" && j.Destination == "usb" }) {
+		t.Fatalf("status after the copy: ok %v %v, recent %+v", st.OK, st.Concerns, st.Recent)
+	}
+}
