@@ -162,7 +162,7 @@ func (r *Runner) Finish(ctx context.Context, now time.Time, note func(string)) {
 			continue
 		}
 		if s.Verify {
-			again, err := r.verify(ctx, s, jobs, note)
+			again, err := r.verify(ctx, s, run.Started, jobs, note)
 			if err != nil {
 				r.failed(ctx, s, now, err, note)
 				continue
@@ -198,23 +198,21 @@ func (r *Runner) Finish(ctx context.Context, now time.Time, note func(string)) {
 	}
 }
 
-// verify downloads each copy of a run and compares its hash with the
-// source's. A copy that differs is queued again (again: the run stays open
+// verify downloads each copy the run sent (one an earlier run made is
+// not sent again, nor checked again) and compares its hash with the one
+// the service reported for it, which the upload checked against the
+// source. A copy that differs is queued again (again: the run stays open
 // until it is done); one that cannot be read fails the run.
-func (r *Runner) verify(ctx context.Context, s *config.Schedule, jobs []*queue.Job, note func(string)) (again bool, err error) {
+func (r *Runner) verify(ctx context.Context, s *config.Schedule, started time.Time, jobs []*queue.Job, note func(string)) (again bool, err error) {
 	for _, j := range jobs {
-		if j.State != queue.Done {
+		if j.State != queue.Done || j.DoneAt.Before(started) || j.RemoteHash == "" {
 			continue
 		}
 		p, err := r.Provider(ctx, j.Destination)
 		if err != nil {
 			return again, err
 		}
-		want := j.RemoteHash
-		if want == "" {
-			want = j.Version.SHA256
-		}
-		err = verifyCopy(ctx, p, j.RemotePath, want)
+		err = verifyCopy(ctx, p, j.RemotePath, j.RemoteHash)
 		if errors.Is(err, errCopyDiffers) {
 			if _, rerr := r.Store.Redo(ctx, j.ID, err.Error()); rerr != nil {
 				return again, rerr
@@ -263,7 +261,7 @@ func (r *Runner) latestSource(ctx context.Context, w *config.Watch) (queue.Versi
 var errCopyDiffers = errors.New("the stored copy differs from the source")
 
 // verifyCopy downloads a copy and compares its hash with want, the
-// service's hash of the source.
+// service's hash of it at upload.
 func verifyCopy(ctx context.Context, p providers.Provider, remote, want string) error {
 	rc, err := p.Get(ctx, remote)
 	if err != nil {

@@ -316,3 +316,40 @@ func TestScheduleCopyShowsInStatus(t *testing.T) {
 		t.Fatalf("status after the copy: ok %v %v, recent %+v", st.OK, st.Concerns, st.Recent)
 	}
 }
+
+// With verify, a copy that does not read back as it was sent is sent
+// again, and the run ends only when a copy verifies.
+func TestScheduleVerifySendsABadCopyAgain(t *testing.T) {
+	a, watch, usb := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "the backup", wed.Add(-time.Hour)))
+	tick(t, a, p, wed)
+	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
+	a.schedules().StartDue(ctx, fri, p.daemon.AddNote)
+	if err := p.daemon.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(usb, "weekly", "pos", "day.bak")
+	if err := os.WriteFile(copyPath, []byte("bit rot!!!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.schedules().Finish(ctx, fri, p.daemon.AddNote)
+	got := ns.take(p)
+	if len(got) != 1 || !strings.Contains(got[0], "the stored copy differs from the source") || !strings.HasSuffix(got[0], "; sending it again") {
+		t.Fatalf("notes %q", got)
+	}
+	if run, _ := a.Store.ScheduleRunOf(ctx, "weekly"); !run.Open() {
+		t.Fatal("the run ended with a bad copy")
+	}
+	tick(t, a, p, fri.Add(time.Minute))
+	got = ns.take(p)
+	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/day.bak" {
+		t.Fatalf("notes %q", got)
+	}
+	if b, _ := os.ReadFile(copyPath); string(b) != "the backup" {
+		t.Fatalf("copy holds %q", b)
+	}
+}
