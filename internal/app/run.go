@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -35,71 +34,13 @@ func (a *App) Notifier() (*notify.Notifier, error) {
 	return notify.New(chs, outbox{a.Store}, a.Log), nil
 }
 
-// health sends the health-check pings of upload runs: URL/start when a
-// run begins, URL or URL/fail when it ends. Pings go out in order on their
-// own goroutine so the uploads never wait for a monitor; Wait lets `once`
-// finish them before the process exits.
-type health struct {
-	pinger *notify.Pinger
-	log    *slog.Logger
-	mu     sync.Mutex
-	last   chan struct{} // closed when the previous ping is done
-	wg     sync.WaitGroup
-}
-
-func (a *App) newHealth() *health {
+// newHealth queues the health-check pings of upload runs, or nil without
+// healthcheck URLs.
+func (a *App) newHealth() *notify.PingQueue {
 	if len(a.Cfg.Healthcheck) == 0 {
 		return nil
 	}
-	return &health{pinger: notify.NewPinger(a.Cfg.Healthcheck, nil), log: a.Log}
-}
-
-// send queues one ping; ok (called on the ping's goroutine) decides
-// success or failure for an end ping, nil means the start ping.
-func (h *health) send(ok func(context.Context) bool) {
-	if h == nil {
-		return
-	}
-	h.mu.Lock()
-	prev, done := h.last, make(chan struct{})
-	h.last = done
-	h.mu.Unlock()
-	h.wg.Go(func() {
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var err error
-		switch {
-		case ok == nil:
-			err = h.pinger.Start(ctx)
-		case ok(ctx):
-			err = h.pinger.Success(ctx)
-		default:
-			err = h.pinger.Fail(ctx)
-		}
-		if err != nil {
-			h.log.Warn("health-check ping failed", "err", err)
-		}
-	})
-}
-
-// Wait waits up to d for the pings sent so far.
-func (h *health) Wait(d time.Duration) {
-	if h == nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		h.log.Warn("health-check ping still unanswered; not waiting for it any longer", "waited", d)
-	}
+	return notify.NewPingQueue(notify.NewPinger(a.Cfg.Healthcheck, nil), a.Log)
 }
 
 // runHealthy says whether a finished run deserves a success ping: its
@@ -133,8 +74,8 @@ type pipeline struct {
 	daemon   *daemon.Daemon
 	notifier *notify.Notifier
 	watchers []watcher.Config
-	health   *health // nil without healthcheck URLs
-	once     bool    // `offsite once`: one run, ended by Once itself
+	health   *notify.PingQueue // nil without healthcheck URLs
+	once     bool              // `offsite once`: one run, ended by Once itself
 	// settled is signalled when an upload run ends, so schedules look at
 	// their runs' copies then rather than at their next tick.
 	settled chan struct{}
@@ -162,14 +103,14 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 	o.AfterRun = func(notify.RunReport) { p.runEnded() }
 	if h := a.newHealth(); h != nil {
 		p.health = h
-		o.OnRunStart = func() { h.send(nil) }
+		o.OnRunStart = func() { h.Send(nil) }
 		o.AfterRun = func(r notify.RunReport) {
 			p.runEnded()
 			if p.once {
 				return // Once sends the end ping with the whole outcome
 			}
 			failed := len(r.Failures) > 0 || len(r.Removed) > 0
-			h.send(func(ctx context.Context) bool { return a.runHealthy(ctx, failed) })
+			h.Send(func(ctx context.Context) bool { return a.runHealthy(ctx, failed) })
 		}
 	}
 	p.daemon = daemon.New(o)
@@ -283,7 +224,7 @@ func (a *App) Once(ctx context.Context) error {
 	}
 	if err := p.daemon.Ingest(ctx, files); err != nil {
 		// The start ping went out: end it, so the monitor need not wait.
-		p.health.send(func(context.Context) bool { return false })
+		p.health.Send(func(context.Context) bool { return false })
 		p.health.Wait(35 * time.Second)
 		return err
 	}
@@ -304,7 +245,7 @@ func (a *App) Once(ctx context.Context) error {
 			a.Log.Error("could not store the run report", "err", err)
 		}
 	}
-	p.health.send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
+	p.health.Send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := p.notifier.Flush(fctx); err != nil {
