@@ -223,6 +223,10 @@ func (d *Daemon) kick() {
 	d.mu.Unlock()
 }
 
+// Wake tells idle lanes that jobs were queued outside intake (a
+// schedule's copies).
+func (d *Daemon) Wake() { d.kick() }
+
 func (d *Daemon) wakeCh() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()

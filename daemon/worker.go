@@ -526,39 +526,30 @@ func (d *Daemon) maybeReport(ctx context.Context) {
 	}
 }
 
-func failingKey(dest string) string { return "failing/" + dest }
-
 // startFailing records that uploads to dest are failing; it reports whether
 // this starts a new episode.
 func (d *Daemon) startFailing(ctx context.Context, dest string) bool {
-	_, ok, err := d.store.Get(ctx, failingKey(dest))
+	isNew, err := d.store.StartFailing(ctx, dest, d.now())
 	if err != nil {
-		d.log.Error("cannot read whether uploads were already failing; alerting", "destination", dest, "err", err)
-		return true
-	}
-	if ok {
-		return false
-	}
-	if err := d.store.Set(ctx, failingKey(dest), d.now().UTC().Format(time.RFC3339Nano)); err != nil {
 		// Without the record a later failure would alert again; better
 		// twice than never.
-		d.log.Error("cannot record that uploads are failing", "destination", dest, "err", err)
+		d.log.Error("cannot record that uploads are failing; alerting", "destination", dest, "err", err)
+		return true
 	}
-	return true
+	return isNew
 }
 
 // stopFailing ends a failing episode of dest, saying so once.
 func (d *Daemon) stopFailing(ctx context.Context, dest string) {
-	v, ok, err := d.store.Get(ctx, failingKey(dest))
-	if err != nil || !ok {
-		return
-	}
-	if err := d.store.Delete(ctx, failingKey(dest)); err != nil {
+	since, was, err := d.store.StopFailing(ctx, dest)
+	if err != nil {
 		// The record stays: the next success says "works again" instead.
 		d.log.Error("cannot clear the failing record", "destination", dest, "err", err)
 		return
 	}
-	since, _ := time.Parse(time.RFC3339Nano, v)
+	if !was {
+		return
+	}
 	d.log.Info("uploads work again", "destination", dest)
 	d.notify(notify.DestinationRecovered(dest).Episode(since))
 }

@@ -25,10 +25,27 @@ type Job struct {
 	UpdatedAt   time.Time
 	DoneAt      time.Time
 	Alerted     bool // a failure notification went out for this job
+	Purpose     Purpose
+	Schedule    string // the schedule a ScheduleCopy belongs to
+	VersionID   int64
 }
 
+// Purpose is why a job exists. Every upload, whatever its purpose, goes
+// through the same lanes, retries, pacing, windows and limits.
+type Purpose string
+
+const (
+	// Routine uploads a watched file to a destination its watch routes to,
+	// at <watch>/<path>.
+	Routine Purpose = "routine"
+	// ScheduleCopy is a schedule's copy of a watch's newest backup, at
+	// <folder>/<watch>/<file name>; its destination need not be routed.
+	ScheduleCopy Purpose = "schedule"
+)
+
 const jobColumns = `j.id, v.watch, v.rel_path, v.size, v.mtime_ns, v.sha256, v.digests, j.destination, j.remote_path, j.state,
-	j.attempts, j.next_attempt_at, j.last_error, j.error_kind, j.session, j.acked, j.remote_hash, j.updated_at, j.done_at, j.alerted`
+	j.attempts, j.next_attempt_at, j.last_error, j.error_kind, j.session, j.acked, j.remote_hash, j.updated_at, j.done_at, j.alerted,
+	j.purpose, j.schedule, v.id`
 
 func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
@@ -37,7 +54,8 @@ func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 	var alerted int
 	var digests string
 	if err := sc.Scan(&j.ID, &j.Version.Watch, &j.Version.Rel, &j.Version.Size, &mt, &j.Version.SHA256, &digests, &j.Destination,
-		&j.RemotePath, &state, &j.Attempts, &next, &j.LastError, &j.ErrorKind, &j.Session, &j.Acked, &j.RemoteHash, &upd, &done, &alerted); err != nil {
+		&j.RemotePath, &state, &j.Attempts, &next, &j.LastError, &j.ErrorKind, &j.Session, &j.Acked, &j.RemoteHash, &upd, &done, &alerted,
+		&j.Purpose, &j.Schedule, &j.VersionID); err != nil {
 		return nil, err
 	}
 	j.Version.ModTime = time.Unix(0, mt)
@@ -271,8 +289,11 @@ type Filter struct {
 	Destination string
 	Watch       string
 	Limit       int
-	Unalerted   bool // only jobs no failure notification went out for
-	Unacked     bool // only jobs not acknowledged (see Acknowledge)
+	Unalerted   bool    // only jobs no failure notification went out for
+	Unacked     bool    // only jobs not acknowledged (see Acknowledge)
+	Purpose     Purpose // "" for every purpose
+	Schedule    string  // only this schedule's copies
+	VersionID   int64   // only this version's jobs
 }
 
 func (s *Store) Jobs(ctx context.Context, f Filter) ([]*Job, error) {
@@ -291,6 +312,18 @@ func (s *Store) Jobs(ctx context.Context, f Filter) ([]*Job, error) {
 	if f.Watch != "" {
 		q += ` AND v.watch=?`
 		args = append(args, f.Watch)
+	}
+	if f.Purpose != "" {
+		q += ` AND j.purpose=?`
+		args = append(args, string(f.Purpose))
+	}
+	if f.Schedule != "" {
+		q += ` AND j.schedule=?`
+		args = append(args, f.Schedule)
+	}
+	if f.VersionID != 0 {
+		q += ` AND j.version_id=?`
+		args = append(args, f.VersionID)
 	}
 	if f.Unalerted {
 		q += ` AND j.alerted=0`

@@ -88,26 +88,6 @@ func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
 	return out, rows.Err()
 }
 
-// Get and Set keep small facts (schedule runs, silences) in meta.
-func (s *Store) Get(ctx context.Context, key string) (string, bool, error) {
-	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key=?`, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	return v, err == nil, err
-}
-
-func (s *Store) Set(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
-	return err
-}
-
-func (s *Store) Delete(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM meta WHERE key=?`, key)
-	return err
-}
-
 // ProbeNow makes a paused destination's probe due at once (after a fix such
 // as a new login); the daemon lifts the pause when the probe succeeds.
 func (s *Store) ProbeNow(ctx context.Context, dest string) (bool, error) {

@@ -109,6 +109,14 @@ func (s *Store) migrate() error {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
+		step, err := stepOf(migrations[i])
+		if err == nil && step != nil {
+			err = step(context.Background(), tx)
+		}
+		if err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
 		if _, err := tx.Exec(`INSERT INTO meta(key,value) VALUES('schema_version',?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, i+1); err != nil {
 			tx.Rollback()
 			return err
@@ -187,7 +195,7 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 			ON CONFLICT(watch,rel_path,sha256) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
 			digests=CASE WHEN excluded.digests<>'' THEN excluded.digests ELSE versions.digests END
 			RETURNING id`,
-		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`,
+		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=? AND purpose='routine'`,
 		`SELECT COUNT(*) FROM jobs WHERE destination=? AND (remote_key=? OR remote_path=?)`,
 		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at) VALUES(?,?,?,?,?,?,?)`,
 		`DELETE FROM refusals WHERE watch=? AND rel_path=?`)
@@ -215,7 +223,7 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 				continue
 			}
 			key := s.nameKey(d)
-			remote, err := remotePath(ctx, nameTaken, d, key, r.Version)
+			remote, err := remotePath(ctx, nameTaken, d, key, r.Watch+"/"+r.Rel, r.ModTime)
 			if err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 			}
@@ -231,16 +239,15 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 	return created, nil
 }
 
-// remotePath decides where a version goes at a destination: <watch>/<rel>,
-// or, when that name already holds other content, the name with the
+// remotePath decides where a version goes at a destination: base
+// (<watch>/<rel> for a routine upload), or, when that name already holds other content, the name with the
 // version's UTC modification time before the extension
 // (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten. A name is
 // taken when its key is: on a destination that ignores case, "kassa.bak"
 // after "Kassa.bak" gets the timestamp too.
-func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, v Version) (string, error) {
-	base := v.Watch + "/" + v.Rel
+func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, base string, mtime time.Time) (string, error) {
 	candidates := []string{base}
-	stamp := v.ModTime.UTC().Format("2006-01-02T150405Z")
+	stamp := mtime.UTC().Format("2006-01-02T150405Z")
 	dir, file := path.Split(base)
 	ext := path.Ext(file)
 	stem := strings.TrimSuffix(file, ext)
@@ -379,12 +386,12 @@ func (s *Store) durable(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// Known returns, for every recorded version, the destinations it has jobs
-// for, keyed by KnownKey. A start-up scan of a large folder checks it in
+// Known returns, for every recorded version, the destinations it has
+// routine jobs for, keyed by KnownKey. A start-up scan of a large folder checks it in
 // memory instead of querying once per file.
 func (s *Store) Known(ctx context.Context) (map[string][]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT v.watch, v.rel_path, v.size, v.mtime_ns, j.destination
-		FROM versions v JOIN jobs j ON j.version_id=v.id`)
+		FROM versions v JOIN jobs j ON j.version_id=v.id WHERE j.purpose='routine'`)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,12 @@
 package queue
 
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
 // migrations are applied in order; meta.schema_version records how many ran.
 // Append only: never edit a migration that has shipped.
 var migrations = []string{
@@ -82,4 +89,71 @@ var migrations = []string{
 	// digests keeps a version's hashes in its destinations' kinds from the
 	// intake pass, so an upload does not read the file again to learn them.
 	`ALTER TABLE versions ADD COLUMN digests TEXT NOT NULL DEFAULT '';`,
+	// A job has a purpose: a routine upload of a watched file, or a
+	// schedule's copy (its own remote path under the schedule's folder).
+	// One version may have one job of each per destination, so the unique
+	// constraint on (version_id, destination) widens; SQLite cannot alter a
+	// constraint, so the Go step (rebuildJobs) copies the table. The Go
+	// step then moves the schedules' JSON copy records into done copy jobs
+	// and their run times into schedule_runs.
+	`-- then: purposes
+	ALTER TABLE jobs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'routine';
+	ALTER TABLE jobs ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+	CREATE TABLE schedule_runs(
+		schedule TEXT PRIMARY KEY,
+		first_seen INTEGER NOT NULL DEFAULT 0,
+		last_run INTEGER NOT NULL DEFAULT 0,
+		run_version INTEGER NOT NULL DEFAULT 0,
+		run_started INTEGER NOT NULL DEFAULT 0,
+		run_due INTEGER NOT NULL DEFAULT 0,
+		run_late INTEGER NOT NULL DEFAULT 0,
+		retry_at INTEGER NOT NULL DEFAULT 0);`,
+	// The small facts kept in meta under spelled-out keys get tables: per
+	// watch (watch "*" stands for every watch), per destination, and
+	// markers of things done once. moveMeta moves the rows.
+	`-- then: typed state
+	CREATE TABLE watch_state(
+		watch TEXT PRIMARY KEY,
+		watching_since INTEGER NOT NULL DEFAULT 0,
+		small_judged TEXT NOT NULL DEFAULT '',
+		silence_until INTEGER NOT NULL DEFAULT 0,
+		hold_until INTEGER NOT NULL DEFAULT 0);
+	CREATE TABLE failing(
+		destination TEXT PRIMARY KEY,
+		since INTEGER NOT NULL);
+	CREATE TABLE marks(
+		kind TEXT NOT NULL,
+		key TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY(kind, key));`,
+}
+
+// steps are Go code a migration runs after its SQL, in its transaction,
+// for changes SQL alone cannot make. A migration names its step in a
+// first line "-- then: NAME", so the step stays with its SQL wherever the
+// migration sits in the list.
+var steps = map[string]func(ctx context.Context, tx *sql.Tx) error{
+	"purposes": func(ctx context.Context, tx *sql.Tx) error {
+		if err := rebuildJobs(ctx, tx); err != nil {
+			return err
+		}
+		if err := moveCopyRecords(ctx, tx); err != nil {
+			return err
+		}
+		return moveScheduleTimes(ctx, tx)
+	},
+	"typed state": moveMeta,
+}
+
+// stepOf returns the Go step a migration names, or nil.
+func stepOf(migration string) (func(ctx context.Context, tx *sql.Tx) error, error) {
+	first, _, _ := strings.Cut(migration, "\n")
+	name, ok := strings.CutPrefix(first, "-- then: ")
+	if !ok {
+		return nil, nil
+	}
+	if step := steps[name]; step != nil {
+		return step, nil
+	}
+	return nil, fmt.Errorf("migration names an unknown step %q", name)
 }

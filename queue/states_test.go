@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,21 +90,42 @@ func TestMigrationMovesOldSupersededOutOfDead(t *testing.T) {
 	}
 }
 
+// undoPurposes undoes the migration that gave jobs a purpose.
+func undoPurposes(t *testing.T, s *Store) {
+	t.Helper()
+	tx, err := s.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := replaceJobsKey(context.Background(), tx, jobKeyPurpose, jobKeyRoutine); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE jobs DROP COLUMN purpose`, `ALTER TABLE jobs DROP COLUMN schedule`, `DROP TABLE schedule_runs`} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // downgrade undoes later migrations by hand (drop, in reverse order) and
 // records the database as of schema version v.
-// Migrations after the ones the upgrade tests undo by hand are undone
-// first, from undoLater, so appending a migration keeps those tests valid.
+// Migrations after v and after the third are undone first, from
+// undoLater, so appending a migration keeps the upgrade tests valid; drop
+// undoes the first three by hand.
 func downgrade(t *testing.T, s *Store, v int, drop ...string) {
 	t.Helper()
-	var undo []string
-	for i := len(migrations); i > 3; i-- {
-		u, ok := undoLater[i]
+	for i := len(migrations); i > max(v, 3); i-- {
+		undo, ok := undoLater[i]
 		if !ok {
 			t.Fatalf("migration %d has no entry in undoLater", i)
 		}
-		undo = append(undo, u...)
+		undo(t, s)
 	}
-	for _, q := range append(append(undo, drop...), fmt.Sprintf(`UPDATE meta SET value='%d' WHERE key='schema_version'`, v)) {
+	for _, q := range append(drop, fmt.Sprintf(`UPDATE meta SET value='%d' WHERE key='schema_version'`, v)) {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -111,7 +133,41 @@ func downgrade(t *testing.T, s *Store, v int, drop ...string) {
 }
 
 // undoLater reverses each migration after the third, by its number.
-var undoLater = map[int][]string{
-	4: {`DROP TABLE refusals`},
-	5: {`ALTER TABLE versions DROP COLUMN digests`},
+var undoLater = map[int]func(t *testing.T, s *Store){
+	4: undoSQL(`DROP TABLE refusals`),
+	5: undoSQL(`ALTER TABLE versions DROP COLUMN digests`),
+	6: undoPurposes,
+	7: undoSQL(`DROP TABLE watch_state`, `DROP TABLE failing`, `DROP TABLE marks`),
+}
+
+func undoSQL(stmts ...string) func(t *testing.T, s *Store) {
+	return func(t *testing.T, s *Store) {
+		t.Helper()
+		for _, q := range stmts {
+			if _, err := s.db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+}
+
+// Every Go step is named by exactly one migration, and every name a
+// migration gives is a step.
+func TestMigrationStepsAreNamedOnce(t *testing.T) {
+	named := map[string]int{}
+	for i, m := range migrations {
+		step, err := stepOf(m)
+		if err != nil {
+			t.Errorf("migration %d: %v", i+1, err)
+		}
+		if step != nil {
+			first, _, _ := strings.Cut(m, "\n")
+			named[strings.TrimPrefix(first, "-- then: ")]++
+		}
+	}
+	for name := range steps {
+		if named[name] != 1 {
+			t.Errorf("step %q is named by %d migrations, want 1", name, named[name])
+		}
+	}
 }

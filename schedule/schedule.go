@@ -1,6 +1,7 @@
 // Package schedule decides when a cron-timed job is due, anacron style: a
 // run missed while the computer was off happens once at the next start,
-// and is flagged late.
+// and is flagged late. Its Runner runs the config's schedules: each run
+// queues its copies as queue jobs and ends when they are done.
 package schedule
 
 import (

@@ -36,7 +36,7 @@ func TestRestoreOfPlainNameFindsTheCompleteFileAfterATornOne(t *testing.T) {
 	}
 	f.Write(full[20000:])
 	f.Close()
-	waitFor(t, 10*time.Second, func() bool { return len(e.destFiles()) == 2 }, &log)
+	waitFor(t, 10*time.Second, func() bool { return len(e.storedFiles()) == 2 }, &log)
 	if got := e.destFiles(); got["pos/day.bak"] != sha(full[:20000]) {
 		t.Fatalf("setup: the plain name does not hold the partial copy: %v", got)
 	}

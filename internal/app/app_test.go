@@ -201,7 +201,7 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 	c, _ := expect.New(expect.Rule{Every: 26 * time.Hour})
 	checkers["pos"] = c
 	start := time.Now()
-	a.watchingSince(ctx, "pos", start)
+	a.Store.WatchingSince(ctx, "pos", start)
 	missed := func() int {
 		box := outbox{a.Store}
 		msgs, err := box.Due(ctx, start.Add(1000*time.Hour), 100)
@@ -218,12 +218,14 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 	}
 	// The outbox only holds messages for channels; give it one.
 	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindMissed}}}, outbox{a.Store}, a.Log)
-	a.checkProducers(ctx, p, checkers, start.Add(25*time.Hour))
+	m := a.monitorFor(p)
+	m.Checkers = checkers
+	m.CheckProducers(ctx, start.Add(25*time.Hour))
 	if n := missed(); n != 0 {
 		t.Fatalf("alert before the window ended: %d", n)
 	}
-	a.checkProducers(ctx, p, checkers, start.Add(27*time.Hour))
-	a.checkProducers(ctx, p, checkers, start.Add(30*time.Hour))
+	m.CheckProducers(ctx, start.Add(27*time.Hour))
+	m.CheckProducers(ctx, start.Add(30*time.Hour))
 	if n := missed(); n != 1 {
 		t.Fatalf("%d missed alerts on the first day, want 1", n)
 	}
@@ -240,17 +242,19 @@ func TestMissedBackupAlertRespectsSilenceAcrossRestart(t *testing.T) {
 	defer a2.Close()
 	a.Store = a2.Store
 	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindMissed}}}, outbox{a2.Store}, a2.Log)
-	a2.checkProducers(ctx, p, checkers, start.Add(100*time.Hour))
-	a2.checkProducers(ctx, p, checkers, start.Add(200*time.Hour))
+	m2 := a2.monitorFor(p)
+	m2.Checkers = checkers
+	m2.CheckProducers(ctx, start.Add(100*time.Hour))
+	m2.CheckProducers(ctx, start.Add(200*time.Hour))
 	if n := missed(); n != 1 {
 		t.Fatalf("alerts while silenced: %d missed messages, want still 1", n)
 	}
 	// After the silence the window restarts from its end.
-	a2.checkProducers(ctx, p, checkers, start.Add(320*time.Hour))
+	m2.CheckProducers(ctx, start.Add(320*time.Hour))
 	if n := missed(); n != 1 {
 		t.Fatalf("alert right after the silence ended: %d", n)
 	}
-	a2.checkProducers(ctx, p, checkers, start.Add(327*time.Hour))
+	m2.CheckProducers(ctx, start.Add(327*time.Hour))
 	if n := missed(); n != 2 {
 		t.Fatalf("no alert once overdue after the silence: %d", n)
 	}

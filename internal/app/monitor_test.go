@@ -32,23 +32,24 @@ func TestWeeklyProofAfterMondayOnceAWeek(t *testing.T) {
 		}
 		return n
 	}
+	m := a.monitorFor(p)
 	wed := time.Date(2026, 11, 25, 12, 0, 0, 0, time.Local) // offsite first runs on a Wednesday
-	a.weekly(ctx, p, wed)
-	a.weekly(ctx, p, wed.AddDate(0, 0, 3))
+	m.Weekly(ctx, wed)
+	m.Weekly(ctx, wed.AddDate(0, 0, 3))
 	if n := weekly(); n != 0 {
 		t.Fatalf("%d proofs in the week offsite started, want none", n)
 	}
-	a.weekly(ctx, p, time.Date(2026, 11, 30, 7, 0, 0, 0, time.Local)) // Monday, before 08:00
+	m.Weekly(ctx, time.Date(2026, 11, 30, 7, 0, 0, 0, time.Local)) // Monday, before 08:00
 	if n := weekly(); n != 0 {
 		t.Fatalf("proof before Monday 08:00")
 	}
 	tue := time.Date(2026, 12, 1, 19, 0, 0, 0, time.Local) // the first `once` of the week
-	a.weekly(ctx, p, tue)
-	a.weekly(ctx, p, tue.Add(24*time.Hour))
+	m.Weekly(ctx, tue)
+	m.Weekly(ctx, tue.Add(24*time.Hour))
 	if n := weekly(); n != 1 {
 		t.Fatalf("%d proofs in the first full week, want 1", n)
 	}
-	a.weekly(ctx, p, tue.AddDate(0, 0, 7))
+	m.Weekly(ctx, tue.AddDate(0, 0, 7))
 	if n := weekly(); n != 2 {
 		t.Fatalf("%d proofs after the second week, want 2", n)
 	}

@@ -194,7 +194,7 @@ func TestPruneKeepsEverySeries(t *testing.T) {
 // TestPruneScheduleCopiesBySeries: a schedule's keep counts within series
 // too, so the weekly copy of a workbook is not pushed out by day-end files.
 func TestPruneScheduleCopiesBySeries(t *testing.T) {
-	a, _, usb := keepApp(t, "", `schedules:
+	a, watch, usb := keepApp(t, "", `schedules:
   - name: weekly
     cron: "0 18 * * FRI"
     copy_latest: pos
@@ -204,15 +204,12 @@ func TestPruneScheduleCopiesBySeries(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(usb, "weekly", "pos")
 	os.MkdirAll(dir, 0o755)
-	var recs []copyRecord
 	for i, name := range []string{"stock.xlsx", "dagsavslut 2026-11-13.bak", "dagsavslut 2026-11-20.bak"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		recs = append(recs, copyRecord{Path: "weekly/pos/" + name, Time: time.Date(2026, 11, 6+7*i, 18, 0, 0, 0, time.UTC)})
-	}
-	if err := a.setCopies(ctx, "weekly", "usb", recs); err != nil {
-		t.Fatal(err)
+		v := backup(t, a, watch, name, name, time.Date(2026, 11, 6+7*i, 18, 0, 0, 0, time.UTC))
+		copiedBy(t, a, "weekly", v, "weekly/pos/"+name)
 	}
 	var out bytes.Buffer
 	deleted, err := a.Prune(ctx, false, &out)

@@ -112,3 +112,26 @@ func exists(path string) bool {
 func providersPutOptions(v queue.Version) providers.PutOptions {
 	return providers.PutOptions{ModTime: v.ModTime, Hash: v.SHA256}
 }
+
+// copiedBy records a done copy of v by schedule at usb, at base.
+func copiedBy(t *testing.T, a *App, schedule string, v queue.Version, base string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := a.Store.StartScheduleRun(ctx, schedule, v, []queue.Copy{{Destination: "usb", Base: base}}, time.Now(), time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: schedule, Destination: "usb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Version.SHA256 == v.SHA256 && j.State == queue.Pending {
+			if err := a.Store.Done(ctx, queue.Finished{ID: j.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.Store.EndScheduleRun(ctx, schedule, true, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/daemon"
-	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/watcher"
@@ -36,100 +34,24 @@ func (a *App) Notifier() (*notify.Notifier, error) {
 	return notify.New(chs, outbox{a.Store}, a.Log), nil
 }
 
-// health sends the health-check pings of upload runs: URL/start when a
-// run begins, URL or URL/fail when it ends. Pings go out in order on their
-// own goroutine so the uploads never wait for a monitor; Wait lets `once`
-// finish them before the process exits.
-type health struct {
-	pinger *notify.Pinger
-	log    *slog.Logger
-	mu     sync.Mutex
-	last   chan struct{} // closed when the previous ping is done
-	wg     sync.WaitGroup
-}
-
-func (a *App) newHealth() *health {
+// newHealth queues the health-check pings of upload runs, or nil without
+// healthcheck URLs.
+func (a *App) newHealth() *notify.PingQueue {
 	if len(a.Cfg.Healthcheck) == 0 {
 		return nil
 	}
-	return &health{pinger: notify.NewPinger(a.Cfg.Healthcheck, nil), log: a.Log}
-}
-
-// send queues one ping; ok (called on the ping's goroutine) decides
-// success or failure for an end ping, nil means the start ping.
-func (h *health) send(ok func(context.Context) bool) {
-	if h == nil {
-		return
-	}
-	h.mu.Lock()
-	prev, done := h.last, make(chan struct{})
-	h.last = done
-	h.mu.Unlock()
-	h.wg.Go(func() {
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var err error
-		switch {
-		case ok == nil:
-			err = h.pinger.Start(ctx)
-		case ok(ctx):
-			err = h.pinger.Success(ctx)
-		default:
-			err = h.pinger.Fail(ctx)
-		}
-		if err != nil {
-			h.log.Warn("health-check ping failed", "err", err)
-		}
-	})
-}
-
-// Wait waits up to d for the pings sent so far.
-func (h *health) Wait(d time.Duration) {
-	if h == nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() { h.wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		h.log.Warn("health-check ping still unanswered; not waiting for it any longer", "waited", d)
-	}
+	return notify.NewPingQueue(notify.NewPinger(a.Cfg.Healthcheck, nil), a.Log)
 }
 
 // runHealthy says whether a finished run deserves a success ping: its
 // uploads went through, no destination is paused and every producer is on
 // time, so a dead-man's switch also catches a POS that stopped writing.
 func (a *App) runHealthy(ctx context.Context, failed bool) bool {
-	if failed || !a.producersFresh(ctx, time.Now()) {
+	if failed || !a.monitorFor(nil).Fresh(ctx, time.Now()) {
 		return false
 	}
 	ps, err := a.Store.Pauses(ctx)
 	return err == nil && len(ps) == 0
-}
-
-// producersFresh is false when any watch is missing its backup.
-func (a *App) producersFresh(ctx context.Context, now time.Time) bool {
-	for _, w := range a.Cfg.Watches {
-		c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location()})
-		if err != nil {
-			continue
-		}
-		last, _ := a.Store.LastArrival(ctx, w.Name)
-		if last.IsZero() {
-			last = a.watchingSince(ctx, w.Name, now)
-		}
-		if missed, _ := c.Missed(now, last, a.silence(ctx, w.Name)); missed {
-			return false
-		}
-	}
-	return true
 }
 
 // reports passes the daemon's events on, keeping run reports back unless
@@ -152,8 +74,18 @@ type pipeline struct {
 	daemon   *daemon.Daemon
 	notifier *notify.Notifier
 	watchers []watcher.Config
-	health   *health // nil without healthcheck URLs
-	once     bool    // `offsite once`: one run, ended by Once itself
+	health   *notify.PingQueue // nil without healthcheck URLs
+	once     bool              // `offsite once`: one run, ended by Once itself
+	// settled is signalled when an upload run ends, so schedules look at
+	// their runs' copies then rather than at their next tick.
+	settled chan struct{}
+}
+
+func (p *pipeline) runEnded() {
+	select {
+	case p.settled <- struct{}{}:
+	default:
+	}
 }
 
 func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
@@ -161,36 +93,48 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes, wcfgs := a.Watches()
-	dests := a.Destinations(ctx)
-	if err := a.reserveNames(ctx, dests); err != nil {
+	_, wcfgs := a.Watches()
+	o, err := a.daemonOptions(ctx)
+	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{notifier: n, watchers: wcfgs}
-	o := daemon.Options{
+	o.Notifier = reports{n: n, mode: a.Cfg.Report}
+	p := &pipeline{notifier: n, watchers: wcfgs, settled: make(chan struct{}, 1)}
+	o.AfterRun = func(notify.RunReport) { p.runEnded() }
+	if h := a.newHealth(); h != nil {
+		p.health = h
+		o.OnRunStart = func() { h.Send(nil) }
+		o.AfterRun = func(r notify.RunReport) {
+			p.runEnded()
+			if p.once {
+				return // Once sends the end ping with the whole outcome
+			}
+			failed := len(r.Failures) > 0 || len(r.Removed) > 0
+			h.Send(func(ctx context.Context) bool { return a.runHealthy(ctx, failed) })
+		}
+	}
+	p.daemon = daemon.New(o)
+	return p, nil
+}
+
+// daemonOptions wires the daemon to the queue, the watches and every
+// destination's one provider stack; the caller adds where events go.
+func (a *App) daemonOptions(ctx context.Context) (daemon.Options, error) {
+	routes, _ := a.Watches()
+	dests := a.Destinations(ctx)
+	if err := a.reserveNames(ctx, dests); err != nil {
+		return daemon.Options{}, err
+	}
+	return daemon.Options{
 		Store:        a.Store,
 		Watches:      routes,
 		Destinations: dests,
 		Workers:      a.Cfg.Workers,
 		Retry:        retry.Policy{Initial: time.Duration(a.Cfg.Retry.Initial), Max: time.Duration(a.Cfg.Retry.Max)},
 		AlertAfter:   a.Cfg.Retry.AlertAfter,
-		Notifier:     reports{n: n, mode: a.Cfg.Report},
 		Log:          a.Log,
 		Held:         a.held,
-	}
-	if h := a.newHealth(); h != nil {
-		p.health = h
-		o.OnRunStart = func() { h.send(nil) }
-		o.AfterRun = func(r notify.RunReport) {
-			if p.once {
-				return // Once sends the end ping with the whole outcome
-			}
-			failed := len(r.Failures) > 0 || len(r.Removed) > 0
-			h.send(func(ctx context.Context) bool { return a.runHealthy(ctx, failed) })
-		}
-	}
-	p.daemon = daemon.New(o)
-	return p, nil
+	}, nil
 }
 
 // Run is the daemon: watch, queue, upload and notify until ctx ends.
@@ -228,7 +172,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.Log.Error("notifications stopped", "err", err)
 		}
 	})
-	wg.Go(func() { a.monitor(ctx, p) })
+	wg.Go(func() { a.monitorFor(p).Run(ctx) })
 	wg.Go(func() { a.RunSchedules(ctx, p, time.Now) })
 	if a.Cfg.HTTP != "" {
 		srv := &http.Server{Addr: a.Cfg.HTTP, Handler: a.httpHandler(p), ReadHeaderTimeout: 10 * time.Second}
@@ -280,14 +224,19 @@ func (a *App) Once(ctx context.Context) error {
 	}
 	if err := p.daemon.Ingest(ctx, files); err != nil {
 		// The start ping went out: end it, so the monitor need not wait.
-		p.health.send(func(context.Context) bool { return false })
+		p.health.Send(func(context.Context) bool { return false })
 		p.health.Wait(35 * time.Second)
 		return err
 	}
+	// Due schedules queue their copies first, so this run uploads them too.
+	if a.schedules().StartDue(ctx, time.Now(), p.daemon.AddNote) {
+		p.daemon.Wake()
+	}
 	drainErr := p.daemon.Drain(ctx)
+	a.schedules().Finish(ctx, time.Now(), p.daemon.AddNote)
 	// A shop that runs `once` from a task scheduler gets the missed-backup,
 	// small-backup and weekly checks too; their state is in the database.
-	a.producerChecks(ctx, p, a.checkers(), time.Now())
+	a.monitorFor(p).Check(ctx, time.Now())
 	if len(missing) > 0 {
 		drainErr = errors.Join(drainErr, fmt.Errorf("watched folder(s) missing: %v", missing))
 	}
@@ -296,7 +245,7 @@ func (a *App) Once(ctx context.Context) error {
 			a.Log.Error("could not store the run report", "err", err)
 		}
 	}
-	p.health.send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
+	p.health.Send(func(ctx context.Context) bool { return a.runHealthy(ctx, drainErr != nil) })
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := p.notifier.Flush(fctx); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/queue"
 )
 
 const weeklySchedule = `schedules:
@@ -31,13 +32,22 @@ type notes struct {
 	all []string
 }
 
-func (n *notes) pipeline(a *App) *pipeline {
-	d := daemon.New(daemon.Options{Store: a.Store, AfterRun: func(r notify.RunReport) {
+// pipeline is the app's daemon, its run reports collected in n.
+func (n *notes) pipeline(t *testing.T, a *App) *pipeline {
+	t.Helper()
+	o, err := a.daemonOptions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{settled: make(chan struct{}, 1)}
+	o.AfterRun = func(r notify.RunReport) {
 		n.mu.Lock()
 		n.all = append(n.all, r.Notes...)
 		n.mu.Unlock()
-	}})
-	return &pipeline{daemon: d}
+		p.runEnded()
+	}
+	p.daemon = daemon.New(o)
+	return p
 }
 
 func (n *notes) take(p *pipeline) []string {
@@ -49,14 +59,25 @@ func (n *notes) take(p *pipeline) []string {
 	return out
 }
 
+// tick is one look of the schedules at now, with the daemon uploading
+// whatever they queued in between, as `offsite once` does.
+func tick(t *testing.T, a *App, p *pipeline, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	a.schedules().StartDue(ctx, now, p.daemon.AddNote)
+	if err := p.daemon.Drain(ctx); err != nil {
+		t.Logf("uploads not done: %v", err)
+	}
+	a.schedules().Finish(ctx, now, p.daemon.AddNote)
+}
+
 func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 	a, watch, usb := keepApp(t, "", weeklySchedule)
 	ctx := context.Background()
 	var ns notes
-	p := ns.pipeline(a)
-	retryAt := map[string]time.Time{}
+	p := ns.pipeline(t, a)
 	check := func(now time.Time) []string {
-		a.runDueSchedules(ctx, now, retryAt, p.daemon.AddNote)
+		tick(t, a, p, now)
 		return ns.take(p)
 	}
 	weekly := func(name string) string { return filepath.Join(usb, "weekly", "pos", name) }
@@ -112,13 +133,14 @@ func TestWeeklyCopyCatchUpAndKeep(t *testing.T) {
 			t.Errorf("%s present %v, want %v", name, !want, want)
 		}
 	}
-	recs, _ := a.copies(ctx, "weekly", "usb")
+	recs, _ := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: "weekly", States: []queue.State{queue.Done}})
 	var paths []string
 	for _, r := range recs {
-		paths = append(paths, r.Path)
+		paths = append(paths, r.RemotePath)
 	}
+	slices.Sort(paths)
 	if !slices.Equal(paths, []string{"weekly/pos/day 2026-03-12.bak", "weekly/pos/day 2026-03-19.bak"}) {
-		t.Errorf("recorded copies %v", paths)
+		t.Errorf("copies kept %v", paths)
 	}
 
 	// Friday 27 March with no new backup: the copy is already there, so
@@ -135,54 +157,199 @@ func TestScheduleFailureRetriesLater(t *testing.T) {
 	a, _, _ := keepApp(t, "", weeklySchedule)
 	ctx := context.Background()
 	var ns notes
-	p := ns.pipeline(a)
-	retryAt := map[string]time.Time{}
+	p := ns.pipeline(t, a)
 	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
-	a.runDueSchedules(ctx, wed, retryAt, p.daemon.AddNote)
+	tick(t, a, p, wed)
 	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
 	// No backup exists yet: the run fails, is reported, and not retried at once.
-	a.runDueSchedules(ctx, fri, retryAt, p.daemon.AddNote)
+	tick(t, a, p, fri)
 	got := ns.take(p)
 	if len(got) != 1 || !strings.Contains(got[0], "schedule weekly failed") || !strings.Contains(got[0], "no backup file to copy yet") {
 		t.Fatalf("notes %q", got)
 	}
-	if last := a.timeMeta(ctx, lastRunKey("weekly")); !last.IsZero() {
-		t.Fatalf("a failed run recorded last_run %v", last)
+	if run, _ := a.Store.ScheduleRunOf(ctx, "weekly"); !run.LastRun.IsZero() {
+		t.Fatalf("a failed run recorded last_run %v", run.LastRun)
 	}
-	a.runDueSchedules(ctx, fri.Add(time.Minute), retryAt, p.daemon.AddNote)
+	tick(t, a, p, fri.Add(time.Minute))
 	if got := ns.take(p); len(got) != 0 {
 		t.Fatalf("retried within a minute: %q", got)
 	}
 }
 
+// A copy whose source was rewritten before it was sent fails the run,
+// which is planned again with the newer backup.
+func TestScheduleRunWithRewrittenSourceIsPlannedAgain(t *testing.T) {
+	a, watch, usb := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	v1 := backup(t, a, watch, "day.bak", "one", wed.Add(-time.Hour))
+	uploaded(t, a, watch, v1)
+	tick(t, a, p, wed)
+	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
+	if !a.schedules().StartDue(ctx, fri, p.daemon.AddNote) {
+		t.Fatal("nothing queued on Friday")
+	}
+	// Rewritten after the copy was queued, before it went out.
+	v2 := backup(t, a, watch, "day.bak", "two!", fri.Add(time.Minute))
+	uploaded(t, a, watch, v2)
+	p.daemon.Drain(ctx)
+	a.schedules().Finish(ctx, fri, p.daemon.AddNote)
+	got := ns.take(p)
+	if len(got) != 1 || !strings.Contains(got[0], "schedule weekly failed (will try again in 10m0s)") {
+		t.Fatalf("notes %q", got)
+	}
+	tick(t, a, p, fri.Add(11*time.Minute))
+	got = ns.take(p)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "schedule weekly copied usb:weekly/pos/day.bak") {
+		t.Fatalf("notes %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(usb, "weekly", "pos", "day.bak")); string(b) != "two!" {
+		t.Fatalf("copy holds %q", b)
+	}
+}
+
 // RunSchedules itself catches up at start: last_run from a week before
-// and a Friday passed while it was not running.
+// and a Friday passed while it was not running. The copy is uploaded by
+// the daemon's lanes, and the run ends when it is done.
 func TestRunSchedulesCatchesUpAtStart(t *testing.T) {
 	a, watch, usb := keepApp(t, "", weeklySchedule)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	v := backup(t, a, watch, "a.bak", "a", time.Date(2026, 3, 5, 22, 0, 0, 0, time.UTC))
 	uploaded(t, a, watch, v)
-	a.setTimeMeta(ctx, lastRunKey("weekly"), time.Date(2026, 2, 27, 18, 0, 0, 0, time.UTC))
+	if err := a.Store.SetLastRun(ctx, "weekly", time.Date(2026, 2, 27, 18, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
 	var ns notes
-	p := ns.pipeline(a)
+	p := ns.pipeline(t, a)
 	now := func() time.Time { return time.Date(2026, 3, 9, 7, 0, 0, 0, time.UTC) }
-	done := make(chan struct{})
-	go func() { a.RunSchedules(ctx, p, now); close(done) }()
+	var wg sync.WaitGroup
+	wg.Go(func() { p.daemon.Run(ctx) })
+	wg.Go(func() { a.RunSchedules(ctx, p, now) })
 	deadline := time.Now().Add(10 * time.Second)
-	for a.timeMeta(context.Background(), lastRunKey("weekly")).Before(now()) {
+	for {
+		run, _ := a.Store.ScheduleRunOf(context.Background(), "weekly")
+		if !run.LastRun.Before(now()) {
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("catch-up run did not happen")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
-	<-done
+	wg.Wait()
 	got := ns.take(p)
-	if len(got) != 1 || !strings.Contains(got[0], "ran late") {
+	if !slices.ContainsFunc(got, func(n string) bool { return strings.Contains(n, "ran late") }) {
 		t.Fatalf("notes %q", got)
 	}
 	if !exists(filepath.Join(usb, "weekly", "pos", "a.bak")) {
 		t.Error("no copy")
+	}
+}
+
+// A run whose destinations all left the schedule's config since it began
+// ends as failed, to be planned again for the destinations it names now.
+func TestScheduleRunWithDestinationsGoneFails(t *testing.T) {
+	a, watch, _ := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "one", wed.Add(-time.Hour)))
+	tick(t, a, p, wed)
+	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
+	if !a.schedules().StartDue(ctx, fri, p.daemon.AddNote) {
+		t.Fatal("nothing queued on Friday")
+	}
+	a.Cfg.Schedules[0].Destinations = []string{"elsewhere"}
+	a.schedules().Finish(ctx, fri, p.daemon.AddNote)
+	got := ns.take(p)
+	if len(got) != 1 || !strings.Contains(got[0], "schedule weekly failed") || !strings.Contains(got[0], "none of its copies goes to the destinations it now names") {
+		t.Fatalf("notes %q", got)
+	}
+	if run, _ := a.Store.ScheduleRunOf(ctx, "weekly"); run.Open() || !run.RetryAt.Equal(fri.Add(10*time.Minute)) {
+		t.Fatalf("run %+v", run)
+	}
+}
+
+// A schedule's copy shows in status like any upload: failing past
+// alert_after it is a problem that turns the light red, and once done it
+// is among the recent uploads, at its own name.
+func TestScheduleCopyShowsInStatus(t *testing.T) {
+	a, watch, _ := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "one", wed.Add(-time.Hour)))
+	tick(t, a, p, wed)
+	if !a.schedules().StartDue(ctx, time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC), p.daemon.AddNote) {
+		t.Fatal("nothing queued on Friday")
+	}
+	copies, _ := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy})
+	if len(copies) != 1 {
+		t.Fatalf("%d copy jobs", len(copies))
+	}
+	for range a.Cfg.Retry.AlertAfter {
+		if _, err := a.Store.Fail(ctx, copies[0].ID, "temporary", "disk busy", time.Now(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OK || len(st.Problems) != 1 || st.Problems[0].Remote != "weekly/pos/day.bak" {
+		t.Fatalf("status with a failing copy: ok %v, problems %+v", st.OK, st.Problems)
+	}
+	if _, err := a.Store.Retry(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.daemon.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Status(ctx)
+	if !st.OK || !slices.ContainsFunc(st.Recent, func(j JobStatus) bool { return j.Remote == "weekly/pos/day.bak" && j.Destination == "usb" }) {
+		t.Fatalf("status after the copy: ok %v %v, recent %+v", st.OK, st.Concerns, st.Recent)
+	}
+}
+
+// With verify, a copy that does not read back as it was sent is sent
+// again, and the run ends only when a copy verifies.
+func TestScheduleVerifySendsABadCopyAgain(t *testing.T) {
+	a, watch, usb := keepApp(t, "", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "the backup", wed.Add(-time.Hour)))
+	tick(t, a, p, wed)
+	fri := time.Date(2026, 3, 6, 18, 0, 0, 0, time.UTC)
+	a.schedules().StartDue(ctx, fri, p.daemon.AddNote)
+	if err := p.daemon.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(usb, "weekly", "pos", "day.bak")
+	if err := os.WriteFile(copyPath, []byte("bit rot!!!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.schedules().Finish(ctx, fri, p.daemon.AddNote)
+	got := ns.take(p)
+	if len(got) != 1 || !strings.Contains(got[0], "the stored copy differs from the source") || !strings.HasSuffix(got[0], "; sending it again") {
+		t.Fatalf("notes %q", got)
+	}
+	if run, _ := a.Store.ScheduleRunOf(ctx, "weekly"); !run.Open() {
+		t.Fatal("the run ended with a bad copy")
+	}
+	tick(t, a, p, fri.Add(time.Minute))
+	got = ns.take(p)
+	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/day.bak" {
+		t.Fatalf("notes %q", got)
+	}
+	if b, _ := os.ReadFile(copyPath); string(b) != "the backup" {
+		t.Fatalf("copy holds %q", b)
 	}
 }

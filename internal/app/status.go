@@ -285,12 +285,11 @@ func (a *App) watchStatus(ctx context.Context, w *config.Watch, now time.Time) (
 	if ref.IsZero() {
 		// Before the first backup, count from when watching began, as the
 		// monitor does; status only reads it.
-		v, ok, err := a.Store.Get(ctx, "watching_since/"+w.Name)
+		t, err := a.Store.WatchedSince(ctx, w.Name)
 		if err != nil {
-			return ws, fmt.Errorf("read when watching %s began: %w", w.Name, err)
+			return ws, err
 		}
-		t, perr := time.Parse(time.RFC3339, v)
-		if !ok || perr != nil {
+		if t.IsZero() {
 			return ws, nil
 		}
 		ref = t

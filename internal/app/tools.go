@@ -463,13 +463,6 @@ func (a *App) removeOldCheckDir(ctx context.Context, p providers.Provider, dest 
 	}
 }
 
-func silenceKey(watch string) string {
-	if watch == "" {
-		return "silence/*"
-	}
-	return "silence/" + watch
-}
-
 // Pause silences missed-backup alerts for a watch ("" = all) until t, and
 // with hold also keeps its uploads waiting until then; a zero t ends both.
 func (a *App) Pause(ctx context.Context, watch string, until time.Time, hold bool) error {
@@ -481,38 +474,18 @@ func (a *App) Pause(ctx context.Context, watch string, until time.Time, hold boo
 			until.Local().Format("Mon 2 Jan 2006 15:04"))
 	}
 	if until.IsZero() {
-		keys := []string{silenceKey(watch), holdKey(watch)}
-		if watch == "" {
-			for _, w := range a.Cfg.Watches {
-				keys = append(keys, silenceKey(w.Name), holdKey(w.Name))
-			}
-		}
-		for _, k := range keys {
-			if err := a.Store.Delete(ctx, k); err != nil {
-				return err
-			}
-		}
-		return nil
+		return a.Store.EndSilence(ctx, watch)
 	}
-	if err := a.Store.Set(ctx, silenceKey(watch), until.Format(time.RFC3339)); err != nil {
-		return err
-	}
-	if hold {
-		return a.Store.Set(ctx, holdKey(watch), until.Format(time.RFC3339))
-	}
-	return nil
-}
-
-func holdKey(watch string) string {
-	if watch == "" {
-		return "hold/*"
-	}
-	return "hold/" + watch
+	return a.Store.Silence(ctx, watch, until, hold)
 }
 
 // heldUntil returns when a watch's held uploads resume (zero: not held).
 func (a *App) heldUntil(ctx context.Context, watch string, now time.Time) time.Time {
-	return until(a.latestTime(ctx, holdKey(""), holdKey(watch)), now)
+	t, err := a.Store.HeldUntil(ctx, watch)
+	if err != nil {
+		a.Log.Warn("cannot read whether uploads are held", "watch", watch, "err", err)
+	}
+	return until(t, now)
 }
 
 // held lists the watches whose uploads wait at now.

@@ -18,7 +18,7 @@ const replacedSoon = time.Hour
 // fileVersions groups the done uploads at dest by source file (watch and
 // path), oldest first by the version's modification time.
 func (a *App) fileVersions(ctx context.Context, dest string) (byRemote map[string]*queue.Job, byFile map[string][]*queue.Job, err error) {
-	jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Destination: dest})
+	jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Destination: dest, Purpose: queue.Routine})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the queue: %w", err)
 	}

@@ -9,13 +9,17 @@ import (
 
 // TestLayers fails when a provider package imports the pipeline, or the
 // queue imports a provider adapter: providers know how to store bytes,
-// nothing about why.
+// nothing about why. Only internal/app and cmd wire: no other package
+// imports internal/app, and the policy packages (schedule, retention,
+// monitor) reach uploads only through the queue, never the daemon.
 func TestLayers(t *testing.T) {
 	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}}: {{join .Imports \" \"}}", "../../...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	const mod = "github.com/offsite-backup/offsite/"
+	// The policy packages use the Provider interface, never an adapter.
+	adapters := []string{mod + "providers/local", mod + "providers/gdrive", mod + "providers/dropbox", mod + "providers/onedrive", mod + "providers/registry"}
 	rules := []struct {
 		from      string
 		forbidden []string
@@ -24,6 +28,13 @@ func TestLayers(t *testing.T) {
 		{mod + "queue", []string{mod + "providers/", mod + "watcher", mod + "daemon", mod + "notify"}},
 		{mod + "watcher", []string{mod + "providers", mod + "queue", mod + "daemon"}},
 		{mod + "config", []string{mod + "providers/", mod + "queue", mod + "daemon", mod + "watcher"}},
+		{mod + "providers", []string{mod + "schedule", mod + "retention", mod + "monitor", mod + "expect"}},
+		{mod + "queue", []string{mod + "config", mod + "schedule", mod + "retention", mod + "monitor"}},
+		{mod + "daemon", []string{mod + "config", mod + "internal/app", mod + "schedule", mod + "retention", mod + "monitor"}},
+		{mod + "schedule", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app"}, adapters...)},
+		{mod + "retention", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app"}, adapters...)},
+		{mod + "monitor", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
+		{mod + "expect", []string{mod + "queue", mod + "daemon", mod + "providers", mod + "internal/app"}},
 	}
 	checked := 0
 	for _, line := range strings.Split(string(out), "\n") {
@@ -42,6 +53,18 @@ func TestLayers(t *testing.T) {
 						t.Errorf("%s imports %s: that crosses a layer (see docs/architecture.md)", pkg, imp)
 					}
 				}
+			}
+		}
+	}
+	// Only the wiring and the commands import the wiring.
+	for _, line := range strings.Split(string(out), "\n") {
+		pkg, imports, ok := strings.Cut(line, ": ")
+		if !ok || strings.HasPrefix(pkg, mod+"cmd/") || strings.HasPrefix(pkg, mod+"internal/app") {
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			if imp == mod+"internal/app" {
+				t.Errorf("%s imports %s: only cmd/... wires the parts through internal/app (see docs/architecture.md)", pkg, imp)
 			}
 		}
 	}
