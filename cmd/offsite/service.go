@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
+
+	"github.com/offsite-backup/offsite/internal/setup"
 )
 
 // cmdService installs offsite as a Windows service, a systemd unit or a
@@ -29,35 +32,76 @@ func cmdService(g *globals) *cobra.Command {
 			if cfg != nil {
 				cfgPath, _ = filepath.Abs(cfg.File)
 			}
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			svc, err := service.New(&managed{}, serviceConfig(exe, cfgPath))
-			if err != nil {
-				return fmt.Errorf("service: %w", err)
-			}
 			if args[0] == "status" {
-				st, err := svc.Status()
-				if err != nil {
-					return fmt.Errorf("service status: %w", err)
-				}
-				fmt.Fprintln(g.stdout, map[service.Status]string{service.StatusRunning: "running", service.StatusStopped: "stopped"}[st])
+				fmt.Fprintln(g.stdout, serviceStatus(cfgPath))
 				return nil
 			}
-			if err := service.Control(svc, args[0]); err != nil {
-				return fmt.Errorf("service %s: %w (this needs an administrator / root shell)", args[0], err)
+			if args[0] == "install" {
+				return installService(cfgPath, g.stdout, false)
 			}
-			fmt.Fprintf(g.stdout, "service %s: done\n", args[0])
-			return nil
+			return controlService(cfgPath, args[0], g.stdout)
 		},
 	}
 	return cmd
 }
 
+// newService is offsite's service as the OS service manager sees it.
+func newService(cfgPath string) (service.Service, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the offsite program to register: %w", err)
+	}
+	svc, err := service.New(&managed{}, serviceConfig(exe, cfgPath))
+	if err != nil {
+		return nil, fmt.Errorf("this system has no service manager offsite can use (%v): run `offsite run` from a startup script instead", err)
+	}
+	return svc, nil
+}
+
+// installService registers the service for cfgPath, and starts it too
+// when start is set. Without an administrator shell it says how to get one
+// rather than pass on the service manager's "access denied".
+func installService(cfgPath string, out io.Writer, start bool) error {
+	if err := controlService(cfgPath, "install", out); err != nil {
+		return err
+	}
+	if start {
+		return controlService(cfgPath, "start", out)
+	}
+	return nil
+}
+
+func controlService(cfgPath, action string, out io.Writer) error {
+	manager := setup.Manager(service.Platform())
+	if !setup.IsAdmin() {
+		return setup.NotAdminError(manager, action)
+	}
+	svc, err := newService(cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := service.Control(svc, action); err != nil {
+		return fmt.Errorf("service %s: %w (%s)", action, err, serviceStatus(cfgPath))
+	}
+	fmt.Fprintf(out, "service %s: done\n", action)
+	return nil
+}
+
+// serviceStatus is one sentence: running, stopped (and what to run), or
+// not installed (and how to install it).
+func serviceStatus(cfgPath string) string {
+	svc, err := newService(cfgPath)
+	if err != nil {
+		return err.Error()
+	}
+	return setup.DescribeService(svc, service.Platform(), serviceName)
+}
+
+const serviceName = "offsite"
+
 func serviceConfig(exe, cfgPath string) *service.Config {
 	return &service.Config{
-		Name:        "offsite",
+		Name:        serviceName,
 		DisplayName: "offsite backup uploader",
 		Description: "Copies new backup files to offsite destinations.",
 		Executable:  exe,

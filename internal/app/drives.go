@@ -1,0 +1,29 @@
+package app
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/drives"
+	"github.com/offsite-backup/offsite/internal/termsafe"
+)
+
+// warnDrives prints a warning for each watch or local destination on a
+// drive letter the service will not see (a share mapped by the user). It
+// is a warning, not a problem: run from the user's own terminal it works.
+func warnDrives(w io.Writer, cfg *config.Config) {
+	for _, wt := range cfg.Watches {
+		if adv := drives.Advice(wt.Path); adv != "" {
+			fmt.Fprintf(w, "! watch %s: %s\n", wt.Name, termsafe.Quote(adv))
+		}
+	}
+	for _, d := range cfg.Destinations {
+		if d.Type != config.TypeLocal {
+			continue
+		}
+		if adv := drives.Advice(d.Path); adv != "" {
+			fmt.Fprintf(w, "! destination %s: %s\n", d.Name, termsafe.Quote(adv))
+		}
+	}
+}
