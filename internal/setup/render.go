@@ -35,6 +35,8 @@ type Destination struct {
 func Render(p Plan) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	// c writes a line with its comment in the column config.example.yaml uses.
+	c := func(line, comment string) { w("%-35s # %s", line, comment) }
 	w("# offsite config, written by `offsite init`.")
 	w("# Every key is explained in config.example.yaml (`offsite init --example -c FILE`")
 	w("# writes it) and docs/config.md. Run `offsite check` after every change.")
@@ -47,16 +49,15 @@ func Render(p Plan) string {
 	w("# `settle`; lock and temp files (~$*, *.tmp, dot-files) never are.")
 	w("watches:")
 	for _, wt := range p.Watches {
-		w("  - name: %s%s# the folder name at the destinations", wt.Name, pad(wt.Name, 28))
+		c("  - name: "+wt.Name, "the folder name at the destinations")
 		w("    path: %s", quote(dollars(wt.Path)))
-		w("    settle: 5s                      # unchanged this long = completely written")
+		c("    settle: 5s", "unchanged this long = completely written")
 		if wt.ExpectEvery != "" {
-			w("    expect_every: %s%s# alert when no new backup arrives within this time", wt.ExpectEvery, pad(wt.ExpectEvery, 20))
+			c("    expect_every: "+wt.ExpectEvery, "alert when no new backup arrives within this time")
 		} else {
-			w("    # expect_every: 26h             # alert when no new backup arrives within this time")
+			c("    # expect_every: 26h", "alert when no new backup arrives within this time")
 		}
-		names := "[" + strings.Join(destNames(p.Destinations), ", ") + "]"
-		w("    destinations: %s%s# where its copies go: names from the list below", names, pad(names, 20))
+		c("    destinations: ["+strings.Join(destNames(p.Destinations), ", ")+"]", "where its copies go: names from the list below")
 	}
 	w("")
 	w("# Where copies go. Each file lands at <folder>/<watch name>/<file>; a file")
@@ -66,13 +67,13 @@ func Render(p Plan) string {
 		w("  - name: %s", d.Name)
 		switch d.Type {
 		case "local":
-			w("    type: local                     # a folder: USB disk or network share")
+			c("    type: local", "a folder: USB disk or network share")
 			w("    path: %s", quote(dollars(d.Path)))
 		default:
-			w("    type: %s%s# log in with: offsite auth %s", d.Type, pad(d.Type, 28), d.Name)
-			w("    folder: %s%s# created when missing", quote(d.Folder), pad(quote(d.Folder), 26))
+			c("    type: "+d.Type, "log in with: offsite auth "+d.Name)
+			c("    folder: "+quote(d.Folder), "created when missing")
 			if d.ClientID != "" {
-				w("    client_id: %s%s# the shop's own OAuth app (docs/providers.md)", quote(d.ClientID), pad(quote(d.ClientID), 23))
+				c("    client_id: "+quote(d.ClientID), "the shop's own OAuth app (docs/providers.md)")
 			}
 			if d.ClientSecret != "" {
 				w("    client_secret: %s", quote(d.ClientSecret))
@@ -100,14 +101,6 @@ func destNames(ds []Destination) []string {
 		out = append(out, d.Name)
 	}
 	return out
-}
-
-// pad aligns the trailing comments the way config.example.yaml does.
-func pad(s string, width int) string {
-	if n := width - len(s); n > 1 {
-		return strings.Repeat(" ", n)
-	}
-	return " "
 }
 
 // quote writes s as a single-quoted YAML scalar: Windows paths keep their
