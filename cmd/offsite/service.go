@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,6 +121,8 @@ func serviceConfig(exe, cfgPath string) *service.Config {
 // process after 30 seconds.
 type managed struct {
 	run    func(context.Context) error
+	log    service.Logger // the system log: Windows' Event Log, syslog; may be nil
+	cfg    string
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -127,7 +130,22 @@ type managed struct {
 func (m *managed) Start(service.Service) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan error, 1)
-	go func() { m.done <- m.run(ctx) }()
+	m.info(fmt.Sprintf("offsite started with the config %s; what it does is logged in offsite.log in the state folder", m.cfg))
+	go func() {
+		err := m.run(ctx)
+		if ctx.Err() == nil {
+			// The daemon stopped although nobody asked: a service that
+			// looks running but does nothing is the one failure nobody
+			// notices. Say why where a technician looks, and exit so the
+			// service manager restarts it (restart after 10s).
+			if err == nil {
+				err = errors.New("the daemon returned without being asked to stop")
+			}
+			m.error("offsite stopped: " + err.Error())
+			os.Exit(1)
+		}
+		m.done <- err
+	}()
 	return nil
 }
 
@@ -144,6 +162,18 @@ func (m *managed) Stop(service.Service) error {
 	}
 }
 
+func (m *managed) info(msg string) {
+	if m.log != nil {
+		_ = m.log.Info(msg) // the system log is a courtesy; offsite.log has it all
+	}
+}
+
+func (m *managed) error(msg string) {
+	if m.log != nil {
+		_ = m.log.Error(msg)
+	}
+}
+
 // runManaged runs fn directly from a terminal, and through the service
 // manager when the OS started us as a service.
 func runManaged(ctx context.Context, cfgPath string, fn func(context.Context) error) error {
@@ -151,9 +181,31 @@ func runManaged(ctx context.Context, cfgPath string, fn func(context.Context) er
 		return fn(ctx)
 	}
 	exe, _ := os.Executable()
-	svc, err := service.New(&managed{run: fn}, serviceConfig(exe, cfgPath))
+	m := &managed{run: fn, cfg: cfgPath}
+	svc, err := service.New(m, serviceConfig(exe, cfgPath))
 	if err != nil {
 		return fn(ctx)
 	}
+	if l, err := svc.SystemLogger(nil); err == nil {
+		m.log = l
+	}
 	return svc.Run()
+}
+
+// reportServiceFailure writes an error that ends offsite to the system log
+// (on Windows the Application Event Log, source offsite) when it runs as a
+// service: there is no console to print it on, and a config mistake would
+// otherwise show only as "terminated unexpectedly".
+func reportServiceFailure(err error) {
+	if service.Interactive() {
+		return
+	}
+	exe, _ := os.Executable()
+	svc, serr := service.New(&managed{}, serviceConfig(exe, ""))
+	if serr != nil {
+		return
+	}
+	if l, lerr := svc.SystemLogger(nil); lerr == nil {
+		_ = l.Error("offsite stopped: " + err.Error())
+	}
 }
