@@ -52,6 +52,9 @@ func Render(p Plan) string {
 		c("  - name: "+wt.Name, "the folder name at the destinations")
 		w("    path: %s", quote(dollars(wt.Path)))
 		c("    settle: 5s", "unchanged this long = completely written")
+		if NetworkPath(wt.Path) {
+			c("    poll: 1m", "a network share sends no change events: look every minute")
+		}
 		if wt.ExpectEvery != "" {
 			c("    expect_every: "+wt.ExpectEvery, "alert when no new backup arrives within this time")
 		} else {
@@ -101,6 +104,12 @@ func destNames(ds []Destination) []string {
 		out = append(out, d.Name)
 	}
 	return out
+}
+
+// NetworkPath reports whether path names a network share directly
+// (\\server\share or //server/share), where no change events arrive.
+func NetworkPath(path string) bool {
+	return strings.HasPrefix(path, `\\`) || strings.HasPrefix(path, "//")
 }
 
 // quote writes s as a single-quoted YAML scalar: Windows paths keep their

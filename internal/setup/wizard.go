@@ -603,7 +603,7 @@ func folderName(path string) string {
 }
 
 func localName(path string) string {
-	if strings.HasPrefix(path, `\\`) || strings.HasPrefix(path, "//") {
+	if NetworkPath(path) {
 		return "share"
 	}
 	return "copy"

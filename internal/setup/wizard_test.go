@@ -282,3 +282,13 @@ func TestSMTPAnswersBecomeAURLTheConfigReadsBack(t *testing.T) {
 }
 
 func parseURL(s string) (*url.URL, error) { return url.Parse(s) }
+
+// TestRenderPollsNetworkShares: a watch on a share gets poll, since no
+// change events arrive from one; a local folder does not.
+func TestRenderPollsNetworkShares(t *testing.T) {
+	body := Render(Plan{StateDir: "/s", Watches: []Watch{{Name: "nas", Path: `\\nas\pos`}, {Name: "local", Path: "/srv/pos"}},
+		Destinations: []Destination{{Name: "copy", Type: "local", Path: "/mnt/usb"}}})
+	if n := strings.Count(body, "poll: 1m"); n != 1 || strings.Index(body, "poll: 1m") > strings.Index(body, "name: local") {
+		t.Errorf("poll lines: %d, want one for the share:\n%s", n, body)
+	}
+}
