@@ -292,3 +292,61 @@ func TestRenderPollsNetworkShares(t *testing.T) {
 		t.Errorf("poll lines: %d, want one for the share:\n%s", n, body)
 	}
 }
+
+// TestWizardLogsACloudIn: a cloud destination keeps a ${VAR} client ID as
+// a reference, and its login step reads the pasted code from the same
+// input as the questions, so piped answers can carry it.
+func TestWizardLogsACloudIn(t *testing.T) {
+	t.Setenv("DROPBOX_APP_KEY", "app-key")
+	dir := t.TempDir()
+	watch := filepath.Join(dir, "w")
+	if err := os.Mkdir(watch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	var out strings.Builder
+	in := lines(watch, "", "3", `\Shop\Backups\`, "", "${DROPBOX_APP_KEY}", "", "n", "1", "3", "", "PASTED-CODE", "n")
+	var authed, code string
+	w := &Wizard{Prompt: NewPrompt(in, &out, nil), Out: &out, CfgPath: cfgPath, Steps: Steps{
+		Auth: func(_ context.Context, cfg, dest string, in io.Reader, _ io.Writer) error {
+			if cfg != cfgPath {
+				t.Errorf("auth got config %s", cfg)
+			}
+			authed = dest
+			b := make([]byte, 64)
+			n, _ := in.Read(b)
+			code, _, _ = strings.Cut(string(b[:n]), "\n")
+			return nil
+		},
+		Check: func(context.Context, string, io.Writer) (int, error) { return 1, nil },
+		InstallService: func(context.Context, string, io.Writer) error {
+			t.Error("the service was offered although check found a problem")
+			return nil
+		},
+	}}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if authed != "dropbox" || code != "PASTED-CODE" {
+		t.Errorf("auth for %q read %q", authed, code)
+	}
+	if !strings.Contains(out.String(), "Fix what is marked ✗ above, then run: offsite check -c "+cfgPath) {
+		t.Errorf("a failed check does not say what to do:\n%s", out.String())
+	}
+	body, _ := os.ReadFile(cfgPath)
+	for _, want := range []string{"client_id: '${DROPBOX_APP_KEY}'", "folder: 'Shop/Backups'", "type: dropbox"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("config lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(string(body), "client_secret") {
+		t.Errorf("an empty secret was written:\n%s", body)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.Destination("dropbox"); d == nil || d.ClientID != "app-key" || d.Folder != "Shop/Backups" {
+		t.Errorf("dropbox destination %+v", d)
+	}
+}
