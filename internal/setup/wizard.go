@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/offsite-backup/offsite/config"
@@ -100,7 +101,12 @@ func (w *Wizard) Run(ctx context.Context) error {
 	if err := writeConfig(abs, body, replace); err != nil {
 		return err
 	}
-	p.Say("\nWrote %s (readable only by you: it may hold passwords).", abs)
+	if runtime.GOOS == "windows" {
+		// Mode bits mean nothing there: the folder's permissions decide.
+		p.Say("\nWrote %s. It may hold passwords: keep its folder for administrators only (docs/windows.md, step 1).", abs)
+	} else {
+		p.Say("\nWrote %s (readable only by you: it may hold passwords).", abs)
+	}
 
 	return w.after(ctx, abs, plan)
 }
