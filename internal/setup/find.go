@@ -72,6 +72,7 @@ type Finder struct {
 	MaxDepth int           // folders below a root; default 3
 	Within   time.Duration // "recent": modified this long ago or less; default 45 days
 	MaxDirs  int           // folders read in all; default 2000
+	Budget   time.Duration // time spent looking at most; default 5s
 	Max      int           // suggestions returned; default 8
 	Now      func() time.Time
 }
@@ -94,6 +95,12 @@ func (f Finder) Find(ctx context.Context) []Found {
 		now = f.Now
 	}
 	since := now().Add(-within)
+	budget := f.Budget
+	if budget == 0 {
+		budget = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 
 	seen := map[string]bool{}
 	var out []Found
