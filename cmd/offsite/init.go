@@ -28,7 +28,7 @@ func cmdInit(g *globals) *cobra.Command {
 		Use:   "init [--watch FOLDER --to FOLDER | --example]",
 		Short: "Write a config: asks a few questions, or takes --watch and --to",
 		Long: `Without flags, init asks its way to a working setup: it suggests the folders
-here that hold recent backup files, asks where copies go (a USB disk, a network
+on this computer that hold recent backup files, asks where copies go (a USB disk, a network
 share, Google Drive, Dropbox, OneDrive: logging those in) and where alerts go
 (sending a test), writes a commented config, runs check, and offers to install
 the service. Answers may be piped in, one per line.
