@@ -197,7 +197,7 @@ func runWizard(ctx context.Context, g *globals, path string, in io.Reader) error
 		return nil
 	}
 	if errors.Is(err, setup.ErrNoAnswer) {
-		return fmt.Errorf("%w; nothing was written. Run offsite init in a terminal to be asked, or pass --watch and --to", err)
+		return fmt.Errorf("%w. Run offsite init in a terminal to be asked, or pass --watch and --to", err)
 	}
 	return err
 }

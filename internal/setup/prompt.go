@@ -13,6 +13,9 @@ import (
 // answered, such as a pipe that holds fewer answers than questions.
 var ErrNoAnswer = errors.New("the input ended before every question was answered")
 
+// ErrInterrupted is returned when the wait for an answer was cancelled.
+var ErrInterrupted = errors.New("interrupted")
+
 // Prompt asks questions on out and reads one answer per line from in.
 // A wrong answer is explained and the question asked again, so answers
 // piped in by a script take the same path as typed ones.
@@ -25,6 +28,8 @@ type Prompt struct {
 	// Echo repeats each answer read, so the transcript of piped answers
 	// reads like a typed session.
 	Echo bool
+	// done ends a wait for an answer (Ctrl+C), see Wizard.Run.
+	done <-chan struct{}
 }
 
 // NewPrompt reads answers from in and writes questions to out. secret,
@@ -43,7 +48,24 @@ func (p *Prompt) Say(format string, args ...any) {
 }
 
 func (p *Prompt) line() (string, error) {
-	s, err := p.in.ReadString('\n')
+	type answer struct {
+		s   string
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		s, err := p.in.ReadString('\n')
+		got <- answer{s, err}
+	}()
+	var s string
+	var err error
+	select {
+	case a := <-got:
+		s, err = a.s, a.err
+	case <-p.done:
+		// The read stays blocked; nothing reads the input after this.
+		return "", ErrInterrupted
+	}
 	if err != nil && (s == "" || !errors.Is(err, io.EOF)) {
 		if errors.Is(err, io.EOF) {
 			return "", ErrNoAnswer

@@ -52,47 +52,22 @@ var ErrKept = errors.New("kept the existing config")
 
 // Run asks, writes the config and runs the steps after it. The config is
 // written 0600, never over an existing file unless the user says so (the
-// old one is kept beside it as .old).
+// old one is kept beside it as .old). An error before the config is
+// written says that nothing was; one after it says the config is there.
 func (w *Wizard) Run(ctx context.Context) error {
 	p := w.Prompt
+	p.done = ctx.Done()
 	abs, err := filepath.Abs(w.CfgPath)
 	if err != nil {
 		return fmt.Errorf("config path %s: %w", w.CfgPath, err)
 	}
-	replace := false
-	if _, err := os.Stat(abs); err == nil {
-		p.Say("%s already exists.", abs)
-		ok, err := p.YesNo("Replace it? The old one is kept as "+filepath.Base(abs)+".old", false)
-		if err != nil {
+	plan, replace, err := w.ask(ctx, abs)
+	if err != nil {
+		if errors.Is(err, ErrKept) {
 			return err
 		}
-		if !ok {
-			return ErrKept
-		}
-		replace = true
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("config %s: %w", abs, err)
+		return fmt.Errorf("%w; nothing was written", err)
 	}
-
-	plan := Plan{StateDir: filepath.Join(filepath.Dir(abs), "offsite-state")}
-	p.Say("offsite copies the backup files your shop's programs write to a USB disk, a network share or a cloud.")
-	p.Say("Press Enter to take the answer in [brackets].\n")
-	if plan.Watches, err = w.askWatches(ctx); err != nil {
-		return err
-	}
-	if plan.Destinations, err = w.askDestinations(plan.Watches); err != nil {
-		return err
-	}
-	for i := range plan.Watches {
-		plan.Watches[i].ExpectEvery, err = w.askExpect(plan.Watches[i])
-		if err != nil {
-			return err
-		}
-	}
-	if plan.Notify, err = w.askNotify(); err != nil {
-		return err
-	}
-
 	body := Render(plan)
 	// The config package has the last word: what it refuses is not written.
 	if _, err := config.Parse([]byte(body), abs); err != nil {
@@ -107,8 +82,48 @@ func (w *Wizard) Run(ctx context.Context) error {
 	} else {
 		p.Say("\nWrote %s (readable only by you: it may hold passwords).", abs)
 	}
+	if err := w.after(ctx, abs, plan); err != nil {
+		return fmt.Errorf("%w; the config %s is written: offsite check -c %s tests it", err, abs, abs)
+	}
+	return nil
+}
 
-	return w.after(ctx, abs, plan)
+// ask puts the questions; replace reports that the user agreed to replace
+// the existing config at abs.
+func (w *Wizard) ask(ctx context.Context, abs string) (plan Plan, replace bool, err error) {
+	p := w.Prompt
+	if _, err := os.Stat(abs); err == nil {
+		p.Say("%s already exists.", abs)
+		ok, err := p.YesNo("Replace it? The old one is kept as "+filepath.Base(abs)+".old", false)
+		if err != nil {
+			return plan, false, err
+		}
+		if !ok {
+			return plan, false, ErrKept
+		}
+		replace = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return plan, false, fmt.Errorf("config %s: %w", abs, err)
+	}
+
+	plan.StateDir = filepath.Join(filepath.Dir(abs), "offsite-state")
+	p.Say("offsite copies the backup files your shop's programs write to a USB disk, a network share or a cloud.")
+	p.Say("Press Enter to take the answer in [brackets].\n")
+	if plan.Watches, err = w.askWatches(ctx); err != nil {
+		return plan, false, err
+	}
+	if plan.Destinations, err = w.askDestinations(plan.Watches); err != nil {
+		return plan, false, err
+	}
+	for i := range plan.Watches {
+		if plan.Watches[i].ExpectEvery, err = w.askExpect(plan.Watches[i]); err != nil {
+			return plan, false, err
+		}
+	}
+	if plan.Notify, err = w.askNotify(); err != nil {
+		return plan, false, err
+	}
+	return plan, replace, nil
 }
 
 // after runs what needs the written config: logins, the test alert, the

@@ -233,7 +233,7 @@ func TestWizardStopsWhenTheAnswersRunOut(t *testing.T) {
 	var out strings.Builder
 	w := &Wizard{Prompt: NewPrompt(lines(dir), &out, nil), Out: &out, CfgPath: cfgPath, Finder: Finder{Roots: []string{}}}
 	err := w.Run(context.Background())
-	if !errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), "Folder") {
+	if !errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), "Folder") || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("err = %v, want ErrNoAnswer naming the question", err)
 	}
 	if _, err := os.Stat(cfgPath); !errors.Is(err, os.ErrNotExist) {
@@ -348,5 +348,31 @@ func TestWizardLogsACloudIn(t *testing.T) {
 	}
 	if d := cfg.Destination("dropbox"); d == nil || d.ClientID != "app-key" || d.Folder != "Shop/Backups" {
 		t.Errorf("dropbox destination %+v", d)
+	}
+}
+
+// TestWizardStopsOnCancel: Ctrl+C while a question waits ends the wizard
+// at once, without writing anything.
+func TestWizardStopsOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out strings.Builder
+	w := &Wizard{Prompt: NewPrompt(pr, &out, nil), Out: io.Discard, CfgPath: filepath.Join(dir, "offsite.yaml"), Finder: Finder{Roots: []string{}}}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond) // waiting for the first answer
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrInterrupted) {
+			t.Errorf("err = %v, want ErrInterrupted", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wizard kept waiting for an answer after cancel")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "offsite.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a config was written: %v", err)
 	}
 }
