@@ -206,6 +206,8 @@ func (w *Wizard) askWatches(ctx context.Context) ([]Watch, error) {
 				p.Say("  %d) %s  (%d file(s), newest %s)", i+1, f.Dir, f.Files, f.Newest.Local().Format("2006-01-02 15:04"))
 			}
 			p.Say("  Type a number from the list, or the folder's path.")
+		} else if len(watches) == 0 {
+			p.Say("  Type the folder's path: your program's backup settings show where it writes.")
 		}
 		ans, err := p.Ask("Folder", "", func(s string) (string, error) {
 			if s == "" {
