@@ -18,6 +18,7 @@ import (
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/app"
+	"github.com/offsite-backup/offsite/notify"
 )
 
 // appSteps are the steps as `offsite init` wires them, minus logins and
@@ -268,6 +269,10 @@ func TestSMTPAnswersBecomeAURLTheConfigReadsBack(t *testing.T) {
 			t.Fatalf("config refused %s: %v", body, err)
 		}
 		got := cfg.Notify[0].URL
+		// The mail sender takes it too (it parses every option up front).
+		if _, err := notify.ParseChannels([]string{got}, nil); err != nil {
+			t.Errorf("notify refuses %s: %v", notify.Redact(got), err)
+		}
 		pu, err := parseURL(got)
 		if err != nil {
 			t.Fatal(err)
