@@ -9,10 +9,13 @@ import (
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
-// warnDrives prints a warning for each watch or local destination on a
+// warnDrives prints a warning for the state folder and each watch or local destination on a
 // drive letter the service will not see (a share mapped by the user). It
 // is a warning, not a problem: run from the user's own terminal it works.
 func warnDrives(w io.Writer, cfg *config.Config) {
+	if adv := drives.Advice(cfg.StateDir); adv != "" {
+		fmt.Fprintf(w, "! state_dir: %s\n", termsafe.Quote(adv))
+	}
 	for _, wt := range cfg.Watches {
 		if adv := drives.Advice(wt.Path); adv != "" {
 			fmt.Fprintf(w, "! watch %s: %s\n", wt.Name, termsafe.Quote(adv))
