@@ -61,7 +61,7 @@ func (w *Wizard) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config path %s: %w", w.CfgPath, err)
 	}
-	plan, replace, err := w.ask(ctx, abs)
+	plan, mode, err := w.ask(ctx, abs)
 	if err != nil {
 		if errors.Is(err, ErrKept) {
 			return err
@@ -73,7 +73,7 @@ func (w *Wizard) Run(ctx context.Context) error {
 	if _, err := config.Parse([]byte(body), abs); err != nil {
 		return fmt.Errorf("the answers make a config offsite refuses (nothing was written): %w", err)
 	}
-	if err := writeConfig(abs, body, replace); err != nil {
+	if err := writeConfig(abs, body, mode); err != nil {
 		return err
 	}
 	if runtime.GOOS == "windows" {
@@ -88,42 +88,42 @@ func (w *Wizard) Run(ctx context.Context) error {
 	return nil
 }
 
-// ask puts the questions; replace reports that the user agreed to replace
-// the existing config at abs.
-func (w *Wizard) ask(ctx context.Context, abs string) (plan Plan, replace bool, err error) {
+// ask puts the questions; mode says what to do with a config already at
+// abs (the user agreed to replace it, or there was none).
+func (w *Wizard) ask(ctx context.Context, abs string) (plan Plan, mode writeMode, err error) {
 	p := w.Prompt
 	if _, err := os.Stat(abs); err == nil {
 		p.Say("%s already exists.", abs)
 		ok, err := p.YesNo("Replace it? The old one is kept as "+filepath.Base(abs)+".old", false)
 		if err != nil {
-			return plan, false, err
+			return plan, mode, err
 		}
 		if !ok {
-			return plan, false, ErrKept
+			return plan, mode, ErrKept
 		}
-		replace = true
+		mode = keepOld
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return plan, false, fmt.Errorf("config %s: %w", abs, err)
+		return plan, mode, fmt.Errorf("config %s: %w", abs, err)
 	}
 
 	plan.StateDir = filepath.Join(filepath.Dir(abs), "offsite-state")
 	p.Say("offsite copies the backup files your shop's programs write to a USB disk, a network share or a cloud.")
 	p.Say("Press Enter to take the answer in [brackets].\n")
 	if plan.Watches, err = w.askWatches(ctx); err != nil {
-		return plan, false, err
+		return plan, mode, err
 	}
 	if plan.Destinations, err = w.askDestinations(plan.Watches); err != nil {
-		return plan, false, err
+		return plan, mode, err
 	}
 	for i := range plan.Watches {
 		if plan.Watches[i].ExpectEvery, err = w.askExpect(plan.Watches[i]); err != nil {
-			return plan, false, err
+			return plan, mode, err
 		}
 	}
 	if plan.Notify, err = w.askNotify(); err != nil {
-		return plan, false, err
+		return plan, mode, err
 	}
-	return plan, replace, nil
+	return plan, mode, nil
 }
 
 // after runs what needs the written config: logins, the test alert, the
@@ -146,13 +146,8 @@ func (w *Wizard) after(ctx context.Context, cfg string, plan Plan) error {
 			p.Say("  ✗ %v\n  try again later with: offsite auth %s -c %s", err, d.Name, cfg)
 		}
 	}
-	if len(plan.Notify) > 0 && s.NotifyTest != nil {
-		p.Say("\nSending a test alert…")
-		if n, err := s.NotifyTest(ctx, cfg, w.Out); err != nil || n > 0 {
-			p.Say("  The test alert did not arrive: fix the address in %s, then run: offsite notify test -c %s", cfg, cfg)
-		} else {
-			p.Say("  Look for it now: if it is not there, check the spam folder.")
-		}
+	if err := w.testAlerts(ctx, cfg, &plan); err != nil {
+		return err
 	}
 	checked := true
 	if s.Check != nil {
@@ -180,6 +175,42 @@ func (w *Wizard) after(ctx context.Context, cfg string, plan Plan) error {
 			}
 		}
 		p.Say("Start it with: offsite run -c %s (or later: offsite service install -c %s)", cfg, cfg)
+	}
+	return nil
+}
+
+// testAlerts sends the test alert; when it does not go out, the address
+// may be given again (a mistyped password is the usual cause) and the
+// config is rewritten with it.
+func (w *Wizard) testAlerts(ctx context.Context, cfg string, plan *Plan) error {
+	p, s := w.Prompt, w.Steps
+	for len(plan.Notify) > 0 && s.NotifyTest != nil {
+		p.Say("\nSending a test alert…")
+		if n, err := s.NotifyTest(ctx, cfg, w.Out); err == nil && n == 0 {
+			p.Say("  Look for it now: if it is not there, check the spam folder.")
+			return nil
+		} else if err != nil {
+			p.Say("  ✗ %v", err)
+		}
+		again, err := p.YesNo("The test alert did not go out. Give the alert address again?", true)
+		if err != nil {
+			return err
+		}
+		if !again {
+			p.Say("  Fix the address under notify: in %s, then run: offsite notify test -c %s", cfg, cfg)
+			return nil
+		}
+		if plan.Notify, err = w.askNotify(); err != nil {
+			return err
+		}
+		body := Render(*plan)
+		if _, err := config.Parse([]byte(body), cfg); err != nil {
+			return fmt.Errorf("the new alert address makes a config offsite refuses: %w", err)
+		}
+		if err := writeConfig(cfg, body, overwrite); err != nil {
+			return err
+		}
+		p.Say("  Wrote the new address into %s.", cfg)
 	}
 	return nil
 }
@@ -524,8 +555,18 @@ func (w *Wizard) driveAdvice(path string) string {
 	return w.Drive(path)
 }
 
-// writeConfig writes body to path 0600; replace keeps the old file as .old.
-func writeConfig(path, body string, replace bool) error {
+// How writeConfig treats a file already at the path.
+type writeMode int
+
+const (
+	createNew writeMode = iota // fail: it appeared while the questions were asked
+	keepOld                    // keep it as .old (the user agreed to replace it)
+	overwrite                  // replace it: it is the config this wizard wrote
+)
+
+// writeConfig writes body to path 0600, through a temporary file so a
+// crash never leaves half a config.
+func writeConfig(path, body string, mode writeMode) error {
 	tmp := path + ".new"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -542,14 +583,17 @@ func writeConfig(path, body string, replace bool) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
-	if replace {
+	switch mode {
+	case keepOld:
 		if err := os.Rename(path, path+".old"); err != nil {
 			_ = os.Remove(tmp)
 			return fmt.Errorf("keep the old config as %s.old: %w", path, err)
 		}
-	} else if _, err := os.Lstat(path); err == nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("%s appeared while the questions were asked; nothing was written (run offsite init again)", path)
+	case createNew:
+		if _, err := os.Lstat(path); err == nil {
+			_ = os.Remove(tmp)
+			return fmt.Errorf("%s appeared while the questions were asked; nothing was written (run offsite init again)", path)
+		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

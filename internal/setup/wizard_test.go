@@ -381,3 +381,50 @@ func TestWizardStopsOnCancel(t *testing.T) {
 		t.Errorf("a config was written: %v", err)
 	}
 }
+
+// TestWizardAsksAgainWhenTheTestAlertFails: a test alert that does not go
+// out lets the address be given again, and the config is rewritten with
+// the one that works.
+func TestWizardAsksAgainWhenTheTestAlertFails(t *testing.T) {
+	dir := t.TempDir()
+	watch, usb := filepath.Join(dir, "w"), filepath.Join(dir, "u")
+	for _, d := range []string{watch, usb} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got sync.WaitGroup
+	got.Add(1)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Done() }))
+	defer good.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/hook"
+	dead.Close() // nothing listens there now
+
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	var out strings.Builder
+	in := lines(watch, "", "1", usb, "n", "", "2", deadURL, "", "2", good.URL+"/hook", "n")
+	w := &Wizard{Prompt: NewPrompt(in, &out, nil), Out: &out, CfgPath: cfgPath, Steps: appSteps(t)}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	got.Wait()
+	for _, want := range []string{"test message not delivered", "Give the alert address again?", "Wrote the new address", "test message sent"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Notify) != 1 || cfg.Notify[0].URL != good.URL+"/hook" {
+		t.Errorf("notify = %+v, want the working address only", cfg.Notify)
+	}
+	if _, err := os.Stat(cfgPath + ".old"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("rewriting its own config left a .old: %v", err)
+	}
+	if fi, err := os.Stat(cfgPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("rewritten config: %v, %v", fi.Mode(), err)
+	}
+}
