@@ -1,27 +1,40 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/offsite-backup/offsite"
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/app"
+	"github.com/offsite-backup/offsite/internal/drives"
+	"github.com/offsite-backup/offsite/internal/setup"
 )
 
 func cmdInit(g *globals) *cobra.Command {
 	var watch, to, name string
 	var example bool
 	cmd := &cobra.Command{
-		Use:   "init --watch FOLDER --to FOLDER | init --example",
-		Short: "Write a starter config: one backup folder copied to one local folder",
-		Long: `Write a starter config that copies every backup appearing in --watch to --to
-(a USB disk or network share). Add cloud destinations afterwards: see
-config.example.yaml and docs/providers.md.
+		Use:   "init [--watch FOLDER --to FOLDER | --example]",
+		Short: "Write a config: asks a few questions, or takes --watch and --to",
+		Long: `Without flags, init asks its way to a working setup: it suggests the folders
+on this computer that hold recent backup files, asks where copies go (a USB disk, a network
+share, Google Drive, Dropbox, OneDrive: logging those in) and where alerts go
+(sending a test), writes a commented config, runs check, and offers to install
+the service. Answers may be piped in, one per line.
+
+--watch and --to write a starter config without questions: every backup
+appearing in --watch is copied to --to (a USB disk or network share).
 
 --example writes the full annotated example instead (every key, commented):
 a starting point to edit by hand.`,
@@ -30,6 +43,9 @@ a starting point to edit by hand.`,
 			path := g.config
 			if path == "" {
 				path = "offsite.yaml"
+			}
+			if !example && watch == "" && to == "" {
+				return runWizard(c.Context(), g, path, c.InOrStdin())
 			}
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("%s already exists; edit it, or pass -c NEWFILE", path)
@@ -47,7 +63,7 @@ a starting point to edit by hand.`,
 				return nil
 			}
 			if watch == "" || to == "" {
-				return fmt.Errorf("give the backup folder with --watch and where copies go with --to")
+				return fmt.Errorf("give both the backup folder with --watch and where copies go with --to (or neither, to be asked)")
 			}
 			w, _ := filepath.Abs(watch)
 			t, _ := filepath.Abs(to)
@@ -115,4 +131,73 @@ func mustAbs(p string) string {
 // yamlQuote quotes a path for YAML (Windows paths have backslashes and colons).
 func yamlQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// runWizard wires the questions to the terminal (or pipe) and the steps
+// after them to the commands of the same name.
+func runWizard(ctx context.Context, g *globals, path string, in io.Reader) error {
+	var secret func() (string, error)
+	echo := true
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		echo = false
+		secret = func() (string, error) {
+			b, err := term.ReadPassword(int(f.Fd()))
+			return string(b), err
+		}
+	}
+	prompt := setup.NewPrompt(in, g.stdout, secret)
+	prompt.Echo = echo
+	home, _ := os.UserHomeDir()
+	open := func(cfgPath string) (*app.App, error) {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		return app.OpenConfig(cfg, g.logger(cfg), "")
+	}
+	w := &setup.Wizard{
+		Prompt:  prompt,
+		Out:     g.stdout,
+		CfgPath: path,
+		Finder:  setup.Finder{Roots: setup.Roots(runtime.GOOS, os.Getenv, home)},
+		Drive:   drives.Advice,
+		Steps: setup.Steps{
+			Auth: func(ctx context.Context, cfgPath, dest string, in io.Reader, out io.Writer) error {
+				a, err := open(cfgPath)
+				if err != nil {
+					return err
+				}
+				defer a.Close()
+				return a.Auth(ctx, dest, app.AuthDefault, in, out)
+			},
+			NotifyTest: func(ctx context.Context, cfgPath string, out io.Writer) (int, error) {
+				a, err := open(cfgPath)
+				if err != nil {
+					return 0, err
+				}
+				defer a.Close()
+				return a.NotifyTest(ctx, out), nil
+			},
+			Check: func(ctx context.Context, cfgPath string, out io.Writer) (int, error) {
+				a, err := open(cfgPath)
+				if err != nil {
+					return 0, err
+				}
+				defer a.Close()
+				return a.Check(ctx, out, false), nil
+			},
+			InstallService: func(_ context.Context, cfgPath string, out io.Writer) error {
+				return installService(cfgPath, out, true)
+			},
+		},
+	}
+	err := w.Run(ctx)
+	if errors.Is(err, setup.ErrKept) {
+		fmt.Fprintf(g.stdout, "Kept %s as it is. Edit it, or run offsite init -c NEWFILE.\n", path)
+		return nil
+	}
+	if errors.Is(err, setup.ErrNoAnswer) {
+		return fmt.Errorf("%w. Run offsite init in a terminal to be asked, or pass --watch and --to", err)
+	}
+	return err
 }

@@ -36,6 +36,7 @@ func main() {
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	if err != nil {
 		printError(os.Stderr, err)
+		reportServiceFailure(err)
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)

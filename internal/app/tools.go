@@ -370,6 +370,7 @@ func (a *App) Check(ctx context.Context, w io.Writer, notifyTest bool) int {
 		}
 		fmt.Fprintf(w, "✓ destination %s (%s): reachable and writable\n", d.Name, d.Type)
 	}
+	warnDrives(w, a.Cfg)
 	if len(a.Cfg.Notify) == 0 {
 		fmt.Fprintln(w, "! no notify channel: nobody will hear about failures or missed backups (see config.example.yaml)")
 	} else if notifyTest {

@@ -1,0 +1,6 @@
+//go:build !windows
+
+package drives
+
+// Only Windows has drive letters.
+var lookup Lookup

@@ -1,0 +1,430 @@
+package setup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/app"
+	"github.com/offsite-backup/offsite/notify"
+)
+
+// appSteps are the steps as `offsite init` wires them, minus logins and
+// the service: the real notify test and check against the written config.
+func appSteps(t *testing.T) Steps {
+	open := func(cfgPath string) (*app.App, error) {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		return app.OpenConfig(cfg, slog.New(slog.DiscardHandler), "")
+	}
+	return Steps{
+		NotifyTest: func(ctx context.Context, cfgPath string, out io.Writer) (int, error) {
+			a, err := open(cfgPath)
+			if err != nil {
+				return 0, err
+			}
+			defer a.Close()
+			return a.NotifyTest(ctx, out), nil
+		},
+		Check: func(ctx context.Context, cfgPath string, out io.Writer) (int, error) {
+			a, err := open(cfgPath)
+			if err != nil {
+				return 0, err
+			}
+			defer a.Close()
+			return a.Check(ctx, out, false), nil
+		},
+		InstallService: func(context.Context, string, io.Writer) error {
+			t.Error("the service was installed although the answer was no")
+			return nil
+		},
+	}
+}
+
+func lines(ls ...string) io.Reader { return strings.NewReader(strings.Join(ls, "\n") + "\n") }
+
+// TestWizardThroughAPipe answers every question from a reader, wrong
+// answers included, and gets a config that check accepts: the suggested
+// watch folder, a local destination it created, a webhook that received
+// the test alert.
+func TestWizardThroughAPipe(t *testing.T) {
+	dir := t.TempDir()
+	watch := filepath.Join(dir, "POS Backup")
+	usb := filepath.Join(dir, "usb")
+	for _, d := range []string{watch, usb} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(watch, "day.bak"), []byte("backup"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var hooks []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		hooks = append(hooks, m)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	var out strings.Builder
+	in := lines(
+		"7",                            // no such suggestion: asked again
+		"1",                            // the suggested folder
+		"",                             // no other folder
+		"x",                            // not a number: asked again
+		"1",                            // a folder
+		filepath.Join(watch, "copies"), // inside the watch: asked again
+		filepath.Join(usb, "offsite"),  // does not exist yet
+		"y",                            // create it
+		"n",                            // nowhere else
+		"",                             // daily backups
+		"2",                            // webhook
+		"ftp://example.com/x",          // not a web address: asked again
+		srv.URL+"/hook",
+		"n", // no service
+	)
+	w := &Wizard{
+		Prompt:  NewPrompt(in, &out, nil),
+		Out:     &out,
+		CfgPath: cfgPath,
+		Finder:  Finder{Roots: []string{dir}},
+		Steps:   appSteps(t),
+	}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"1) " + watch,
+		"there is no folder 7 in the list",
+		"answer with a number from 1 to 4",
+		"inside the watched folder",
+		"give the full address, starting with https://",
+		"test message sent",
+		"reachable and writable",
+		"offsite run -c " + cfgPath,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "✗") {
+		t.Errorf("a step failed:\n%s", got)
+	}
+
+	fi, err := os.Stat(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("config mode %v, want 0600", fi.Mode().Perm())
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatalf("the written config does not load: %v", err)
+	}
+	if len(cfg.Watches) != 1 || cfg.Watches[0].Path != watch || cfg.Watches[0].Name != "pos-backup" ||
+		time.Duration(cfg.Watches[0].ExpectEvery) != 26*time.Hour {
+		t.Errorf("watches = %+v", cfg.Watches)
+	}
+	if len(cfg.Destinations) != 1 || cfg.Destinations[0].Type != "local" || cfg.Destinations[0].Path != filepath.Join(usb, "offsite") {
+		t.Errorf("destinations = %+v", cfg.Destinations)
+	}
+	if len(cfg.Notify) != 1 || cfg.Notify[0].URL != srv.URL+"/hook" {
+		t.Errorf("notify = %+v", cfg.Notify)
+	}
+	if cfg.StateDir != filepath.Join(dir, "offsite-state") {
+		t.Errorf("state_dir = %s", cfg.StateDir)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hooks) != 1 {
+		t.Errorf("webhook got %d messages, want the one test alert", len(hooks))
+	}
+	body, _ := os.ReadFile(cfgPath)
+	for _, key := range []string{"state_dir:", "watches:", "settle:", "expect_every:", "destinations:", "notify:"} {
+		i := strings.Index(string(body), key)
+		if i < 0 {
+			t.Errorf("config lacks %s", key)
+			continue
+		}
+		// Every key the wizard wrote is explained on its line or just above it.
+		before := string(body[:i])
+		line := string(body[i:])
+		line = line[:strings.IndexByte(line, '\n')]
+		prev := strings.TrimSpace(before[strings.LastIndex(strings.TrimRight(before, " \n"), "\n")+1:])
+		if !strings.Contains(line, "#") && !strings.HasPrefix(prev, "#") {
+			t.Errorf("%s has no comment:\n%s", key, body)
+		}
+	}
+}
+
+// TestWizardKeepsAnExistingConfig: the config is replaced only when the
+// user says so, and then the old one is kept beside it.
+func TestWizardKeepsAnExistingConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	if err := os.WriteFile(cfgPath, []byte("# mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, answer := range []string{"", "n", "no"} {
+		var out strings.Builder
+		w := &Wizard{Prompt: NewPrompt(lines(answer), &out, nil), Out: &out, CfgPath: cfgPath}
+		if err := w.Run(context.Background()); !errors.Is(err, ErrKept) {
+			t.Errorf("answer %q: err %v, want ErrKept", answer, err)
+		}
+		if b, _ := os.ReadFile(cfgPath); string(b) != "# mine\n" {
+			t.Fatalf("answer %q: config changed to %q", answer, b)
+		}
+	}
+
+	watch, usb := filepath.Join(dir, "w"), filepath.Join(dir, "u")
+	for _, d := range []string{watch, usb} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out strings.Builder
+	in := lines("maybe", "y", watch, "", "1", usb, "n", "3", "3")
+	w := &Wizard{Prompt: NewPrompt(in, &out, nil), Out: &out, CfgPath: cfgPath}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "answer y (yes) or n (no)") {
+		t.Errorf("a wrong yes/no answer was not asked again:\n%s", out.String())
+	}
+	if b, _ := os.ReadFile(cfgPath + ".old"); string(b) != "# mine\n" {
+		t.Errorf("old config not kept: %q", b)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Watches[0].ExpectEvery != 0 || len(cfg.Notify) != 0 {
+		t.Errorf("no alert chosen, got expect_every %v, notify %v", cfg.Watches[0].ExpectEvery, cfg.Notify)
+	}
+}
+
+// TestWizardStopsWhenTheAnswersRunOut: a pipe with too few answers ends
+// with an error naming the question, and nothing is written.
+func TestWizardStopsWhenTheAnswersRunOut(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	var out strings.Builder
+	w := &Wizard{Prompt: NewPrompt(lines(dir), &out, nil), Out: &out, CfgPath: cfgPath, Finder: Finder{Roots: []string{}}}
+	err := w.Run(context.Background())
+	if !errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), "Folder") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("err = %v, want ErrNoAnswer naming the question", err)
+	}
+	if _, err := os.Stat(cfgPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a config was written: %v", err)
+	}
+}
+
+// TestSMTPAnswersBecomeAURLTheConfigReadsBack: a password with $ and ${ in
+// it is stored so that the config reads it back as typed, not as a
+// variable; a ${VAR} answer stays a reference.
+func TestSMTPAnswersBecomeAURLTheConfigReadsBack(t *testing.T) {
+	t.Setenv("X", "expanded")
+	t.Setenv("SMTP_PASSWORD", "from-env")
+	dir := t.TempDir()
+	for _, tc := range []struct{ typed, want string }{
+		{"pa${X}ss$$ w@rd", "pa${X}ss$$ w@rd"},
+		{"${SMTP_PASSWORD}", "from-env"},
+	} {
+		var out strings.Builder
+		w := &Wizard{Prompt: NewPrompt(lines("owner@example.com, tech@example.com", "mail.example.com", "mail.example.com:587", "shop@example.com", tc.typed), &out, nil)}
+		u, err := w.askSMTP()
+		if err != nil {
+			t.Fatalf("askSMTP: %v\n%s", err, out.String())
+		}
+		if !strings.Contains(out.String(), "give the server and the port") {
+			t.Errorf("a server without a port was taken:\n%s", out.String())
+		}
+		body := Render(Plan{StateDir: dir, Watches: []Watch{{Name: "w", Path: t.TempDir()}},
+			Destinations: []Destination{{Name: "u", Type: "local", Path: filepath.Join(dir, "u")}}, Notify: []string{u}})
+		cfg, err := config.Parse([]byte(body), filepath.Join(dir, "offsite.yaml"))
+		if err != nil {
+			t.Fatalf("config refused %s: %v", body, err)
+		}
+		got := cfg.Notify[0].URL
+		// The mail sender takes it too (it parses every option up front).
+		if _, err := notify.ParseChannels([]string{got}, nil); err != nil {
+			t.Errorf("notify refuses %s: %v", notify.Redact(got), err)
+		}
+		pu, err := parseURL(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pass, _ := pu.User.Password(); pass != tc.want || pu.User.Username() != "shop@example.com" {
+			t.Errorf("typed %q: URL user %q password %q, want %q", tc.typed, pu.User.Username(), pass, tc.want)
+		}
+		if q := pu.Query(); q.Get("to") != "owner@example.com,tech@example.com" || q.Get("from") != "shop@example.com" {
+			t.Errorf("query %v", q)
+		}
+	}
+}
+
+func parseURL(s string) (*url.URL, error) { return url.Parse(s) }
+
+// TestRenderPollsNetworkShares: a watch on a share gets poll, since no
+// change events arrive from one; a local folder does not.
+func TestRenderPollsNetworkShares(t *testing.T) {
+	body := Render(Plan{StateDir: "/s", Watches: []Watch{{Name: "nas", Path: `\\nas\pos`}, {Name: "local", Path: "/srv/pos"}},
+		Destinations: []Destination{{Name: "copy", Type: "local", Path: "/mnt/usb"}}})
+	if n := strings.Count(body, "poll: 1m"); n != 1 || strings.Index(body, "poll: 1m") > strings.Index(body, "name: local") {
+		t.Errorf("poll lines: %d, want one for the share:\n%s", n, body)
+	}
+}
+
+// TestWizardLogsACloudIn: a cloud destination keeps a ${VAR} client ID as
+// a reference, and its login step reads the pasted code from the same
+// input as the questions, so piped answers can carry it.
+func TestWizardLogsACloudIn(t *testing.T) {
+	t.Setenv("DROPBOX_APP_KEY", "app-key")
+	dir := t.TempDir()
+	watch := filepath.Join(dir, "w")
+	if err := os.Mkdir(watch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	var out strings.Builder
+	in := lines(watch, "", "3", `\Shop\Backups\`, "", "${DROPBOX_APP_KEY}", "", "n", "1", "3", "", "PASTED-CODE", "n")
+	var authed, code string
+	w := &Wizard{Prompt: NewPrompt(in, &out, nil), Out: &out, CfgPath: cfgPath, Steps: Steps{
+		Auth: func(_ context.Context, cfg, dest string, in io.Reader, _ io.Writer) error {
+			if cfg != cfgPath {
+				t.Errorf("auth got config %s", cfg)
+			}
+			authed = dest
+			b := make([]byte, 64)
+			n, _ := in.Read(b)
+			code, _, _ = strings.Cut(string(b[:n]), "\n")
+			return nil
+		},
+		Check: func(context.Context, string, io.Writer) (int, error) { return 1, nil },
+		InstallService: func(context.Context, string, io.Writer) error {
+			t.Error("the service was offered although check found a problem")
+			return nil
+		},
+	}}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if authed != "dropbox" || code != "PASTED-CODE" {
+		t.Errorf("auth for %q read %q", authed, code)
+	}
+	if !strings.Contains(out.String(), "Fix what is marked ✗ above, then run: offsite check -c "+cfgPath) {
+		t.Errorf("a failed check does not say what to do:\n%s", out.String())
+	}
+	body, _ := os.ReadFile(cfgPath)
+	for _, want := range []string{"client_id: '${DROPBOX_APP_KEY}'", "folder: 'Shop/Backups'", "type: dropbox"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("config lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(string(body), "client_secret") {
+		t.Errorf("an empty secret was written:\n%s", body)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.Destination("dropbox"); d == nil || d.ClientID != "app-key" || d.Folder != "Shop/Backups" {
+		t.Errorf("dropbox destination %+v", d)
+	}
+}
+
+// TestWizardStopsOnCancel: Ctrl+C while a question waits ends the wizard
+// at once, without writing anything.
+func TestWizardStopsOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out strings.Builder
+	w := &Wizard{Prompt: NewPrompt(pr, &out, nil), Out: io.Discard, CfgPath: filepath.Join(dir, "offsite.yaml"), Finder: Finder{Roots: []string{}}}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond) // waiting for the first answer
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrInterrupted) {
+			t.Errorf("err = %v, want ErrInterrupted", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wizard kept waiting for an answer after cancel")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "offsite.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a config was written: %v", err)
+	}
+}
+
+// TestWizardAsksAgainWhenTheTestAlertFails: a test alert that does not go
+// out lets the address be given again, and the config is rewritten with
+// the one that works.
+func TestWizardAsksAgainWhenTheTestAlertFails(t *testing.T) {
+	dir := t.TempDir()
+	watch, usb := filepath.Join(dir, "w"), filepath.Join(dir, "u")
+	for _, d := range []string{watch, usb} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got sync.WaitGroup
+	got.Add(1)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Done() }))
+	defer good.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/hook"
+	dead.Close() // nothing listens there now
+
+	cfgPath := filepath.Join(dir, "offsite.yaml")
+	var out strings.Builder
+	in := lines(watch, "", "1", usb, "n", "", "2", deadURL, "", "2", good.URL+"/hook", "n")
+	w := &Wizard{Prompt: NewPrompt(in, &out, nil), Out: &out, CfgPath: cfgPath, Steps: appSteps(t)}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	got.Wait()
+	for _, want := range []string{"test message not delivered", "Give the alert address again?", "Wrote the new address", "test message sent"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Notify) != 1 || cfg.Notify[0].URL != good.URL+"/hook" {
+		t.Errorf("notify = %+v, want the working address only", cfg.Notify)
+	}
+	if _, err := os.Stat(cfgPath + ".old"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("rewriting its own config left a .old: %v", err)
+	}
+	if fi, err := os.Stat(cfgPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("rewritten config: %v, %v", fi.Mode(), err)
+	}
+}
