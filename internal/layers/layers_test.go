@@ -24,6 +24,8 @@ func TestLayers(t *testing.T) {
 		{mod + "queue", []string{mod + "providers/", mod + "watcher", mod + "daemon", mod + "notify"}},
 		{mod + "watcher", []string{mod + "providers", mod + "queue", mod + "daemon"}},
 		{mod + "config", []string{mod + "providers/", mod + "queue", mod + "daemon", mod + "watcher"}},
+		// The status page knows the status object only by its JSON contract.
+		{mod + "internal/statuspage", []string{mod + "internal/app", mod + "queue", mod + "daemon", mod + "watcher", mod + "providers", mod + "config"}},
 	}
 	checked := 0
 	for _, line := range strings.Split(string(out), "\n") {
