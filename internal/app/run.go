@@ -154,6 +154,11 @@ type pipeline struct {
 	watchers []watcher.Config
 	health   *health // nil without healthcheck URLs
 	once     bool    // `offsite once`: one run, ended by Once itself
+	// schedulesNow wakes RunSchedules at once ("back up now").
+	schedulesNow chan struct{}
+	// backupNow is set by Run once the watcher exists: rescan every watch
+	// and run the schedules that are due. Nil in `once`.
+	backupNow func() error
 }
 
 func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
@@ -166,7 +171,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 	if err := a.reserveNames(ctx, dests); err != nil {
 		return nil, err
 	}
-	p := &pipeline{notifier: n, watchers: wcfgs}
+	p := &pipeline{notifier: n, watchers: wcfgs, schedulesNow: make(chan struct{}, 1)}
 	o := daemon.Options{
 		Store:        a.Store,
 		Watches:      routes,
@@ -205,6 +210,14 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	p.daemon.SetGate(w)
+	p.backupNow = func() error {
+		w.Rescan("")
+		select {
+		case p.schedulesNow <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+		return nil
+	}
 	a.intake = p.daemon.IntakeFailing
 	a.Log.Info("offsite running", "watches", len(a.Cfg.Watches), "destinations", len(a.Cfg.Destinations), "state", a.Cfg.StateDir)
 

@@ -38,6 +38,10 @@ func (a *App) RunSchedules(ctx context.Context, p *pipeline, now func() time.Tim
 	if p != nil && p.daemon != nil {
 		note = p.daemon.AddNote
 	}
+	var wake chan struct{} // "back up now" from the status page
+	if p != nil {
+		wake = p.schedulesNow
+	}
 	retryAt := map[string]time.Time{} // schedule → no attempt before, after a failure
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
@@ -48,6 +52,8 @@ func (a *App) RunSchedules(ctx context.Context, p *pipeline, now func() time.Tim
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
+			clear(retryAt) // a person asked: a failed schedule may try again now
 		}
 	}
 }
