@@ -57,6 +57,11 @@ func TestPageAndHealthzShowOneStatus(t *testing.T) {
 	if n == nil || n.File != "day.bak" || !n.Verified || len(n.Copies) != 1 || n.Copies[0] != (CopyStatus{"usb", "done"}) {
 		t.Fatalf("newest backup in the status: %+v", n)
 	}
+	var text strings.Builder
+	st.Print(&text)
+	if !strings.Contains(text.String(), "day.bak verified") {
+		t.Errorf("status text lacks the newest backup:\n%s", text.String())
+	}
 	_, body := getPage(t, srv)
 	for _, want := range []string{"All backups are offsite", "day.bak (2.9 KiB)", "✓ verified</span> at usb", "1 file, 2.9 KiB uploaded"} {
 		if !strings.Contains(body, want) {
@@ -79,6 +84,11 @@ func TestPageAndHealthzShowOneStatus(t *testing.T) {
 	}
 	if n := st.Watches[0].Newest; n.File != "day2.bak" || n.Verified || n.Copies[0].State != "pending" {
 		t.Fatalf("newest backup with the disk gone: %+v", n)
+	}
+	text.Reset()
+	st.Print(&text)
+	if !strings.Contains(text.String(), "day2.bak not verified yet (usb pending)") {
+		t.Errorf("status text lacks the newest backup:\n%s", text.String())
 	}
 	_, body = getPage(t, srv)
 	for _, want := range []string{"1 thing needs attention", p.Problem, "What to do:</strong> " + htmlEscape(p.Fix),

@@ -144,6 +144,24 @@ type NewestStatus struct {
 	Copies   []CopyStatus `json:"copies"`
 }
 
+// offsite says where the newest backup is: "verified", or which
+// destinations it still waits for.
+func (n *NewestStatus) offsite() string {
+	if n.Verified {
+		return "verified"
+	}
+	var waiting []string
+	for _, c := range n.Copies {
+		if c.State != string(queue.Done) {
+			waiting = append(waiting, c.Destination+" "+c.State)
+		}
+	}
+	if len(waiting) == 0 {
+		return "not sent yet"
+	}
+	return "not verified yet (" + strings.Join(waiting, ", ") + ")"
+}
+
 // CopyStatus is the newest backup's upload to one destination.
 type CopyStatus struct {
 	Destination string `json:"destination"`
@@ -495,6 +513,9 @@ func (s *Status) Print(w io.Writer) {
 		last := "none yet"
 		if ws.LastArrival != nil {
 			last = ago(s.Time, *ws.LastArrival)
+		}
+		if n := ws.Newest; n != nil {
+			last += ", " + termsafe.Quote(n.File) + " " + n.offsite()
 		}
 		if ws.SilencedTo != nil {
 			last += " (alerts silenced until " + ws.SilencedTo.Local().Format("2006-01-02") + ")"
