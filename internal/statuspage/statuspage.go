@@ -65,8 +65,13 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 		}
 		return done * 100 / total
 	},
-	"f":     func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-	"title": func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	"f": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
 }).ParseFS(files, "page.html"))
 
 // New builds the handler with a fresh random form token.

@@ -29,7 +29,7 @@ func green() Status {
 		Watches: []Watch{{Name: "pos", Path: `C:\POS\Backup`, State: "ok", LastArrival: tp(now.Add(-2 * time.Hour)),
 			Newest: &Newest{File: "day.bak", Size: 1 << 20, Seen: now.Add(-2 * time.Hour), Verified: true,
 				Copies: []Copy{{"cloud", "done"}, {"usb", "done"}}}}},
-		Uploading: []Job{}, Removed: []Job{}, Days: days(30),
+		Uploading: []Job{}, Days: days(30),
 	}
 }
 
