@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -159,4 +160,38 @@ func TestPageButtonsOnTheListener(t *testing.T) {
 	if code, body := do("/backup-now", "", form); code != http.StatusServiceUnavailable || !strings.Contains(body, "not running in this program") {
 		t.Fatalf("back up now without a daemon: %d\n%s", code, body)
 	}
+}
+
+// TestBackupNowRunsDueSchedulesAtOnce: the schedules loop looks every 30
+// s; "back up now" wakes it, so a schedule that is due runs at once.
+func TestBackupNowRunsDueSchedulesAtOnce(t *testing.T) {
+	a, watch, usb := keepApp(t, "", weeklySchedule)
+	var ns notes
+	p := ns.pipeline(a)
+	p.schedulesNow = make(chan struct{}, 1)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	uploaded(t, a, watch, backup(t, a, watch, "day.bak", "tuesday", wed.Add(-24*time.Hour)))
+	var mu sync.Mutex
+	clock := wed
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.RunSchedules(ctx, p, now); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// The first look, on Wednesday, only notes the new schedule.
+	eventually(t, 5*time.Second, "the schedule noted", func() bool {
+		v, ok, _ := a.Store.Get(context.Background(), firstSeenKey("weekly"))
+		return ok && v != ""
+	})
+	mu.Lock()
+	clock = time.Date(2026, 3, 6, 18, 0, 20, 0, time.UTC) // Friday: due
+	mu.Unlock()
+	copied := filepath.Join(usb, "weekly", "pos", "day.bak")
+	time.Sleep(300 * time.Millisecond)
+	if exists(copied) {
+		t.Fatal("the schedule ran before anything woke the loop")
+	}
+	p.schedulesNow <- struct{}{}
+	eventually(t, 10*time.Second, "the weekly copy after back up now", func() bool { return exists(copied) })
 }
