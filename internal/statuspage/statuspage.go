@@ -11,7 +11,6 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -225,13 +224,7 @@ func (h *Handler) pauseAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.o.PauseAlerts(r.Context(), watch, until); err != nil {
-		var msg string
-		if errors.Is(err, context.Canceled) {
-			msg = "The request was cancelled; press the button again."
-		} else {
-			msg = "Alerts were not paused: " + err.Error()
-		}
-		h.render(w, r, http.StatusBadRequest, "", msg)
+		h.render(w, r, http.StatusBadRequest, "", "Alerts were not paused: "+err.Error())
 		return
 	}
 	h.o.Log.Info("missed-backup alerts paused from the status page", "watch", watch, "until", until)
