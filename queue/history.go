@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -22,10 +23,11 @@ type Day struct {
 
 // Daily returns the last n calendar days in loc up to and including the
 // day of now, oldest first, one entry per day (days without uploads are
-// zero). The queue keeps no log of attempts, so a failure shows on the day
-// of the job's latest failed attempt, or, when the upload went through in
-// the end, as Retried on the day it did.
-func (s *Store) Daily(ctx context.Context, n int, now time.Time, loc *time.Location) ([]Day, error) {
+// zero), counting the uploads to the destinations named. The queue keeps
+// no log of attempts, so a failure shows on the day of the job's latest
+// failed attempt, or, when the upload went through in the end, as Retried
+// on the day it did.
+func (s *Store) Daily(ctx context.Context, destinations []string, n int, now time.Time, loc *time.Location) ([]Day, error) {
 	if n <= 0 {
 		return []Day{}, nil
 	}
@@ -46,17 +48,48 @@ func (s *Store) Daily(ctx context.Context, n int, now time.Time, loc *time.Locat
 		return &days[i], true
 	}
 	since := days[0].Date.UnixNano()
-	rows, err := s.db.QueryContext(ctx, `SELECT j.done_at, v.size, j.attempts FROM jobs j JOIN versions v ON v.id=j.version_id
-		WHERE j.state=? AND j.done_at>=?`, Done, since)
+	// One destination at a time, so the lookup is a range of the
+	// (destination, done_at) index however long the history is.
+	for _, dest := range destinations {
+		if err := s.doneSince(ctx, dest, since, day); err != nil {
+			return nil, fmt.Errorf("read uploads per day to %s: %w", dest, err)
+		}
+	}
+	// Failing jobs are few: found by state (the jobs_due index), their
+	// destinations checked here.
+	rows, err := s.db.QueryContext(ctx, `SELECT updated_at, destination FROM jobs WHERE state IN (?,?) AND updated_at>=?`, Failed, Dead, since)
 	if err != nil {
-		return nil, fmt.Errorf("read uploads per day: %w", err)
+		return nil, fmt.Errorf("read failures per day: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at int64
+		var dest string
+		if err := rows.Scan(&at, &dest); err != nil {
+			return nil, fmt.Errorf("read failures per day: %w", err)
+		}
+		if d, ok := day(at); ok && slices.Contains(destinations, dest) {
+			d.Failing++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read failures per day: %w", err)
+	}
+	return days, nil
+}
+
+func (s *Store) doneSince(ctx context.Context, dest string, since int64, day func(int64) (*Day, bool)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT j.done_at, v.size, j.attempts FROM jobs j JOIN versions v ON v.id=j.version_id
+		WHERE j.destination=? AND j.done_at>=? AND j.state=?`, dest, since, Done)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var at, size int64
 		var attempts int
 		if err := rows.Scan(&at, &size, &attempts); err != nil {
-			return nil, fmt.Errorf("read uploads per day: %w", err)
+			return err
 		}
 		if d, ok := day(at); ok {
 			d.Files++
@@ -66,27 +99,7 @@ func (s *Store) Daily(ctx context.Context, n int, now time.Time, loc *time.Locat
 			}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read uploads per day: %w", err)
-	}
-	rows, err = s.db.QueryContext(ctx, `SELECT updated_at FROM jobs WHERE state IN (?,?) AND updated_at>=?`, Failed, Dead, since)
-	if err != nil {
-		return nil, fmt.Errorf("read failures per day: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var at int64
-		if err := rows.Scan(&at); err != nil {
-			return nil, fmt.Errorf("read failures per day: %w", err)
-		}
-		if d, ok := day(at); ok {
-			d.Failing++
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read failures per day: %w", err)
-	}
-	return days, nil
+	return rows.Err()
 }
 
 // Newest is a watch's newest version and its job at each destination.
@@ -107,12 +120,15 @@ func (n *Newest) Verified() bool {
 	return len(n.Jobs) > 0
 }
 
-// NewestVersion returns the newest version seen in a watch with its jobs;
-// ok is false when the watch has none yet.
+// NewestVersion returns the version of a watch seen last, with its jobs;
+// ok is false when the watch has none yet. Versions are numbered as they
+// are first seen, so the highest number is the newest: read backwards by
+// number (NOT INDEXED keeps SQLite from walking the watch's whole history
+// in the watch index instead), and unaffected by a clock set back.
 func (s *Store) NewestVersion(ctx context.Context, watch string) (n Newest, ok bool, err error) {
 	var id, mt, seen int64
-	err = s.db.QueryRowContext(ctx, `SELECT id, rel_path, size, mtime_ns, sha256, first_seen FROM versions
-		WHERE watch=? ORDER BY first_seen DESC, id DESC LIMIT 1`, watch).Scan(&id, &n.Rel, &n.Size, &mt, &n.SHA256, &seen)
+	err = s.db.QueryRowContext(ctx, `SELECT id, rel_path, size, mtime_ns, sha256, first_seen FROM versions NOT INDEXED
+		WHERE watch=? ORDER BY id DESC LIMIT 1`, watch).Scan(&id, &n.Rel, &n.Size, &mt, &n.SHA256, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, false, nil
 	}

@@ -53,7 +53,7 @@ func TestDailyCountsUploadsAndFailuresPerLocalDay(t *testing.T) {
 	upload("d.bak", "d", 400, today.Add(time.Hour), 3, false) // still failing today
 
 	now = time.Date(2026, 11, 23, 23, 30, 0, 0, time.UTC)
-	days, err := s.Daily(ctx, 30, now, loc)
+	days, err := s.Daily(ctx, []string{"usb"}, 30, now, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,16 @@ func TestDailyCountsUploadsAndFailuresPerLocalDay(t *testing.T) {
 		g := got[k]
 		if g.Files != w.Files || g.Bytes != w.Bytes || g.Retried != w.Retried || g.Failing != w.Failing {
 			t.Errorf("%s: got %+v, want %+v", k, g, w)
+		}
+	}
+	// Only the destinations asked for count.
+	other, err := s.Daily(ctx, []string{"cloud"}, 30, now, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range other {
+		if d.Files != 0 || d.Failing != 0 {
+			t.Fatalf("another destination's uploads counted: %+v", d)
 		}
 	}
 }

@@ -269,7 +269,11 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	for _, j := range recent {
 		st.Recent = append(st.Recent, jobStatus(j))
 	}
-	days, err := a.Store.Daily(ctx, 30, st.Time, time.Local)
+	var dests []string
+	for _, d := range a.Cfg.Destinations {
+		dests = append(dests, d.Name)
+	}
+	days, err := a.Store.Daily(ctx, dests, 30, st.Time, time.Local)
 	if err != nil {
 		return nil, err
 	}
