@@ -78,6 +78,8 @@ func newTab(t *testing.T) context.Context {
 			chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
 			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+			// Containers give /dev/shm a few MiB; chromium then crashes on big pages.
+			chromedp.Flag("disable-dev-shm-usage", true),
 			chromedp.WindowSize(1100, 900), chromedp.CombinedOutput(&browser.output))
 		bctx, bcancel := chromedp.NewContext(actx)
 		browser.ctx, browser.stop = bctx, func() { bcancel(); acancel() }
