@@ -16,8 +16,9 @@ type Day struct {
 	Bytes int64     // their size
 	// Retried counts, of Files, those that failed at least once first.
 	Retried int
-	// Failing counts uploads whose latest attempt failed that day and that
-	// have not gone through since (still failing, or given up).
+	// Failing counts uploads that failed and have not gone through yet
+	// (waiting for a retry, being retried, or given up), on the day of
+	// their latest attempt.
 	Failing int
 }
 
@@ -25,8 +26,8 @@ type Day struct {
 // day of now, oldest first, one entry per day (days without uploads are
 // zero), counting the uploads to the destinations named. The queue keeps
 // no log of attempts, so a failure shows on the day of the job's latest
-// failed attempt, or, when the upload went through in the end, as Retried
-// on the day it did.
+// attempt, or, when the upload went through in the end, as Retried on the
+// day it did.
 func (s *Store) Daily(ctx context.Context, destinations []string, n int, now time.Time, loc *time.Location) ([]Day, error) {
 	if n <= 0 {
 		return []Day{}, nil
@@ -55,9 +56,10 @@ func (s *Store) Daily(ctx context.Context, destinations []string, n int, now tim
 			return nil, fmt.Errorf("read uploads per day to %s: %w", dest, err)
 		}
 	}
-	// Failing jobs are few: found by state (the jobs_due index), their
+	// Jobs not done are few: found by state (the jobs_due index), their
 	// destinations checked here.
-	rows, err := s.db.QueryContext(ctx, `SELECT updated_at, destination FROM jobs WHERE state IN (?,?) AND updated_at>=?`, Failed, Dead, since)
+	rows, err := s.db.QueryContext(ctx, `SELECT updated_at, destination FROM jobs
+		WHERE state IN (?,?,?,?) AND attempts>0 AND updated_at>=?`, Failed, Dead, Pending, Uploading, since)
 	if err != nil {
 		return nil, fmt.Errorf("read failures per day: %w", err)
 	}

@@ -9,8 +9,8 @@ import (
 // TestDailyCountsUploadsAndFailuresPerLocalDay: days are the shop's
 // calendar days (a 23:30 upload in UTC+2 is the next local day), bytes sum
 // the uploads finished that day, an upload that needed a retry is marked on
-// the day it went through, and one still failing on the day of its latest
-// failure. Days older than the window and days without uploads are zero.
+// the day it went through, and one not through yet on the day of its latest
+// attempt, a retry under way included. Days older than the window and days without uploads are zero.
 func TestDailyCountsUploadsAndFailuresPerLocalDay(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
@@ -51,6 +51,12 @@ func TestDailyCountsUploadsAndFailuresPerLocalDay(t *testing.T) {
 	upload("b.bak", "b", 200, today.AddDate(0, 0, -2).Add(5*time.Hour), 2, true) // retried
 	upload("c.bak", "c", 300, time.Date(2026, 11, 23, 22, 30, 0, 0, time.UTC), 0, true)
 	upload("d.bak", "d", 400, today.Add(time.Hour), 3, false) // still failing today
+	upload("e.bak", "e", 500, today.AddDate(0, 0, -1), 1, false)
+	// e.bak's next try is under way: it still counts, on the day of that try.
+	now = today.Add(2 * time.Hour)
+	if j, err := claim1(s); err != nil || j == nil || j.Version.Rel != "e.bak" {
+		t.Fatalf("claim e.bak: %v %v", j, err)
+	}
 
 	now = time.Date(2026, 11, 23, 23, 30, 0, 0, time.UTC)
 	days, err := s.Daily(ctx, []string{"usb"}, 30, now, loc)
@@ -72,7 +78,7 @@ func TestDailyCountsUploadsAndFailuresPerLocalDay(t *testing.T) {
 	// c.bak finished at 22:30 UTC on 23 Nov: 00:30 on 24 Nov in the shop.
 	want := map[string]Day{
 		"2026-11-22": {Files: 2, Bytes: 300, Retried: 1},
-		"2026-11-24": {Files: 1, Bytes: 300, Failing: 1},
+		"2026-11-24": {Files: 1, Bytes: 300, Failing: 2},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("days with activity: %+v, want %+v", got, want)

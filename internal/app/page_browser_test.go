@@ -236,6 +236,19 @@ func (s *shop) waitFor(sel string, want ...string) string {
 	}
 }
 
+// count loads the page and counts the elements a CSS selector matches.
+func (s *shop) count(sel string) int {
+	s.t.Helper()
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.url)); err != nil {
+		s.t.Fatalf("open %s: %v", s.url, err)
+	}
+	n, err := chromedp.Run(s.tab, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+	if err != nil {
+		s.t.Fatalf("count %s: %v", sel, err)
+	}
+	return n
+}
+
 // press opens the page, runs the steps that fill a form, submits it with
 // its button and returns the flash message the next page shows.
 func (s *shop) press(form string, fill ...chromedp.Action[chromedp.Void]) string {
@@ -270,6 +283,10 @@ func TestStatusPageInBrowser(t *testing.T) {
 	s.waitFor("#dest-usb", "OK", "Last success\njust now")
 	if txt := s.text("body"); strings.Contains(txt, "need attention") || strings.Contains(txt, "paused") {
 		t.Fatalf("green page mentions trouble:\n%s", txt)
+	}
+	// Today's bar in the chart, no failure marked.
+	if bars, fails := s.count("#history rect.bar"), s.count("#history circle.fail"); bars != 1 || fails != 0 {
+		t.Fatalf("chart: %d bars, %d failure marks; want today's bar and no mark", bars, fails)
 	}
 
 	// Back up now: day2.bak arrives while the folder is not watched for
@@ -312,6 +329,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	s.waitFor("#dest-cloud", "failing", "keep failing")
 	s.waitFor("#concerns", "Destination cloud:", "keep failing", "What to do:")
 	s.waitFor("#watch-pos", "day3.bak", "not verified yet", "usb ✓", "cloud failed")
+	if fails := s.count("#history circle.fail"); fails != 1 {
+		t.Fatalf("chart: %d failure marks while Drive fails, want today's", fails)
+	}
 	s.cloud.ClearFaults()
 	s.waitFor("#verdict", "All backups are offsite or on their way")
 	s.waitFor("#watch-pos", "day3.bak", "✓ verified at cloud, usb")

@@ -54,7 +54,7 @@ type DayStatus struct {
 	Files   int    `json:"files"`
 	Bytes   int64  `json:"bytes"`
 	Retried int    `json:"retried"` // of files, those that failed at first
-	Failing int    `json:"failing"` // uploads that last failed that day and have not gone through since
+	Failing int    `json:"failing"` // uploads that failed and have not gone through yet, on the day of their latest attempt
 }
 
 // TestRestoreStatus is the outcome of one test restore.
