@@ -29,7 +29,7 @@ func green() Status {
 		Watches: []Watch{{Name: "pos", Path: `C:\POS\Backup`, State: "ok", LastArrival: tp(now.Add(-2 * time.Hour)),
 			Newest: &Newest{File: "day.bak", Size: 1 << 20, Seen: now.Add(-2 * time.Hour), Verified: true,
 				Copies: []Copy{{"cloud", "done"}, {"usb", "done"}}}}},
-		Uploading: []Job{}, Days: days(30),
+		Uploading: []Job{}, Removed: []Job{}, Days: days(30),
 	}
 }
 
@@ -225,6 +225,17 @@ func TestChartMarksFailedDays(t *testing.T) {
 	mustContain(t, body, "Sun 22 Nov: 1 file, 2 MiB uploaded; 1 failed at first and went through later",
 		"Mon 23 Nov: 2 files, 4 MiB uploaded", ": nothing uploaded; 3 failed and did not go through yet",
 		"uploads over the last 30 days: 6 MiB in all; uploads failed on 2 days", ">4 MiB</text>", ">today</text>")
+}
+
+func TestRemovedBackupsAreListed(t *testing.T) {
+	st := green()
+	f := &fixture{st: st}
+	srv, _ := f.server(t)
+	_, _, body := get(t, srv, "/")
+	mustNotContain(t, body, "Deleted before they were sent")
+	f.st.Removed = []Job{{Watch: "pos", File: "mon.bak", Destination: "cloud", At: now.Add(-time.Hour)}}
+	_, _, body = get(t, srv, "/")
+	mustContain(t, body, "Deleted before they were sent", "mon.bak (pos) → cloud", "<code>offsite ack</code>")
 }
 
 func TestLastTestRestore(t *testing.T) {

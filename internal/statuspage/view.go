@@ -16,6 +16,7 @@ type Status struct {
 	Destinations []Destination `json:"destinations"`
 	Watches      []Watch       `json:"watches"`
 	Uploading    []Job         `json:"uploading"`
+	Removed      []Job         `json:"removed"`
 	Days         []Day         `json:"uploads_by_day"`
 	TestRestore  *TestRestore  `json:"last_test_restore"`
 }
