@@ -284,9 +284,10 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if txt := s.text("body"); strings.Contains(txt, "need attention") || strings.Contains(txt, "paused") {
 		t.Fatalf("green page mentions trouble:\n%s", txt)
 	}
-	// Today's bar in the chart, no failure marked.
-	if bars, fails := s.count("#history rect.bar"), s.count("#history circle.fail"); bars != 1 || fails != 0 {
-		t.Fatalf("chart: %d bars, %d failure marks; want today's bar and no mark", bars, fails)
+	// Today, the chart's last day, has a bar and no failure mark.
+	const today = "#history g.day:last-of-type"
+	if bars, fails := s.count(today+" rect.bar"), s.count(today+" circle.fail"); bars != 1 || fails != 0 {
+		t.Fatalf("chart today: %d bars, %d failure marks; want a bar and no mark", bars, fails)
 	}
 
 	// Back up now: day2.bak arrives while the folder is not watched for
@@ -329,7 +330,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	s.waitFor("#dest-cloud", "failing", "keep failing")
 	s.waitFor("#concerns", "Destination cloud:", "keep failing", "What to do:")
 	s.waitFor("#watch-pos", "day3.bak", "not verified yet", "usb ✓", "cloud failed")
-	if fails := s.count("#history circle.fail"); fails != 1 {
+	if fails := s.count(today + " circle.fail"); fails != 1 {
 		t.Fatalf("chart: %d failure marks while Drive fails, want today's", fails)
 	}
 	s.cloud.ClearFaults()
