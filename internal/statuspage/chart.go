@@ -24,7 +24,8 @@ type chart struct {
 
 type chartDay struct {
 	X, W         float64 // the day's slot
-	BarY, BarH   float64 // the bar (height 0 on a day without uploads)
+	BarX, BarW   float64 // the bar, narrower than the slot so bars stand apart
+	BarY, BarH   float64 // (height 0 on a day without uploads)
 	MarkX, MarkY float64 // the failure mark's centre
 	Failed       bool
 	Label        string // an x-axis label under some days ("2 Nov"), else ""
@@ -60,7 +61,7 @@ func newChart(days []Day) chart {
 	slot := (c.Right - c.Left) / float64(len(days))
 	for i, d := range days {
 		x := c.Left + float64(i)*slot
-		cd := chartDay{X: x, W: slot, MarkX: x + slot/2, MarkY: c.Top - 12, Failed: d.Failing+d.Retried > 0, Title: dayTitle(d)}
+		cd := chartDay{X: x, W: slot, BarX: x + slot*0.12, BarW: slot * 0.76, MarkX: x + slot/2, MarkY: c.Top - 12, Failed: d.Failing+d.Retried > 0, Title: dayTitle(d)}
 		if top > 0 && d.Bytes > 0 {
 			// At least 2 units tall, so a small day still shows.
 			cd.BarH = max(2, float64(d.Bytes)/float64(top)*(c.Base-c.Top))
