@@ -409,3 +409,19 @@ func TestAgoInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenIsPerProcess: a page opened before offsite restarted carries the
+// old process's token; its form is refused with a reload hint.
+func TestTokenIsPerProcess(t *testing.T) {
+	f := &fixture{st: green()}
+	before, _ := f.server(t)
+	old := token(t, before)
+	after, _ := f.server(t)
+	if token(t, after) == old {
+		t.Fatal("two processes share one form token")
+	}
+	code, _, body := post(t, after, "/backup-now", url.Values{"token": {old}}, map[string]string{"Origin": after.URL})
+	if code != http.StatusForbidden || !strings.Contains(body, "Reload the status page") || f.backups != 0 {
+		t.Fatalf("stale token: %d %q, %d backups", code, body, f.backups)
+	}
+}
