@@ -123,6 +123,7 @@ type shop struct {
 // startShop opens the shop's App, calls before (files already there at
 // start, history), then starts the daemon and a browser tab.
 func startShop(t *testing.T, before func(*shop)) *shop {
+	tab := newTab(t) // first: without chromium there is nothing to start
 	dir := t.TempDir()
 	cloud := fakecloud.New(0)
 	mux := http.NewServeMux()
@@ -134,7 +135,7 @@ func startShop(t *testing.T, before func(*shop)) *shop {
 	drv.Register(mux)
 	cloudSrv := httptest.NewServer(mux)
 	t.Cleanup(cloudSrv.Close)
-	s := &shop{t: t, watch: filepath.Join(dir, "backups"), usb: filepath.Join(dir, "usb"), cloud: cloud, drive: drv}
+	s := &shop{t: t, tab: tab, watch: filepath.Join(dir, "backups"), usb: filepath.Join(dir, "usb"), cloud: cloud, drive: drv}
 	state := filepath.Join(dir, "state")
 	for _, d := range []string{s.watch, s.usb, state} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -189,7 +190,6 @@ retry:
 		a.Close()
 	})
 	s.url = "http://" + addr + "/"
-	s.tab = newTab(t)
 	return s
 }
 
