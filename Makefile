@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 PKGS    ?= ./...
 
-.PHONY: all build test test-long bench lint demo cross dist version clean fidelity
+.PHONY: all build test test-long bench lint demo cross dist version clean fidelity screenshot
 
 all: lint test build
 
@@ -53,6 +53,11 @@ demo: build
 # ~/.cache/offsite) and the distribution's older build (installed if missing).
 fidelity:
 	./scripts/fidelity.sh
+
+# docs/status-page.png: the status page of a test shop with its USB disk
+# unplugged, taken by the browser test in chromium.
+screenshot:
+	$(GO) test -count=1 -run '^TestStatusPageInBrowser$$' ./internal/app/ -screenshot $(CURDIR)/docs/status-page.png
 
 cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o $(BIN)/offsite.exe ./cmd/offsite

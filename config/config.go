@@ -15,7 +15,7 @@ type Config struct {
 	File         string        `yaml:"-"`         // the path it was loaded from (not a key)
 	StateDir     string        `yaml:"state_dir"` // queue database, tokens, spool
 	LogLevel     string        `yaml:"log_level"` // debug|info|warn|error
-	HTTP         string        `yaml:"http"`      // loopback listener for /metrics and /healthz
+	HTTP         string        `yaml:"http"`      // loopback listener for the status page, /metrics and /healthz
 	Workers      int           `yaml:"workers"`   // concurrent uploads
 	Bandwidth    Rate          `yaml:"bandwidth"` // global upload cap, 0 = none
 	Watches      []Watch       `yaml:"watches"`

@@ -176,3 +176,12 @@ func (s *Store) DropUnsentCopies(ctx context.Context, schedule string, version i
 	}
 	return nil
 }
+
+// ClearScheduleRetries lets every schedule whose run failed try again at
+// once, when a person asks for a backup now.
+func (s *Store) ClearScheduleRetries(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE schedule_runs SET retry_at=0`); err != nil {
+		return fmt.Errorf("clear the schedules' retry times: %w", err)
+	}
+	return nil
+}

@@ -12,11 +12,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/offsite-backup/offsite/internal/statuspage"
 	"github.com/offsite-backup/offsite/queue"
 )
 
-// httpHandler serves /metrics (Prometheus) and /healthz on the optional
-// loopback listener.
+// httpHandler serves the status page at /, /metrics (Prometheus) and
+// /healthz on the optional loopback listener. p is the running daemon's
+// pipeline, for "back up now"; nil without one.
 func (a *App) httpHandler(p *pipeline) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &queueCollector{s: a.Store})
@@ -44,6 +46,23 @@ func (a *App) httpHandler(p *pipeline) http.Handler {
 			a.Log.Debug("health check reply not sent", "err", err)
 		}
 	})
+	o := statuspage.Options{
+		Status: func(ctx context.Context) ([]byte, error) {
+			st, err := a.Status(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(st)
+		},
+		PauseAlerts: func(ctx context.Context, watch string, until time.Time) error {
+			return a.Pause(ctx, watch, until, false)
+		},
+		Log: a.Log,
+	}
+	if p != nil && p.backupNow != nil {
+		o.BackupNow = p.backupNow
+	}
+	mux.Handle("/", statuspage.New(o))
 	return loopbackHostOnly(a.Cfg.HTTP, mux)
 }
 

@@ -79,6 +79,11 @@ type pipeline struct {
 	// settled is signalled when an upload run ends, so schedules look at
 	// their runs' copies then rather than at their next tick.
 	settled chan struct{}
+	// schedulesNow wakes RunSchedules at once ("back up now").
+	schedulesNow chan struct{}
+	// backupNow is set by Run once the watcher exists: rescan every watch
+	// and run the schedules that are due. Nil in `once`.
+	backupNow func() error
 }
 
 func (p *pipeline) runEnded() {
@@ -99,7 +104,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 		return nil, err
 	}
 	o.Notifier = reports{n: n, mode: a.Cfg.Report}
-	p := &pipeline{notifier: n, watchers: wcfgs, settled: make(chan struct{}, 1)}
+	p := &pipeline{notifier: n, watchers: wcfgs, settled: make(chan struct{}, 1), schedulesNow: make(chan struct{}, 1)}
 	o.AfterRun = func(notify.RunReport) { p.runEnded() }
 	if h := a.newHealth(); h != nil {
 		p.health = h
@@ -149,6 +154,14 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	p.daemon.SetGate(w)
+	p.backupNow = func() error {
+		w.Rescan("")
+		select {
+		case p.schedulesNow <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+		return nil
+	}
 	a.intake = p.daemon.IntakeFailing
 	a.Log.Info("offsite running", "watches", len(a.Cfg.Watches), "destinations", len(a.Cfg.Destinations), "state", a.Cfg.StateDir)
 

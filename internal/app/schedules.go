@@ -23,6 +23,10 @@ func (a *App) RunSchedules(ctx context.Context, p *pipeline, now func() time.Tim
 	if p != nil && p.daemon != nil {
 		note, wake, settled = p.daemon.AddNote, p.daemon.Wake, p.settled
 	}
+	var asked chan struct{} // "back up now" from the status page
+	if p != nil {
+		asked = p.schedulesNow
+	}
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -36,6 +40,11 @@ func (a *App) RunSchedules(ctx context.Context, p *pipeline, now func() time.Tim
 			return
 		case <-t.C:
 		case <-settled:
+		case <-asked:
+			// A person asked: a schedule that failed may try again now.
+			if err := a.Store.ClearScheduleRetries(ctx); err != nil {
+				a.Log.Warn("cannot let failed schedules try again at once; they wait for their retry time", "err", err)
+			}
 		}
 	}
 }

@@ -46,6 +46,31 @@ type Status struct {
 	// (state folder's disk full, database unwritable): they are not on
 	// their way anywhere yet. Only the running daemon knows it.
 	Intake *IntakeStatus `json:"intake,omitempty"`
+	// Days is the last 30 calendar days in the PC's time zone, oldest
+	// first: what was uploaded each day and what failed.
+	Days []DayStatus `json:"uploads_by_day"`
+	// TestRestore is the newest test restore: a stored copy read back and
+	// checked against the backup. Nil until one has run.
+	TestRestore *TestRestoreStatus `json:"last_test_restore,omitempty"`
+}
+
+// DayStatus is one day of uploads (queue.Day).
+type DayStatus struct {
+	Date    string `json:"date"` // YYYY-MM-DD
+	Files   int    `json:"files"`
+	Bytes   int64  `json:"bytes"`
+	Retried int    `json:"retried"` // of files, those that failed at first
+	Failing int    `json:"failing"` // uploads that failed and have not gone through yet, on the day of their latest attempt
+}
+
+// TestRestoreStatus is the outcome of one test restore.
+type TestRestoreStatus struct {
+	At          time.Time `json:"at"`
+	Destination string    `json:"destination"`
+	Watch       string    `json:"watch,omitempty"`
+	File        string    `json:"file"`
+	OK          bool      `json:"ok"`
+	Message     string    `json:"message,omitempty"` // what went wrong, when !OK
 }
 
 // IntakeStatus is the "intake" problem: backups found but not queued.
@@ -90,8 +115,12 @@ type DestinationStatus struct {
 }
 
 type PauseStatus struct {
-	Reason  string    `json:"reason"`
-	Message string    `json:"message"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Problem is the cause in a shop owner's words ("the backup disk is
+	// not plugged in"), Fix what to do about it.
+	Problem string    `json:"problem"`
+	Fix     string    `json:"fix"`
 	Since   time.Time `json:"since,omitzero"`
 	// NextTry is left out when the probe is due now (after `offsite retry`).
 	NextTry time.Time `json:"next_try,omitzero"`
@@ -115,7 +144,43 @@ type WatchStatus struct {
 	OverdueSince *time.Time `json:"overdue_since,omitempty"`
 	SilencedTo   *time.Time `json:"alerts_silenced_until,omitempty"`
 	HeldTo       *time.Time `json:"uploads_held_until,omitempty"`
-	expect       string     // the rule, in words, for the concern
+	// Newest is the newest backup seen in the folder and where it is.
+	Newest *NewestStatus `json:"newest,omitempty"`
+	expect string        // the rule, in words, for the concern
+}
+
+// NewestStatus is a watch's newest backup: verified once every destination
+// it goes to holds a copy checked against the service's own hash.
+type NewestStatus struct {
+	File     string       `json:"file"`
+	Size     int64        `json:"size"`
+	Seen     time.Time    `json:"seen"`
+	Verified bool         `json:"verified"`
+	Copies   []CopyStatus `json:"copies"`
+}
+
+// offsite says where the newest backup is: "verified", or which
+// destinations it still waits for.
+func (n *NewestStatus) offsite() string {
+	if n.Verified {
+		return "verified"
+	}
+	var waiting []string
+	for _, c := range n.Copies {
+		if c.State != string(queue.Done) {
+			waiting = append(waiting, c.Destination+" "+c.State)
+		}
+	}
+	if len(waiting) == 0 {
+		return "not sent yet"
+	}
+	return "not verified yet (" + strings.Join(waiting, ", ") + ")"
+}
+
+// CopyStatus is the newest backup's upload to one destination.
+type CopyStatus struct {
+	Destination string `json:"destination"`
+	State       string `json:"state"` // a job state: pending, uploading, done, failed, ...
 }
 
 type JobStatus struct {
@@ -177,7 +242,8 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
-				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt)}
+				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt),
+					Problem: pauseProblem(ds.local, p.Reason), Fix: pauseFix(d.Name, ds.local, p.Reason)}
 			}
 		}
 		st.Destinations = append(st.Destinations, ds)
@@ -221,6 +287,18 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	for _, j := range recent {
 		st.Recent = append(st.Recent, jobStatus(j))
 	}
+	var dests []string
+	for _, d := range a.Cfg.Destinations {
+		dests = append(dests, d.Name)
+	}
+	days, err := a.Store.Daily(ctx, dests, 30, st.Time, time.Local)
+	if err != nil {
+		return nil, err
+	}
+	st.Days = make([]DayStatus, 0, len(days))
+	for _, d := range days {
+		st.Days = append(st.Days, DayStatus{Date: d.Date.Format(time.DateOnly), Files: d.Files, Bytes: d.Bytes, Retried: d.Retried, Failing: d.Failing})
+	}
 	if a.intake != nil {
 		if t, failing := a.intake(); failing {
 			st.Intake = &IntakeStatus{Files: t.Files, Error: t.Err.Error(), Since: t.Since,
@@ -263,6 +341,15 @@ func (a *App) watchStatus(ctx context.Context, w *config.Watch, now time.Time) (
 		return ws, fmt.Errorf("read the newest backup of %s: %w", w.Name, err)
 	}
 	ws.LastArrival = utcPtr(last)
+	if n, ok, err := a.Store.NewestVersion(ctx, w.Name); err != nil {
+		return ws, err
+	} else if ok {
+		ns := &NewestStatus{File: n.Rel, Size: n.Size, Seen: utc(n.FirstSeen), Verified: n.Verified(), Copies: []CopyStatus{}}
+		for _, j := range n.Jobs {
+			ns.Copies = append(ns.Copies, CopyStatus{Destination: j.Destination, State: string(j.State)})
+		}
+		ws.Newest = ns
+	}
 	silence := a.silence(ctx, w.Name)
 	ws.SilencedTo = utcPtr(until(silence, now))
 	ws.HeldTo = utcPtr(a.heldUntil(ctx, w.Name, now))
@@ -326,7 +413,7 @@ func (s *Status) Health() []Concern {
 		if p := d.Paused; p != nil {
 			out = append(out, Concern{Subject: subject, Reason: "paused",
 				Message: fmt.Sprintf("uploads to %s are paused: %s; %d upload(s) wait", d.Name, p.Message, d.Waiting),
-				Fix:     pauseFix(d.Name, d.local, p.Reason)})
+				Fix:     p.Fix})
 		}
 		if d.Alerting > 0 {
 			msg := fmt.Sprintf("%d upload(s) to %s keep failing", d.Alerting, d.Name)
@@ -395,6 +482,29 @@ func (s *Status) lastError(dest, state string) string {
 	return ""
 }
 
+// pauseProblem says why a destination is paused in a shop owner's words.
+func pauseProblem(local bool, reason string) string {
+	switch reason {
+	case "auth":
+		return "the saved sign-in was refused: it expired or was revoked"
+	case "quota":
+		if local {
+			return "the backup disk is full"
+		}
+		return "the storage account is full"
+	case "missing":
+		if local {
+			return "the backup disk is not plugged in (or the network share is not connected)"
+		}
+		return "the backup folder is gone from the account"
+	case "read-only":
+		return "offsite is not allowed to write there"
+	case "rate-limited":
+		return "the service asked offsite to wait before sending more"
+	}
+	return "it cannot be used at the moment"
+}
+
 // pauseFix is what to do about a paused destination, by the pause's reason.
 func pauseFix(name string, local bool, reason string) string {
 	var fix string
@@ -457,6 +567,9 @@ func (s *Status) Print(w io.Writer) {
 		last := "none yet"
 		if ws.LastArrival != nil {
 			last = ago(s.Time, *ws.LastArrival)
+		}
+		if n := ws.Newest; n != nil {
+			last += ", " + termsafe.Quote(n.File) + " " + n.offsite()
 		}
 		if ws.SilencedTo != nil {
 			last += " (alerts silenced until " + ws.SilencedTo.Local().Format("2006-01-02") + ")"
