@@ -205,7 +205,25 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 	want := hs.Sums[kind]
 	remote := path.Join(s.Folder, w.Name, path.Base(src.Rel))
 	rec := copyRecord{Path: remote, Time: src.ModTime, SHA256: src.SHA256}
+	writeOnly := a.cannot(dest, "read") != nil
+	if writeOnly {
+		// A mailbox cannot be looked in: the records say whether this
+		// version was sent already (a run repeated after another
+		// destination failed must not mail it twice).
+		recs, err := a.copies(ctx, s.Name, dest)
+		if err != nil {
+			return copyRecord{}, err
+		}
+		for _, r := range recs {
+			if r.SHA256 == src.SHA256 {
+				return r, nil
+			}
+		}
+	}
 	for _, cand := range []string{remote, stamped(remote, src.ModTime)} {
+		if writeOnly {
+			break
+		}
 		rf, err := p.Stat(ctx, cand)
 		if errors.Is(err, providers.ErrNotFound) {
 			rec.Path = cand
@@ -228,7 +246,7 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 	if err != nil {
 		return copyRecord{}, fmt.Errorf("upload %s: %w", rec.Path, err)
 	}
-	if s.Verify {
+	if s.Verify && !writeOnly {
 		if err := verifyCopy(ctx, p, rf.Path, want); err != nil {
 			return copyRecord{}, err
 		}
@@ -295,6 +313,10 @@ func (a *App) pruneScheduleCopies(ctx context.Context, s *config.Schedule, dest 
 	recs, err := a.copies(ctx, s.Name, dest)
 	if err != nil || len(recs) == 0 || s.Keep.IsZero() {
 		return nil, err
+	}
+	if why := a.cannot(dest, "pruned"); why != nil {
+		fmt.Fprintf(w, "%s: schedule %s: nothing pruned: %v\n", dest, s.Name, why)
+		return nil, nil
 	}
 	items := make([]retention.Item, len(recs))
 	newest := 0

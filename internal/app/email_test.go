@@ -1,0 +1,316 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/smtpmail/smtptest"
+	"github.com/offsite-backup/offsite/queue"
+)
+
+// mailApp is an App whose watch "pos" goes to the email destination
+// "mailbox" on a loopback SMTP server, with alerts to a webhook.
+type mailApp struct {
+	*App
+	watch string
+	smtp  *smtptest.Server
+	hook  *hook
+}
+
+func newMailApp(t *testing.T, destExtra, extra string) *mailApp {
+	t.Helper()
+	dir := t.TempDir()
+	watch, state := filepath.Join(dir, "backups"), filepath.Join(dir, "state")
+	os.MkdirAll(watch, 0o755)
+	s := smtptest.Start(t, smtptest.Options{})
+	h := &hook{}
+	hookSrv := httptest.NewServer(h)
+	t.Cleanup(hookSrv.Close)
+	yaml := fmt.Sprintf(`state_dir: %s
+watches:
+  - name: pos
+    path: %s
+    settle: 100ms
+    destinations: [mailbox]
+destinations:
+  - name: mailbox
+    type: email
+    url: %s
+%sretry:
+  initial: 100ms
+  max: 300ms
+  alert_after: 2
+notify:
+  - url: %s/hook
+    on: [failure, recovered]
+%s`, state, watch, s.URL("from=shop@example.com&to=owner@example.com,bookkeeper@example.com"), destExtra, hookSrv.URL, extra)
+	cfg, err := config.Parse([]byte(yaml), filepath.Join(dir, "offsite.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return &mailApp{App: a, watch: watch, smtp: s, hook: h}
+}
+
+func (m *mailApp) write(t *testing.T, name string, data []byte) {
+	t.Helper()
+	p := filepath.Join(m.watch, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute) // settled
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// attachments decodes every mail received so far.
+func (m *mailApp) attachments(t *testing.T) []smtptest.Part {
+	t.Helper()
+	var out []smtptest.Part
+	for _, ml := range m.smtp.Mails() {
+		p, err := smtptest.Parse(ml.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Attachments...)
+	}
+	return out
+}
+
+func (m *mailApp) failures() []map[string]any {
+	m.hook.mu.Lock()
+	defer m.hook.mu.Unlock()
+	var out []map[string]any
+	for _, e := range m.hook.events {
+		if e["kind"] == "failure" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// A routine upload to a mailbox: one mail to both recipients whose
+// attachment decodes to the backup; the job is done with the hash sent.
+func TestEmailUploadIsOneMailWithTheFile(t *testing.T) {
+	m := newMailApp(t, "", "")
+	data := bytes.Repeat([]byte("Kassenbuch\x00\x01\xfe"), 50_000)
+	m.write(t, "Kassenbuch März.xlsx", data)
+	if err := m.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mails := m.smtp.Mails()
+	if len(mails) != 1 || len(mails[0].To) != 2 {
+		t.Fatalf("mails %v, want one to both recipients", mails)
+	}
+	att := m.attachments(t)
+	if len(att) != 1 || att[0].Name != "Kassenbuch März.xlsx" || sha256.Sum256(att[0].Body) != sha256.Sum256(data) {
+		t.Fatalf("attachments %+v", att)
+	}
+	jobs, _ := m.Store.Jobs(context.Background(), queue.Filter{Destination: "mailbox", States: []queue.State{queue.Done}})
+	if sum := sha256.Sum256(data); len(jobs) != 1 || jobs[0].RemoteHash != fmt.Sprintf("%x", sum) {
+		t.Fatalf("done jobs %+v", jobs)
+	}
+	// Once more: the job is done, nothing is mailed again.
+	if err := m.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.smtp.Mails()); n != 1 {
+		t.Fatalf("%d mails after a second run", n)
+	}
+}
+
+// A file over max_size: nothing is sent, one alert names the file and the
+// fix, `once` fails, and later runs do not alert again.
+func TestEmailOversizedFileAlertsOnce(t *testing.T) {
+	m := newMailApp(t, "    max_size: 1KiB\n", "")
+	m.write(t, "day.bak", make([]byte, 2048))
+	if err := m.Once(context.Background()); err == nil {
+		t.Fatal("once succeeded with a file it could not send")
+	}
+	if err := m.Once(context.Background()); err == nil {
+		t.Fatal("second once succeeded")
+	}
+	if n := m.smtp.Attempts(); n != 0 {
+		t.Fatalf("%d mails begun", n)
+	}
+	f := m.failures()
+	if len(f) != 1 {
+		t.Fatalf("%d failure alerts, want 1: %v", len(f), f)
+	}
+	text := fmt.Sprint(f[0]["text"])
+	for _, want := range []string{"day.bak", "2.0 KiB, larger than the 1.0 KiB", "compress", "cloud"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("alert lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// A 452 answer is tried again and the file arrives once.
+func TestEmailTemporaryRefusalIsRetried(t *testing.T) {
+	m := newMailApp(t, "", "")
+	m.smtp.Fail(smtptest.Fault{Step: "DATA", Code: 452, Enhanced: [3]int{4, 3, 1}, Text: "Insufficient system storage", Times: 1})
+	data := []byte("monday's backup")
+	m.write(t, "day.bak", data)
+	if err := m.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.smtp.Attempts(); n != 2 {
+		t.Errorf("%d mails begun, want the refused one and its retry", n)
+	}
+	att := m.attachments(t)
+	if len(att) != 1 || !bytes.Equal(att[0].Body, data) {
+		t.Fatalf("attachments %+v", att)
+	}
+}
+
+// A full mailbox (552 5.2.2) pauses the destination with one alert that
+// carries the server's words; the backup waits in the queue.
+func TestEmailFullMailboxPausesDestination(t *testing.T) {
+	m := newMailApp(t, "", "")
+	m.smtp.Fail(smtptest.Fault{Step: "DATA", Code: 552, Enhanced: [3]int{5, 2, 2}, Text: "Mailbox full", Times: 100})
+	m.write(t, "day.bak", []byte("tuesday"))
+	_ = m.Once(context.Background())
+	ctx := context.Background()
+	p, paused, err := m.Store.PauseOf(ctx, "mailbox")
+	if err != nil || !paused {
+		t.Fatalf("mailbox not paused: %v %v", p, err)
+	}
+	f := m.failures()
+	if len(f) != 1 {
+		t.Fatalf("%d failure alerts: %v", len(f), f)
+	}
+	if text := fmt.Sprint(f[0]["text"]); !strings.Contains(text, "552 5.2.2 Mailbox full") || !strings.Contains(text, "delete old backup mails") {
+		t.Errorf("alert:\n%s", text)
+	}
+	jobs, _ := m.Store.Jobs(ctx, queue.Filter{Destination: "mailbox"})
+	if len(jobs) != 1 || jobs[0].State == queue.Done || jobs[0].State == queue.Dead {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	if len(m.smtp.Mails()) != 0 {
+		t.Fatal("delivered")
+	}
+}
+
+// ls, restore, verify and prune say plainly that a mailbox cannot be
+// listed, read back, verified or pruned; check sends a test mail and push
+// one more mail.
+func TestEmailToolsSayWhatAMailboxCannotDo(t *testing.T) {
+	m := newMailApp(t, "", `schedules:
+  - name: weekly
+    cron: "0 18 * * FRI"
+    copy_latest: pos
+    destinations: [mailbox]
+    keep: {weekly: 2}
+`)
+	ctx := context.Background()
+	m.write(t, "day.bak", []byte("wednesday"))
+	if err := m.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.List(ctx, "mailbox", ""); err == nil || !strings.Contains(err.Error(), "cannot be listed by offsite") || !strings.Contains(err.Error(), "save its attachment") {
+		t.Errorf("ls: %v", err)
+	}
+	if _, err := m.Restore(ctx, "mailbox", "pos/day.bak", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "cannot be read back by offsite") {
+		t.Errorf("restore: %v", err)
+	}
+	var out bytes.Buffer
+	if bad := m.Verify(ctx, &out); bad != 0 || !strings.Contains(out.String(), "mailbox: 1 upload(s) not checked") || !strings.Contains(out.String(), "cannot be verified by offsite") {
+		t.Errorf("verify = %d:\n%s", bad, out.String())
+	}
+	// Records of two weekly copies, as a schedule would leave them.
+	for i, day := range []string{"2026-03-06", "2026-03-13", "2026-03-20"} {
+		tm, _ := time.Parse("2006-01-02", day)
+		if err := m.recordCopy(ctx, "weekly", "mailbox", copyRecord{Path: fmt.Sprintf("weekly/pos/day%d.bak", i), Time: tm}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	if gone, err := m.Prune(ctx, false, &out); err != nil || len(gone) != 0 || !strings.Contains(out.String(), "nothing pruned") || !strings.Contains(out.String(), "cannot be pruned by offsite") {
+		t.Errorf("prune = %v, %v:\n%s", gone, err, out.String())
+	}
+	out.Reset()
+	if n := m.Check(ctx, &out, false); n != 0 || !strings.Contains(out.String(), "test mail sent") {
+		t.Errorf("check = %d:\n%s", n, out.String())
+	}
+	mails := m.smtp.Mails()
+	if p, _ := smtptest.Parse(mails[len(mails)-1].Data); p.Subject != "offsite test mail for mailbox" {
+		t.Errorf("last mail %q", p.Subject)
+	}
+	f := filepath.Join(t.TempDir(), "extra.bak")
+	os.WriteFile(f, []byte("pushed by hand"), 0o644)
+	if _, err := m.Push(ctx, f, "mailbox", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if att := m.attachments(t); len(att) != 2 || string(att[1].Body) != "pushed by hand" {
+		t.Errorf("attachments %+v", att)
+	}
+}
+
+// Done when: a weekly schedule to a mailbox delivers the newest backup as
+// an attachment that decodes to the original bytes, once per week.
+func TestWeeklyCopyToMailbox(t *testing.T) {
+	m := newMailApp(t, "", `schedules:
+  - name: weekly
+    cron: "0 18 * * FRI"
+    timezone: UTC
+    copy_latest: pos
+    destinations: [mailbox]
+    verify: true
+`)
+	ctx := context.Background()
+	m.write(t, "day 2026-03-02.bak", []byte("monday"))
+	newest := bytes.Repeat([]byte("tuesday\x00"), 100_000)
+	m.write(t, "day 2026-03-03.bak", newest)
+	later := time.Now().Add(-30 * time.Second)
+	os.Chtimes(filepath.Join(m.watch, "day 2026-03-03.bak"), later, later)
+	if err := m.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	routine := len(m.smtp.Mails())
+	var ns notes
+	p := ns.pipeline(m.App)
+	retryAt := map[string]time.Time{}
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	m.runDueSchedules(ctx, wed, retryAt, p.daemon.AddNote)
+	fri := time.Date(2026, 3, 6, 18, 0, 20, 0, time.UTC)
+	m.runDueSchedules(ctx, fri, retryAt, p.daemon.AddNote)
+	if got := ns.take(p); len(got) != 1 || got[0] != "schedule weekly copied mailbox:weekly/pos/day 2026-03-03.bak" {
+		t.Fatalf("notes %q", got)
+	}
+	mails := m.smtp.Mails()[routine:]
+	if len(mails) != 1 {
+		t.Fatalf("%d weekly mails", len(mails))
+	}
+	pm, err := smtptest.Parse(mails[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pm.Subject, "Backup weekly/pos/day 2026-03-03.bak ") || len(pm.Attachments) != 1 ||
+		pm.Attachments[0].Name != "day 2026-03-03.bak" || sha256.Sum256(pm.Attachments[0].Body) != sha256.Sum256(newest) {
+		t.Fatalf("weekly mail %q with %d attachments", pm.Subject, len(pm.Attachments))
+	}
+	// The same Friday again, and a run repeated for the same newest file:
+	// nothing is mailed twice.
+	m.runDueSchedules(ctx, fri.Add(time.Hour), retryAt, p.daemon.AddNote)
+	m.setTimeMeta(ctx, lastRunKey("weekly"), wed)
+	m.runDueSchedules(ctx, fri.Add(2*time.Hour), retryAt, p.daemon.AddNote)
+	if n := len(m.smtp.Mails()) - routine; n != 1 {
+		t.Fatalf("%d weekly mails after repeated runs", n)
+	}
+}
