@@ -22,27 +22,25 @@ func (c Config) write(dst io.Writer, to []string, m Message) error {
 	if date.IsZero() {
 		date = time.Now()
 	}
-	rcpts := make([]string, len(to))
-	for i, a := range to {
-		rcpts[i] = (&mail.Address{Address: a}).String()
-	}
+
 	var h strings.Builder
 	header := func(k, v string) { h.WriteString(k + ": " + v + "\r\n") }
 	header("From", (&mail.Address{Name: c.FromName, Address: c.From}).String())
-	header("To", strings.Join(rcpts, ", "))
+	header("To", strings.Join(to, ", ")) // plain addresses, checked by Parse and RCPT
 	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	header("Date", date.Format(time.RFC1123Z))
 	header("Message-ID", messageID(c.From))
 	header("MIME-Version", "1.0")
 	const textType = "text/plain; charset=utf-8"
+	enc := textEncoding(m.Text)
 	if len(m.Attachments) == 0 {
 		header("Content-Type", textType)
-		header("Content-Transfer-Encoding", "quoted-printable")
+		header("Content-Transfer-Encoding", enc)
 		h.WriteString("\r\n")
 		if _, err := io.WriteString(w, h.String()); err != nil {
 			return err
 		}
-		if err := writeText(w, m.Text); err != nil {
+		if err := writeText(w, m.Text, enc); err != nil {
 			return err
 		}
 		return w.Flush()
@@ -55,12 +53,12 @@ func (c Config) write(dst io.Writer, to []string, m Message) error {
 	}
 	part, err := mw.CreatePart(textproto.MIMEHeader{
 		"Content-Type":              {textType},
-		"Content-Transfer-Encoding": {"quoted-printable"},
+		"Content-Transfer-Encoding": {enc},
 	})
 	if err != nil {
 		return err
 	}
-	if err := writeText(part, m.Text); err != nil {
+	if err := writeText(part, m.Text, enc); err != nil {
 		return err
 	}
 	for _, a := range m.Attachments {
@@ -74,8 +72,29 @@ func (c Config) write(dst io.Writer, to []string, m Message) error {
 	return w.Flush()
 }
 
-func writeText(w io.Writer, text string) error {
+// textEncoding is 7bit for ASCII text with lines SMTP carries as they
+// are, so the text stays readable in the raw message; quoted-printable
+// otherwise.
+func textEncoding(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if len(line) > 900 {
+			return "quoted-printable"
+		}
+		for i := 0; i < len(line); i++ {
+			if c := line[i]; c >= 0x80 || c < ' ' && c != '\t' && c != '\r' {
+				return "quoted-printable"
+			}
+		}
+	}
+	return "7bit"
+}
+
+func writeText(w io.Writer, text, enc string) error {
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
+	if enc == "7bit" {
+		_, err := io.WriteString(w, text)
+		return err
+	}
 	qp := quotedprintable.NewWriter(w)
 	if _, err := io.WriteString(qp, text); err != nil {
 		return err
