@@ -68,7 +68,7 @@ type Config struct {
 	// system's.
 	RootCAs    *x509.CertPool
 	Auth       Auth
-	ClientHost string        // the name given in EHLO; default "localhost"
+	ClientHost string        // the name given in EHLO; default "localhost", "auto" for this computer's name
 	Timeout    time.Duration // per answer or write; DefaultTimeout when 0
 }
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,7 +107,7 @@ func (c Config) Send(ctx context.Context, m Message) (err error) {
 	if err != nil {
 		return fail(reply("the connection", err))
 	}
-	if err := cl.Hello(c.ClientHost); err != nil {
+	if err := cl.Hello(c.helloName()); err != nil {
 		return fail(reply("EHLO", err))
 	}
 	if !c.implicitTLS() && c.Encryption != None {
@@ -147,6 +148,21 @@ func (c Config) Send(ctx context.Context, m Message) (err error) {
 	// Accepted. A QUIT that fails changes nothing about that.
 	_ = cl.Quit()
 	return nil
+}
+
+// helloName is the name given in EHLO: clienthost, where "auto" is this
+// computer's name.
+func (c Config) helloName() string {
+	switch c.ClientHost {
+	case "":
+		return "localhost"
+	case "auto":
+		if h, err := os.Hostname(); err == nil && h != "" {
+			return h
+		}
+		return "localhost"
+	}
+	return c.ClientHost
 }
 
 func (c Config) tlsConfig() *tls.Config {
