@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"strings"
 
 	"github.com/offsite-backup/offsite/internal/smtpmail"
@@ -51,6 +52,11 @@ func classify(err error) error {
 		return &providers.Error{Kind: providers.Fatal, Err: err,
 			Hint: "the mail server's certificate is not valid for this host: write the host name its help pages give in the url"}
 	}
-	// Dropped connections, timeouts, refused connects: try again.
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return &providers.Error{Kind: providers.Temporary, Err: err,
+			Hint: "check the host and port in the destination's url, and that this computer can reach the mail server"}
+	}
+	// Dropped connections, timeouts: try again.
 	return providers.Classify(providers.Temporary, err)
 }

@@ -193,7 +193,7 @@ func TestClassify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Put(context.Background(), "pos/a.bak", bytes.NewReader([]byte("x")), 1, providers.PutOptions{}); providers.KindOf(err) != providers.Temporary {
+	if _, err := c.Put(context.Background(), "pos/a.bak", bytes.NewReader([]byte("x")), 1, providers.PutOptions{}); providers.KindOf(err) != providers.Temporary || !strings.Contains(providers.HintOf(err), "host and port") {
 		t.Errorf("connection refused: %v", err)
 	}
 }
