@@ -16,6 +16,7 @@ import (
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/smtpmail/smtptest"
+	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 )
 
@@ -313,4 +314,20 @@ func TestWeeklyCopyToMailbox(t *testing.T) {
 	if n := len(m.smtp.Mails()) - routine; n != 1 {
 		t.Fatalf("%d weekly mails after repeated runs", n)
 	}
+}
+
+// mailedAs returns the attachments of the mails sent for remote path name.
+func mailedAs(t *testing.T, s *smtptest.Server, name string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, ml := range s.Mails() {
+		p, err := smtptest.Parse(ml.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(p.Subject, "Backup "+providers.EscapeName(name)+" ") && len(p.Attachments) == 1 {
+			out = append(out, p.Attachments[0].Body)
+		}
+	}
+	return out
 }
