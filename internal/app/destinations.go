@@ -179,6 +179,12 @@ func (a *App) cannot(dest, op string) error {
 		dest, dst.desc.Type, op, dst.desc.Retrieve)
 }
 
+// logsIn reports whether dest's type logs in with `offsite auth`.
+func (a *App) logsIn(dest string) bool {
+	dst, ok := a.dests[dest]
+	return ok && dst.desc.Login != nil
+}
+
 // isLocal reports whether dest is a disk or share of this PC.
 func (a *App) isLocal(dest string) bool {
 	dst, ok := a.dests[dest]

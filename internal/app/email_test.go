@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -27,9 +27,17 @@ type mailApp struct {
 	watch string
 	smtp  *smtptest.Server
 	hook  *hook
+	logs  *lockedBuffer
 }
 
 func newMailApp(t *testing.T, destExtra, extra string) *mailApp {
+	t.Helper()
+	return newMailAppURL(t, func(u string) string { return u }, destExtra, extra)
+}
+
+// newMailAppURL is newMailApp with the destination's URL passed through
+// edit first.
+func newMailAppURL(t *testing.T, edit func(string) string, destExtra, extra string) *mailApp {
 	t.Helper()
 	dir := t.TempDir()
 	watch, state := filepath.Join(dir, "backups"), filepath.Join(dir, "state")
@@ -55,17 +63,43 @@ destinations:
 notify:
   - url: %s/hook
     on: [failure, recovered]
-%s`, state, watch, s.URL("from=shop@example.com&to=owner@example.com,bookkeeper@example.com"), destExtra, hookSrv.URL, extra)
+%s`, state, watch, edit(s.URL("from=shop@example.com&to=owner@example.com,bookkeeper@example.com")), destExtra, hookSrv.URL, extra)
 	cfg, err := config.Parse([]byte(yaml), filepath.Join(dir, "offsite.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "once")
+	logs := &lockedBuffer{}
+	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "once")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	return &mailApp{App: a, watch: watch, smtp: s, hook: h}
+	return &mailApp{App: a, watch: watch, smtp: s, hook: h, logs: logs}
+}
+
+// noPassword fails when the mail password shows in the debug log, an
+// alert or the status.
+func (m *mailApp) noPassword(t *testing.T) {
+	t.Helper()
+	var st bytes.Buffer
+	status, err := m.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status.Print(&st)
+	js, _ := json.Marshal(status)
+	st.Write(js)
+	m.hook.mu.Lock()
+	alerts := fmt.Sprint(m.hook.events)
+	m.hook.mu.Unlock()
+	if m.logs.String() == "" {
+		t.Fatal("nothing logged: the check proves nothing")
+	}
+	for what, text := range map[string]string{"log": m.logs.String(), "alerts": alerts, "status": st.String()} {
+		if strings.Contains(text, smtptest.Pass) {
+			t.Errorf("the %s shows the mail password", what)
+		}
+	}
 }
 
 func (m *mailApp) write(t *testing.T, name string, data []byte) {
@@ -160,6 +194,7 @@ func TestEmailOversizedFileAlertsOnce(t *testing.T) {
 			t.Errorf("alert lacks %q:\n%s", want, text)
 		}
 	}
+	m.noPassword(t)
 }
 
 // A 452 answer is tried again and the file arrives once.
@@ -206,6 +241,7 @@ func TestEmailFullMailboxPausesDestination(t *testing.T) {
 	if len(m.smtp.Mails()) != 0 {
 		t.Fatal("delivered")
 	}
+	m.noPassword(t)
 }
 
 // ls, restore, verify and prune say plainly that a mailbox cannot be
@@ -330,4 +366,32 @@ func mailedAs(t *testing.T, s *smtptest.Server, name string) [][]byte {
 		}
 	}
 	return out
+}
+
+// A refused login pauses the mailbox; the alert and the status say to fix
+// the password in the url, not to run `offsite auth`.
+func TestEmailRefusedLoginSaysFixTheURL(t *testing.T) {
+	m := newMailAppURL(t, func(u string) string { return strings.Replace(u, smtptest.Pass, "Wr0ng-passw0rd-123", 1) }, "", "")
+	m.write(t, "day.bak", []byte("thursday"))
+	_ = m.Once(context.Background())
+	st, err := m.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fix string
+	for _, c := range st.Health() {
+		if c.Subject == "destination mailbox" && c.Reason == "paused" {
+			fix = c.Fix
+		}
+	}
+	if !strings.Contains(fix, "user and password in the destination's url") || strings.Contains(fix, "offsite auth") {
+		t.Errorf("status fix %q", fix)
+	}
+	f := m.failures()
+	if len(f) != 1 {
+		t.Fatalf("%d alerts", len(f))
+	}
+	if text := fmt.Sprint(f[0]["text"]); !strings.Contains(text, "535") || !strings.Contains(text, "app password") || strings.Contains(text, "offsite auth") || strings.Contains(text, "Wr0ng") {
+		t.Errorf("alert:\n%s", text)
+	}
 }

@@ -62,6 +62,7 @@ type DestinationStatus struct {
 	Name    string `json:"name"`
 	Type    string `json:"type"`
 	local   bool   // a disk or share of this PC (the type's descriptor)
+	login   bool   // logs in with `offsite auth` (the type's descriptor)
 	Done    int    `json:"done"`
 	Waiting int    `json:"waiting"`
 	Failing int    `json:"failing"`
@@ -157,7 +158,7 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	}
 	for _, d := range a.Cfg.Destinations {
 		s := byName[d.Name]
-		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
+		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), login: a.logsIn(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
 		for _, p := range pauses {
@@ -288,7 +289,7 @@ func (s *Status) Health() []Concern {
 		if p := d.Paused; p != nil {
 			out = append(out, Concern{Subject: subject, Reason: "paused",
 				Message: fmt.Sprintf("uploads to %s are paused: %s; %d upload(s) wait", d.Name, p.Message, d.Waiting),
-				Fix:     pauseFix(d.Name, d.local, p.Reason)})
+				Fix:     pauseFix(d.Name, d.local, d.login, p.Reason)})
 		}
 		if d.Alerting > 0 {
 			msg := fmt.Sprintf("%d upload(s) to %s keep failing", d.Alerting, d.Name)
@@ -346,11 +347,14 @@ func (s *Status) lastError(dest, state string) string {
 }
 
 // pauseFix is what to do about a paused destination, by the pause's reason.
-func pauseFix(name string, local bool, reason string) string {
+func pauseFix(name string, local, login bool, reason string) string {
 	var fix string
 	switch reason {
 	case "auth":
 		fix = fmt.Sprintf("run `offsite auth %s` and sign in again", name)
+		if !login {
+			fix = "correct the user and password in the destination's url in the config, and restart offsite"
+		}
 	case "quota":
 		fix = "free some space there (empty the trash too) or buy more storage"
 	case "missing":
