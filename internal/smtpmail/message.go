@@ -24,7 +24,7 @@ func (c Config) write(dst io.Writer, to []string, m Message) error {
 	}
 
 	var h strings.Builder
-	header := func(k, v string) { h.WriteString(k + ": " + v + "\r\n") }
+	header := func(k, v string) { h.WriteString(fold(k+": "+v) + "\r\n") }
 	header("From", (&mail.Address{Name: c.FromName, Address: c.From}).String())
 	header("To", strings.Join(to, ", ")) // plain addresses, checked by Parse and RCPT
 	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
@@ -87,6 +87,28 @@ func textEncoding(text string) string {
 		}
 	}
 	return "7bit"
+}
+
+// fold breaks a header line longer than 78 characters at spaces, as RFC
+// 5322 folds (CRLF then the space). Encoded words hold no spaces, so a
+// long subject folds between them.
+func fold(line string) string {
+	const limit = 78
+	var b strings.Builder
+	for len(line) > limit {
+		i := strings.LastIndexByte(line[:limit], ' ')
+		if i <= 0 {
+			i = strings.IndexByte(line[limit:], ' ')
+			if i < 0 {
+				break
+			}
+			i += limit
+		}
+		b.WriteString(line[:i] + "\r\n")
+		line = line[i:] // keeps the space, which marks the continuation
+	}
+	b.WriteString(line)
+	return b.String()
 }
 
 func writeText(w io.Writer, text, enc string) error {

@@ -254,3 +254,33 @@ func TestTypeOf(t *testing.T) {
 		}
 	}
 }
+
+// A long subject, plain or encoded, is folded into lines of at most 78
+// characters and decodes to itself.
+func TestLongSubjectIsFolded(t *testing.T) {
+	s := smtptest.Start(t, smtptest.Options{})
+	c := config(t, s, "from=a@example.com&to=b@example.com")
+	for _, subject := range []string{
+		"Backup " + strings.Repeat("Kassa ", 60) + "end",
+		"Backup " + strings.Repeat("säkerhetskopia åäö ", 30) + "end",
+	} {
+		if err := c.Send(context.Background(), smtpmail.Message{Subject: subject, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		mails := s.Mails()
+		raw := mails[len(mails)-1].Data
+		hdr, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+		for _, line := range strings.Split(hdr, "\r\n") {
+			if len(line) > 78 {
+				t.Errorf("header line of %d characters: %q", len(line), line)
+			}
+		}
+		p, err := smtptest.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Subject != subject {
+			t.Errorf("subject %q, want %q", p.Subject, subject)
+		}
+	}
+}
