@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -95,7 +96,8 @@ func (c Config) Send(ctx context.Context, m Message) (err error) {
 		return err
 	}
 
-	var conn net.Conn = &idleConn{Conn: raw, timeout: c.timeout()}
+	idle := newIdleConn(raw, c.timeout())
+	var conn net.Conn = idle
 	if c.implicitTLS() {
 		tc := tls.Client(conn, c.tlsConfig())
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -142,6 +144,9 @@ func (c Config) Send(ctx context.Context, m Message) (err error) {
 			return err
 		}
 	}
+	// Servers scan a large message before they answer its end; giving
+	// up early would send it again. RFC 5321 gives them 10 minutes.
+	idle.setTimeout(max(c.timeout(), finalReplyTimeout))
 	if err := w.Close(); err != nil {
 		return fail(reply("the message", err))
 	}
@@ -266,16 +271,32 @@ func reply(step string, err error) error {
 // message that keeps moving is never cut off.
 type idleConn struct {
 	net.Conn
-	timeout time.Duration
+	timeout atomic.Int64 // nanoseconds
+}
+
+// finalReplyTimeout is how long the server may take to accept a whole
+// message (RFC 5321, 4.5.3.2.6).
+const finalReplyTimeout = 10 * time.Minute
+
+func newIdleConn(c net.Conn, timeout time.Duration) *idleConn {
+	ic := &idleConn{Conn: c}
+	ic.setTimeout(timeout)
+	return ic
+}
+
+func (c *idleConn) setTimeout(d time.Duration) { c.timeout.Store(int64(d)) }
+
+func (c *idleConn) deadline() time.Time {
+	return time.Now().Add(time.Duration(c.timeout.Load()))
 }
 
 func (c *idleConn) Read(b []byte) (int, error) {
-	_ = c.SetReadDeadline(time.Now().Add(c.timeout))
+	_ = c.SetReadDeadline(c.deadline())
 	return c.Conn.Read(b)
 }
 
 func (c *idleConn) Write(b []byte) (int, error) {
-	_ = c.SetWriteDeadline(time.Now().Add(c.timeout))
+	_ = c.SetWriteDeadline(c.deadline())
 	return c.Conn.Write(b)
 }
 

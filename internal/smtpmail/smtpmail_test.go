@@ -284,3 +284,17 @@ func TestLongSubjectIsFolded(t *testing.T) {
 		}
 	}
 }
+
+// A server that takes longer than the timeout to accept a whole message
+// is waited for (sending it again would make a second mail).
+func TestSlowAcceptIsWaitedFor(t *testing.T) {
+	s := smtptest.Start(t, smtptest.Options{})
+	s.SlowAccept(time.Second)
+	c := config(t, s, "from=a@example.com&to=b@example.com&timeout=200ms")
+	if err := c.Send(context.Background(), smtpmail.Message{Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Mails()) != 1 {
+		t.Fatal("not delivered")
+	}
+}

@@ -62,10 +62,19 @@ type Server struct {
 	Addr  string
 	Roots *x509.CertPool // trusts the server's certificate
 
-	mu       sync.Mutex
-	mails    []Mail
-	faults   []Fault
-	attempts int // DATA commands seen, accepted or not
+	mu        sync.Mutex
+	mails     []Mail
+	faults    []Fault
+	attempts  int           // DATA commands seen, accepted or not
+	dataDelay time.Duration // before the answer to a whole message
+}
+
+// SlowAccept makes the server wait d before it answers the end of each
+// message, as servers that scan attachments do.
+func (s *Server) SlowAccept(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataDelay = d
 }
 
 // Start runs a server until the test ends.
@@ -191,6 +200,10 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	s.srv.mu.Lock()
+	delay := s.srv.dataDelay
+	s.srv.mu.Unlock()
+	time.Sleep(delay)
 	if err := s.srv.fault("DATA"); err != nil {
 		return err
 	}
