@@ -54,7 +54,7 @@ type Watch struct {
 // Destination is one place files are uploaded to.
 type Destination struct {
 	Name         string   `yaml:"name"`
-	Type         string   `yaml:"type"`          // local|gdrive|dropbox|onedrive
+	Type         string   `yaml:"type"`          // local|gdrive|dropbox|onedrive|email
 	Path         string   `yaml:"path"`          // local: the folder
 	Folder       string   `yaml:"folder"`        // cloud: folder under the account root; "" = root
 	TokenFile    string   `yaml:"token_file"`    // relative to StateDir
@@ -69,6 +69,8 @@ type Destination struct {
 	Bandwidth    Rate     `yaml:"bandwidth"`     // per-destination cap, 0 = none
 	Keep         Keep     `yaml:"keep"`          // remote retention; zero = keep everything
 	Timezone     string   `yaml:"timezone"`      // for window and keep days, default local
+	URL          string   `yaml:"url"`           // email: smtp://user:password@host:port/?from=…&to=…; never printed
+	MaxSize      Size     `yaml:"max_size"`      // email: larger files are refused, not sent
 }
 
 // Retry is the queue's slow retry schedule.
@@ -155,6 +157,11 @@ func (d Destination) TokenPath(stateDir string) string {
 
 // IsCloud reports whether the destination is an online service.
 func (d Destination) IsCloud() bool { return d.Type != TypeLocal }
+
+// UsesOAuth reports whether the destination logs in with a token file.
+func (d Destination) UsesOAuth() bool {
+	return d.Type == TypeGDrive || d.Type == TypeDropbox || d.Type == TypeOneDrive
+}
 
 // Location is the destination's time zone; a validated config never fails here.
 func (d Destination) Location() *time.Location { return location(d.Timezone) }

@@ -13,6 +13,7 @@ const (
 	TypeGDrive   = "gdrive"
 	TypeDropbox  = "dropbox"
 	TypeOneDrive = "onedrive"
+	TypeEmail    = "email"
 )
 
 // Notification events a notify target can subscribe to.
@@ -45,6 +46,7 @@ const (
 	DefaultTenant       = "common"              // onedrive: personal and work accounts
 	DefaultTimeout      = Duration(time.Minute) // cloud: no answer or no byte moving this long = stalled
 	MinTimeout          = Duration(time.Second)
+	DefaultMaxMailSize  = 18 * MiB // email: a 25 MB provider limit after base64
 	DefaultFileName     = "offsite.yaml"
 	AppName             = "offsite"
 
@@ -150,11 +152,14 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	}
 	for i := range c.Destinations {
 		d := &c.Destinations[i]
-		if d.TokenFile == "" && d.IsCloud() && d.Name != "" {
+		if d.TokenFile == "" && d.UsesOAuth() && d.Name != "" {
 			d.TokenFile = d.Name + "-token.json"
 		}
 		if !set(index("destinations", i) + ".chunk_size") {
 			d.ChunkSize = DefaultChunkSize(d.Type)
+		}
+		if d.Type == TypeEmail && !set(index("destinations", i)+".max_size") {
+			d.MaxSize = DefaultMaxMailSize
 		}
 		if d.Type == TypeOneDrive && d.Tenant == "" {
 			d.Tenant = DefaultTenant

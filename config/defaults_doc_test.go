@@ -16,7 +16,8 @@ import (
 // what the code fills in when the key is left out: a minimal config is
 // loaded, and each documented literal is parsed as the key's type and
 // compared with the loaded value. The first destination is a cloud one, so
-// cloud-only defaults are filled in.
+// cloud-only defaults are filled in; email-only keys are looked up on the
+// mailbox.
 func TestDocumentedDefaults(t *testing.T) {
 	dir := t.TempDir()
 	watch := filepath.Join(dir, "in")
@@ -38,11 +39,14 @@ destinations:
   - name: usb
     type: local
     path: %q
+  - name: mailbox
+    type: email
+    url: smtp://u:pw@mail.example.com:587/?from=a@example.com&to=b@example.com
 schedules:
   - name: weekly
     cron: "@weekly"
     copy_latest: pos
-    destinations: [usb]
+    destinations: [usb, mailbox]
 notify:
   - url: https://hooks.example.com/x
 `, filepath.Join(dir, "state"), watch, usb)
@@ -68,7 +72,13 @@ notify:
 		if strings.HasPrefix(key, "keep.") {
 			key = "destinations[]." + key // keep means the same under schedules
 		}
-		got, ok := lookupKey(reflect.ValueOf(c).Elem(), key)
+		root := c
+		if key == "destinations[].max_size" {
+			mail := *c
+			mail.Destinations = []Destination{*c.Destination("mailbox")}
+			root = &mail
+		}
+		got, ok := lookupKey(reflect.ValueOf(root).Elem(), key)
 		if !ok {
 			t.Errorf("docs/config.md documents a default for %s, which the config does not have", key)
 			continue

@@ -5,6 +5,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/offsite-backup/offsite/internal/smtpmail"
 )
 
 func (c *Config) validateDestinations(p *problems) {
@@ -17,14 +19,16 @@ func (c *Config) validateDestinations(p *problems) {
 		checkPathChars(p, at+".token_file", d.TokenFile)
 		switch d.Type {
 		case "":
-			p.add(at+".type", "add type: local, gdrive, dropbox or onedrive", "is missing")
+			p.add(at+".type", "add type: local, gdrive, dropbox, onedrive or email", "is missing")
 		case TypeLocal:
 			c.validateLocal(p, at, d)
 		case TypeGDrive, TypeDropbox, TypeOneDrive:
 			validateCloud(p, at, d)
+		case TypeEmail:
+			validateEmail(p, at, d)
 		default:
-			hint := "use local, gdrive, dropbox or onedrive"
-			if s := closest(d.Type, []string{TypeLocal, TypeGDrive, TypeDropbox, TypeOneDrive}); s != "" {
+			hint := "use local, gdrive, dropbox, onedrive or email"
+			if s := closest(d.Type, []string{TypeLocal, TypeGDrive, TypeDropbox, TypeOneDrive, TypeEmail}); s != "" {
 				hint = "did you mean " + s + "? " + hint
 			}
 			p.add(at+".type", hint, "is %q, which is not a destination type", d.Type)
@@ -36,6 +40,43 @@ func (c *Config) validateDestinations(p *problems) {
 		}
 		checkZone(p, at+".timezone", d.Timezone)
 		checkKeep(p, at+".keep", d.Keep)
+		if d.Type != TypeEmail {
+			for _, k := range []string{"url", "max_size"} {
+				if p.set(at + "." + k) {
+					p.add(at+"."+k, "remove it", "applies only to email destinations")
+				}
+			}
+		}
+	}
+}
+
+// MaxMailSize is the largest max_size offsite takes: no mail provider
+// accepts more, and a typo should not make a mail of gigabytes.
+const MaxMailSize = 100 * MiB
+
+func validateEmail(p *problems, at string, d *Destination) {
+	for _, k := range []string{"path", "folder", "token_file", "client_id", "client_secret", "endpoint", "tenant", "drive_id", "chunk_size"} {
+		if p.set(at + "." + k) {
+			p.add(at+"."+k, "remove it; an email destination needs url and, if the default "+DefaultMaxMailSize.String()+" does not fit, max_size", "does not apply to email destinations")
+		}
+	}
+	const example = "smtp://user:${SMTP_PASSWORD}@mail.example.com:587/?from=shop@example.com&to=owner@example.com"
+	if d.URL == "" {
+		p.add(at+".url", "write the mail server and addresses as "+example, "is missing")
+	} else if _, err := smtpmail.Parse(d.URL); err != nil {
+		p.add(at+".url", "write it as "+example+" (see docs/config.md, E-mail)", "is not usable: %v", err)
+	}
+	switch {
+	case d.MaxSize <= 0:
+		p.add(at+".max_size", "leave it out for the default "+DefaultMaxMailSize.String(), "must be more than 0")
+	case d.MaxSize > MaxMailSize:
+		p.add(at+".max_size", "use at most "+MaxMailSize.String()+"; for larger backups use a cloud destination", "is %s, more than any mail provider accepts", d.MaxSize)
+	}
+	if !d.Keep.IsZero() {
+		p.add(at+".keep", "remove keep; delete old backup mails in the mailbox itself", "does not apply: offsite cannot prune a mailbox")
+	}
+	if d.Timeout < MinTimeout {
+		p.add(at+".timeout", "use at least "+MinTimeout.String()+", or leave it out for the default "+DefaultTimeout.String(), "is %s, too short for any call to finish", d.Timeout)
 	}
 }
 

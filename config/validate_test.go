@@ -607,3 +607,54 @@ func TestValidateAfterChange(t *testing.T) {
 		t.Fatalf("Validate = %v, want the workers problem", err)
 	}
 }
+
+// An email destination: the URL and max_size are checked, keys of other
+// types and keep are refused with the fix, and no error shows the password.
+func TestEmailDestination(t *testing.T) {
+	f := newFixture(t)
+	const mailbox = `watches:
+  - name: pos
+    path: {W}
+    destinations: [mailbox]
+destinations:
+  - name: mailbox
+    type: email
+`
+	c, errs := parseTest(t, f, mailbox+"    url: smtp://u:hunter2@mail.example.com:587/?from=a@example.com&to=b@example.com,c@example.com\n")
+	if errs != nil {
+		t.Fatal(list(errs))
+	}
+	if d := c.Destination("mailbox"); d.MaxSize != 18*MiB || d.TokenFile != "" || d.Timeout != DefaultTimeout {
+		t.Errorf("defaults: max_size %v, token_file %q, timeout %v", d.MaxSize, d.TokenFile, d.Timeout)
+	}
+	for _, tc := range []struct {
+		extra, path, want string
+	}{
+		{"", "destinations[0].url", "is missing"},
+		{"    url: smtp://u:hunter2@mail.example.com:587/?to=b@example.com\n", "destinations[0].url", "no sender"},
+		{"    url: smtp://u:hunter2@mail.example.com:587/?from=a@example.com&to=nobody\n", "destinations[0].url", "not an e-mail address"},
+		{"    url: https://u:hunter2@mail.example.com/\n", "destinations[0].url", "not smtp"},
+		{"    url: smtp://u:hunter2@h/?from=a@example.com&to=b@example.com\n    max_size: 0\n", "destinations[0].max_size", "more than 0"},
+		{"    url: smtp://u:hunter2@h/?from=a@example.com&to=b@example.com\n    max_size: 2GiB\n", "destinations[0].max_size", "use a cloud destination"},
+		{"    url: smtp://u:hunter2@h/?from=a@example.com&to=b@example.com\n    folder: x\n", "destinations[0].folder", "does not apply to email"},
+		{"    url: smtp://u:hunter2@h/?from=a@example.com&to=b@example.com\n    keep: {last: 3}\n", "destinations[0].keep", "cannot prune a mailbox"},
+	} {
+		_, errs := parseTest(t, f, mailbox+tc.extra)
+		found := false
+		for _, e := range errs {
+			if strings.Contains(e.Error(), "hunter2") {
+				t.Errorf("error shows the password: %s", e)
+			}
+			if e.Path == tc.path && strings.Contains(e.Msg+"; "+e.Hint, tc.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q: no error at %s containing %q; got:\n%s", tc.extra, tc.path, tc.want, list(errs))
+		}
+	}
+	_, errs = parseTest(t, f, base+"    max_size: 1MiB\n    url: smtp://x/\n")
+	if len(errs) != 2 || !strings.Contains(errs[0].Msg, "applies only to email") {
+		t.Errorf("url and max_size on a local destination:\n%s", list(errs))
+	}
+}

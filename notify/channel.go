@@ -11,6 +11,8 @@ import (
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
+
+	"github.com/offsite-backup/offsite/internal/smtpmail"
 )
 
 // Channel is one configured destination for notifications.
@@ -28,11 +30,18 @@ func (c Channel) Wants(k Kind) bool { return slices.Contains(c.On, k) }
 // String is the redacted URL, so a Channel can be logged as it is.
 func (c Channel) String() string { return Redact(c.URL) }
 
-// isWebhook: plain http(s) URLs get our own JSON POST; every other scheme is
-// a shoutrrr service (smtp, slack, teams, discord, telegram, ntfy, ...).
+// isWebhook: plain http(s) URLs get our own JSON POST, smtp URLs our own
+// mail (isSMTP); every other scheme is a shoutrrr service (slack, teams,
+// discord, telegram, ntfy, ...).
 func (c Channel) isWebhook() bool {
 	s := strings.ToLower(c.URL)
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// isSMTP: smtp:// URLs are sent by internal/smtpmail, which the e-mail
+// destination shares.
+func (c Channel) isSMTP() bool {
+	return strings.HasPrefix(strings.ToLower(c.URL), "smtp://")
 }
 
 func channelID(rawURL string) string {
@@ -87,9 +96,15 @@ func validate(ch Channel) error {
 		}
 		return nil
 	}
-	// Building the shoutrrr service parses every option (smtp needs from and
-	// to, telegram a token and chats, ...), so mistakes surface at start-up
-	// rather than when the first alert is due.
+	// Parsing every option (smtp needs from and to, telegram a token and
+	// chats, ...) makes mistakes surface at start-up rather than when the
+	// first alert is due.
+	if ch.isSMTP() {
+		if _, err := smtpmail.Parse(ch.URL); err != nil {
+			return scrub(err, ch.URL)
+		}
+		return nil
+	}
 	if _, err := router.NewWithOptions(nil, types.SenderOptions{}, ch.URL); err != nil {
 		return scrub(err, ch.URL)
 	}

@@ -59,7 +59,7 @@ func TestParseChannelsRejects(t *testing.T) {
 		on        []Kind
 		want      string
 	}{
-		{"smtp without to", "smtp://u:Secr3tPassw0rd@mail.example.com/?from=a@example.com", nil, "toAddress"},
+		{"smtp without to", "smtp://u:Secr3tPassw0rd@mail.example.com/?from=a@example.com", nil, "no recipient: add &to="},
 		{"unknown scheme", "carrierpigeon://Secr3tPassw0rd@loft", nil, "unknown service"},
 		{"webhook without host", "https:///path", nil, "no host"},
 		{"bad kind", "https://hooks.example.com/x", []Kind{"sometimes"}, "unknown notification kind"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
+
+	"github.com/offsite-backup/offsite/internal/smtpmail"
 )
 
 // Sender delivers one event to one channel. Errors must not contain secrets
@@ -36,12 +39,33 @@ type defaultSender struct {
 
 func (s defaultSender) Send(ctx context.Context, ch Channel, e Event) error {
 	var err error
-	if ch.isWebhook() {
+	switch {
+	case ch.isWebhook():
 		err = s.webhook(ctx, ch.URL, e)
-	} else {
+	case ch.isSMTP():
+		err = s.mail(ctx, ch.URL, e)
+	default:
 		err = s.shoutrrr(ctx, ch.URL, e)
 	}
 	return scrub(err, ch.URL)
+}
+
+// mail sends the event through the SMTP client the e-mail destination
+// uses too: one mail per recipient, each addressed to that person.
+func (s defaultSender) mail(ctx context.Context, rawURL string, e Event) error {
+	c, err := smtpmail.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("set up channel: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	var errs []error
+	for _, to := range c.To {
+		if err := c.Send(ctx, smtpmail.Message{To: []string{to}, Subject: e.Subject, Text: e.Text, Date: e.Time}); err != nil {
+			errs = append(errs, fmt.Errorf("mail to %s: %w", to, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // webhookPayload is the JSON every plain http(s) channel receives.
@@ -83,11 +107,10 @@ func (s defaultSender) webhook(ctx context.Context, rawURL string, e Event) erro
 	return nil
 }
 
-// titled lists the shoutrrr services that take a separate title (the mail
-// subject for smtp); the others get the subject as the message's first line,
+// titled lists the shoutrrr services that take a separate title; the others get the subject as the message's first line,
 // because shoutrrr rejects parameters a service does not know.
 var titled = map[string]bool{
-	"smtp": true, "slack": true, "teams": true, "discord": true, "telegram": true,
+	"slack": true, "teams": true, "discord": true, "telegram": true,
 	"ntfy": true, "gotify": true, "pushover": true,
 }
 
@@ -104,8 +127,8 @@ func (s defaultSender) shoutrrr(ctx context.Context, rawURL string, e Event) err
 	} else {
 		msg = e.Subject + "\n\n" + e.Text
 	}
-	// shoutrrr's smtp service ignores contexts; run it aside so cancelling
-	// Run is never held up by a stalled mail server.
+	// Some shoutrrr services ignore contexts; run it aside so cancelling
+	// Run is never held up by a stalled server.
 	done := make(chan error, 1)
 	go func() { done <- firstErr(r.Send(msg, &params)) }()
 	select {

@@ -140,7 +140,7 @@ func selfSigned(t *testing.T) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
 
-// The failure mail goes through shoutrrr to a real SMTP server, once per
+// The failure mail goes through smtpmail to a real SMTP server, once per
 // recipient, over TLS, with the alert's subject and plain-language text.
 func TestFailureMailReachesSMTPServer(t *testing.T) {
 	for _, tc := range []struct {

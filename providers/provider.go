@@ -2,7 +2,7 @@
 // Provider interface, the remote file description, the error kinds every
 // adapter classifies into, and the hashes services report.
 //
-// Adapters live in sub-packages (local, gdrive, dropbox, onedrive). They
+// Adapters live in sub-packages (local, gdrive, dropbox, onedrive, email). They
 // must never import the queue, watcher or daemon packages: a provider knows
 // how to store bytes, nothing about why.
 package providers

@@ -25,6 +25,9 @@ type Pruner struct {
 	Store    *queue.Store
 	Log      *slog.Logger
 	Provider func(ctx context.Context, dest string) (providers.Provider, error) // the destination's one stack
+	// Cannot, when set, says why dest cannot be pruned by offsite (a
+	// mailbox only receives); nil when it can.
+	Cannot func(dest string) error
 }
 
 // Prune applies every keep rule: per destination to the uploads the queue
@@ -257,6 +260,12 @@ func (r *Pruner) Schedule(ctx context.Context, s *config.Schedule, dest string, 
 	jobs, err := r.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: s.Name, Destination: dest, States: []queue.State{queue.Done}})
 	if err != nil || len(jobs) == 0 {
 		return nil, err
+	}
+	if r.Cannot != nil {
+		if why := r.Cannot(dest); why != nil {
+			fmt.Fprintf(w, "%s: schedule %s: nothing pruned: %v\n", dest, s.Name, why)
+			return nil, nil
+		}
 	}
 	items := make([]Item, len(jobs))
 	newest := 0

@@ -31,6 +31,9 @@ type Runner struct {
 	Provider func(ctx context.Context, dest string) (providers.Provider, error) // the destination's one stack, to verify
 	// Keep applies a schedule's keep at a destination after a run.
 	Keep func(ctx context.Context, s *config.Schedule, dest string, note func(string)) ([]string, error)
+	// WriteOnly, when set, reports a destination that cannot be read back
+	// (a mailbox): its copies are not verified.
+	WriteOnly func(dest string) bool
 }
 
 // StartDue starts a run of every schedule due at now that has none
@@ -205,7 +208,8 @@ func (r *Runner) Finish(ctx context.Context, now time.Time, note func(string)) {
 // until it is done); one that cannot be read fails the run.
 func (r *Runner) verify(ctx context.Context, s *config.Schedule, started time.Time, jobs []*queue.Job, note func(string)) (again bool, err error) {
 	for _, j := range jobs {
-		if j.State != queue.Done || j.DoneAt.Before(started) || j.RemoteHash == "" {
+		if j.State != queue.Done || j.DoneAt.Before(started) || j.RemoteHash == "" ||
+			r.WriteOnly != nil && r.WriteOnly(j.Destination) {
 			continue
 		}
 		p, err := r.Provider(ctx, j.Destination)

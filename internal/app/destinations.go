@@ -11,6 +11,7 @@ import (
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/providers/dropbox"
+	"github.com/offsite-backup/offsite/providers/email"
 	"github.com/offsite-backup/offsite/providers/gdrive"
 	"github.com/offsite-backup/offsite/providers/local"
 	"github.com/offsite-backup/offsite/providers/onedrive"
@@ -20,7 +21,7 @@ import (
 
 // destinationTypes is every destination type this build can upload to.
 func destinationTypes() (*registry.Registry, error) {
-	return registry.New(local.Descriptor(), gdrive.Descriptor(), dropbox.Descriptor(), onedrive.Descriptor())
+	return registry.New(local.Descriptor(), gdrive.Descriptor(), dropbox.Descriptor(), onedrive.Descriptor(), email.Descriptor())
 }
 
 // destination is one configured destination with its one provider stack.
@@ -100,6 +101,7 @@ func (a *App) settings(d *config.Destination, pacer *retry.Pacer, call retry.Pol
 		Name: d.Name, Path: d.Path, Owner: a.owner(), Folder: d.Folder, TokenFile: d.TokenPath(a.Cfg.StateDir),
 		Client:  registry.Client{ID: d.ClientID, Secret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant},
 		DriveID: d.DriveID, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout),
+		URL: d.URL, MaxSize: int64(d.MaxSize),
 		Pacer: pacer, Policy: call, Logger: a.Log,
 	}
 }
@@ -162,6 +164,25 @@ func (a *App) hashKind(dest string) providers.HashKind {
 		return dst.desc.Hash
 	}
 	return providers.SHA256
+}
+
+// cannot is why dest cannot do op ("listed", "read back", "verified",
+// "pruned") when its type only receives files (a mailbox); nil otherwise.
+// Asked before the adapter, so the answer is plain even when the
+// destination is down or misconfigured.
+func (a *App) cannot(dest, op string) error {
+	dst, ok := a.dests[dest]
+	if !ok || !dst.desc.WriteOnly {
+		return nil
+	}
+	return fmt.Errorf("destination %s (%s) only receives files: it cannot be %s by offsite; to get a backup back, %s",
+		dest, dst.desc.Type, op, dst.desc.Retrieve)
+}
+
+// logsIn reports whether dest's type logs in with `offsite auth`.
+func (a *App) logsIn(dest string) bool {
+	dst, ok := a.dests[dest]
+	return ok && dst.desc.Login != nil
 }
 
 // isLocal reports whether dest is a disk or share of this PC.

@@ -9,7 +9,8 @@ import (
 
 // pruner applies the keep rules through each destination's one stack.
 func (a *App) pruner() *retention.Pruner {
-	return &retention.Pruner{Cfg: a.Cfg, Store: a.Store, Log: a.Log, Provider: a.providerByName}
+	return &retention.Pruner{Cfg: a.Cfg, Store: a.Store, Log: a.Log, Provider: a.providerByName,
+		Cannot: func(dest string) error { return a.cannot(dest, "pruned") }}
 }
 
 // Prune applies every keep rule; see retention.Pruner.Prune.

@@ -116,11 +116,17 @@ func providersPutOptions(v queue.Version) providers.PutOptions {
 // copiedBy records a done copy of v by schedule at usb, at base.
 func copiedBy(t *testing.T, a *App, schedule string, v queue.Version, base string) {
 	t.Helper()
+	copiedTo(t, a, schedule, "usb", v, base)
+}
+
+// copiedTo is copiedBy for another destination than usb.
+func copiedTo(t *testing.T, a *App, schedule, dest string, v queue.Version, base string) {
+	t.Helper()
 	ctx := context.Background()
-	if err := a.Store.StartScheduleRun(ctx, schedule, v, []queue.Copy{{Destination: "usb", Base: base}}, time.Now(), time.Now(), false); err != nil {
+	if err := a.Store.StartScheduleRun(ctx, schedule, v, []queue.Copy{{Destination: dest, Base: base}}, time.Now(), time.Now(), false); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: schedule, Destination: "usb"})
+	jobs, err := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, Schedule: schedule, Destination: dest})
 	if err != nil {
 		t.Fatal(err)
 	}

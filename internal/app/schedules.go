@@ -55,5 +55,6 @@ func (a *App) schedules() *schedule.Runner {
 	return &schedule.Runner{Cfg: a.Cfg, Store: a.Store, Log: a.Log, Provider: a.providerByName,
 		Keep: func(ctx context.Context, s *config.Schedule, dest string, note func(string)) ([]string, error) {
 			return a.pruner().Schedule(ctx, s, dest, false, io.Discard, note)
-		}}
+		},
+		WriteOnly: func(dest string) bool { return a.cannot(dest, "read") != nil }}
 }

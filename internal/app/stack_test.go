@@ -17,6 +17,7 @@ import (
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/internal/smtpmail/smtptest"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
 	"github.com/offsite-backup/offsite/providers/oauth"
@@ -97,6 +98,17 @@ func TestConformanceOfComposedStack(t *testing.T) {
 			saveLogin(t, a, url)
 			return p
 		}})
+	})
+	t.Run("email", func(t *testing.T) {
+		var s *smtptest.Server
+		providertest.Run(t, providertest.Options{
+			New: func(t *testing.T) providers.Provider {
+				s = smtptest.Start(t, smtptest.Options{})
+				_, p := openStack(t, "    type: email\n    url: "+s.URL("from=a@example.com&to=b@example.com"))
+				return p
+			},
+			Arrived: func(t *testing.T, name string) [][]byte { return mailedAs(t, s, name) },
+		})
 	})
 }
 

@@ -102,6 +102,7 @@ type DestinationStatus struct {
 	Name    string `json:"name"`
 	Type    string `json:"type"`
 	local   bool   // a disk or share of this PC (the type's descriptor)
+	login   bool   // logs in with `offsite auth` (the type's descriptor)
 	Done    int    `json:"done"`
 	Waiting int    `json:"waiting"`
 	Failing int    `json:"failing"`
@@ -237,13 +238,13 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	}
 	for _, d := range a.Cfg.Destinations {
 		s := byName[d.Name]
-		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
+		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), login: a.logsIn(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
 				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt),
-					Problem: pauseProblem(ds.local, p.Reason), Fix: pauseFix(d.Name, ds.local, p.Reason)}
+					Problem: pauseProblem(ds.local, p.Reason), Fix: pauseFix(d.Name, ds.local, ds.login, p.Reason)}
 			}
 		}
 		st.Destinations = append(st.Destinations, ds)
@@ -506,11 +507,14 @@ func pauseProblem(local bool, reason string) string {
 }
 
 // pauseFix is what to do about a paused destination, by the pause's reason.
-func pauseFix(name string, local bool, reason string) string {
+func pauseFix(name string, local, login bool, reason string) string {
 	var fix string
 	switch reason {
 	case "auth":
 		fix = fmt.Sprintf("run `offsite auth %s` and sign in again", name)
+		if !login {
+			fix = "correct the user and password in the destination's url in the config, and restart offsite"
+		}
 	case "quota":
 		fix = "free some space there (empty the trash too) or buy more storage"
 	case "missing":

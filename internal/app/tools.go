@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,22 +67,25 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	if remote == "" {
 		remote = filepath.Base(file)
 	}
-	if rf, err := p.Stat(ctx, remote); err == nil {
-		// Only a copy of the same size can be this file: only then is the
-		// file hashed before it is sent.
-		if rf.Size == st.Size() {
-			sums, _, err := providers.HashReader(f, p.HashKind())
-			if err != nil {
-				return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
+	// A mailbox cannot be looked in: there each push is one more mail.
+	if a.cannot(dest, "read") == nil {
+		if rf, err := p.Stat(ctx, remote); err == nil {
+			// Only a copy of the same size can be this file: only then is
+			// the file hashed before it is sent.
+			if rf.Size == st.Size() {
+				sums, _, err := providers.HashReader(f, p.HashKind())
+				if err != nil {
+					return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
+				}
+				if providers.SameHash(p.HashKind(), rf.Hash, sums[p.HashKind()]) {
+					return rf, nil // already there
+				}
 			}
-			if providers.SameHash(p.HashKind(), rf.Hash, sums[p.HashKind()]) {
-				return rf, nil // already there
-			}
+			ext := path.Ext(remote)
+			remote = strings.TrimSuffix(remote, ext) + "." + st.ModTime().UTC().Format("2006-01-02T150405Z") + ext
+		} else if !errors.Is(err, providers.ErrNotFound) {
+			return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
 		}
-		ext := path.Ext(remote)
-		remote = strings.TrimSuffix(remote, ext) + "." + st.ModTime().UTC().Format("2006-01-02T150405Z") + ext
-	} else if !errors.Is(err, providers.ErrNotFound) {
-		return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
 	}
 	// No hash up front: the stack hashes the bytes as they are sent and
 	// checks the service's against it, so the file is read once.
@@ -98,6 +103,9 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 
 // List lists a folder at a destination.
 func (a *App) List(ctx context.Context, dest, dir string) ([]providers.RemoteFile, error) {
+	if err := a.cannot(dest, "listed"); err != nil {
+		return nil, err
+	}
 	p, err := a.providerByName(ctx, dest)
 	if err != nil {
 		return nil, err
@@ -108,6 +116,9 @@ func (a *App) List(ctx context.Context, dest, dir string) ([]providers.RemoteFil
 // Restore downloads remote to local (never overwriting a file), and checks
 // the bytes against the hash the destination reports.
 func (a *App) Restore(ctx context.Context, dest, remote, local string) (int64, error) {
+	if err := a.cannot(dest, "read back"); err != nil {
+		return 0, err
+	}
 	p, err := a.providerByName(ctx, dest)
 	if err != nil {
 		return 0, err
@@ -185,7 +196,12 @@ func (a *App) VerifyAll(ctx context.Context, w io.Writer, repair bool) (VerifyRe
 		return r, fmt.Errorf("read the queue: %w", err)
 	}
 	provs := map[string]providers.Provider{}
+	unverifiable := map[string]int{}
 	for _, j := range jobs {
+		if a.cannot(j.Destination, "verified") != nil {
+			unverifiable[j.Destination]++
+			continue
+		}
 		p, seen := provs[j.Destination]
 		if !seen {
 			p, err = a.providerByName(ctx, j.Destination)
@@ -229,6 +245,9 @@ func (a *App) VerifyAll(ctx context.Context, w io.Writer, repair bool) (VerifyRe
 		if ok {
 			r.Requeued++
 		}
+	}
+	for _, dest := range slices.Sorted(maps.Keys(unverifiable)) {
+		fmt.Fprintf(w, "- %s: %d upload(s) not checked: %s\n", dest, unverifiable[dest], a.cannot(dest, "verified"))
 	}
 	fmt.Fprintf(w, "%d upload(s) verified, %d missing or changed", r.OK, r.Bad)
 	if r.Unchecked > 0 {
@@ -299,7 +318,7 @@ func (a *App) Retry(ctx context.Context, dest string, w io.Writer) (int, error) 
 		if err != nil {
 			stuck++
 			fmt.Fprintf(w, "✗ %s is still unusable (paused since %s): %s\n    what to do: %s\n", d.Name,
-				p.Since.Local().Format("Mon 2 Jan 15:04"), err, pauseFix(d.Name, a.isLocal(d.Name), p.Reason))
+				p.Since.Local().Format("Mon 2 Jan 15:04"), err, pauseFix(d.Name, a.isLocal(d.Name), a.logsIn(d.Name), p.Reason))
 			continue
 		}
 		if _, ok, err := a.Store.Unpause(ctx, d.Name); err != nil {
@@ -368,6 +387,10 @@ func (a *App) Check(ctx context.Context, w io.Writer, notifyTest bool) int {
 			bad("destination %s (%s): %s\n    what to do: %s", d.Name, d.Type, termsafe.Quote(msg), termsafe.Quote(hint))
 			continue
 		}
+		if a.cannot(d.Name, "read") != nil {
+			fmt.Fprintf(w, "✓ destination %s (%s): test mail sent; look for it in the mailbox\n", d.Name, d.Type)
+			continue
+		}
 		fmt.Fprintf(w, "✓ destination %s (%s): reachable and writable\n", d.Name, d.Type)
 	}
 	warnDrives(w, a.Cfg)
@@ -424,6 +447,9 @@ func (a *App) checkDestination(ctx context.Context, d *config.Destination) error
 	if err != nil {
 		return err
 	}
+	if a.cannot(d.Name, "read") != nil {
+		return a.sendTest(ctx, d.Name)
+	}
 	body := []byte("offsite check " + time.Now().UTC().Format(time.RFC3339Nano) + "\n")
 	sums, _, err := providers.HashReader(bytes.NewReader(body), p.HashKind())
 	if err != nil {
@@ -451,6 +477,27 @@ func (a *App) checkDestination(ctx context.Context, d *config.Destination) error
 	}
 	a.removeOldCheckDir(ctx, p, d.Name)
 	return nil
+}
+
+// tester is a write-only destination that proves it works by sending a
+// test message (the mail adapter).
+type tester interface {
+	SendTest(ctx context.Context) error
+}
+
+// sendTest has a write-only destination send its test message; it
+// cannot be written to and read back like the others.
+func (a *App) sendTest(ctx context.Context, dest string) error {
+	dst := a.dests[dest]
+	p, err := dst.p.get(ctx)
+	if err != nil {
+		return err
+	}
+	t, ok := providers.As[tester](p)
+	if !ok {
+		return fmt.Errorf("destination %s (%s) cannot be checked: it can neither be read back nor send a test", dest, dst.desc.Type)
+	}
+	return t.SendTest(ctx)
 }
 
 // removeOldCheckDir removes the folder earlier versions of check left

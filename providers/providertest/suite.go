@@ -33,6 +33,20 @@ type Options struct {
 	// it uploads in one request. With it the suite also checks multi-chunk
 	// uploads and resuming a saved session.
 	ChunkSize int64
+	// Arrived, when set, makes the suite treat the destination as
+	// write-only (a mailbox): it returns the contents delivered so far
+	// under name, one per delivery, read at the far end. Reads through
+	// the provider (Stat, List, Get, Delete) must then fail Permanent,
+	// and the cases that need them check what arrived instead or skip.
+	Arrived func(t *testing.T, name string) [][]byte
+}
+
+// writeOnly skips a case that needs to read the destination back.
+func writeOnly(t *testing.T, o Options) {
+	t.Helper()
+	if o.Arrived != nil {
+		t.Skip("write-only destination: nothing to read back")
+	}
 }
 
 // Run runs every conformance case.
@@ -54,6 +68,7 @@ func Run(t *testing.T, o Options) {
 		{"NormalizationOnlyDifference", testNormalizationOnly},
 		{"InvalidUTF8Names", testInvalidUTF8},
 		{"Absent", testAbsent},
+		{"WriteOnlyRefusesReads", testWriteOnly},
 		{"ChecksumMismatchLeavesNothing", testChecksumMismatch},
 		{"MultiChunk", testMultiChunk},
 		{"ResumeSavedSession", testResume},
@@ -122,6 +137,20 @@ func Put(t *testing.T, p providers.Provider, name string, data []byte) providers
 // Content reads name back through Get.
 func Content(t *testing.T, p providers.Provider, name string) []byte {
 	t.Helper()
+	return content(t, p, Options{}, name)
+}
+
+// content reads name back through Get, or from what arrived at a
+// write-only destination, where it must have arrived exactly once.
+func content(t *testing.T, p providers.Provider, o Options, name string) []byte {
+	t.Helper()
+	if o.Arrived != nil {
+		got := o.Arrived(t, name)
+		if len(got) != 1 {
+			t.Fatalf("%q arrived %d times, want once", name, len(got))
+		}
+		return got[0]
+	}
 	rc, err := p.Get(ctx(t), name)
 	if err != nil {
 		t.Fatalf("Get %q: %v", name, err)
@@ -162,8 +191,14 @@ func expectNames(t *testing.T, p providers.Provider, dir string, want ...string)
 	}
 }
 
-func expectAbsent(t *testing.T, p providers.Provider, name string) {
+func expectAbsent(t *testing.T, p providers.Provider, o Options, name string) {
 	t.Helper()
+	if o.Arrived != nil {
+		if got := o.Arrived(t, name); len(got) != 0 {
+			t.Errorf("%q arrived %d times after a failed Put", name, len(got))
+		}
+		return
+	}
 	if rf, err := p.Stat(ctx(t), name); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("Stat %q after a failed Put = %+v, %v; want ErrNotFound", name, rf, err)
 	}
@@ -173,6 +208,12 @@ func testRoundTrip(t *testing.T, p providers.Provider, o Options) {
 	data := Data(1, 100_000)
 	name := "pos/2026/day-end.bak"
 	Put(t, p, name, data)
+	if o.Arrived != nil {
+		if got := content(t, p, o, name); !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes arrived that differ from the %d put", len(got), len(data))
+		}
+		return
+	}
 	st, err := p.Stat(ctx(t), name)
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
@@ -188,13 +229,14 @@ func testRoundTrip(t *testing.T, p providers.Provider, o Options) {
 	if err := p.Delete(ctx(t), name); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	expectAbsent(t, p, name)
+	expectAbsent(t, p, o, name)
 	if err := p.Delete(ctx(t), name); err != nil {
 		t.Errorf("Delete of an absent file = %v, want nil", err)
 	}
 }
 
 func testReplace(t *testing.T, p providers.Provider, o Options) {
+	writeOnly(t, o)
 	name := "a/file.zip"
 	Put(t, p, name, Data(2, 5000))
 	v2 := Data(3, 7000)
@@ -206,6 +248,7 @@ func testReplace(t *testing.T, p providers.Provider, o Options) {
 }
 
 func testPutSameTwice(t *testing.T, p providers.Provider, o Options) {
+	writeOnly(t, o)
 	data := Data(4, 3000)
 	Put(t, p, "x/same.bak", data)
 	Put(t, p, "x/same.bak", data)
@@ -214,6 +257,12 @@ func testPutSameTwice(t *testing.T, p providers.Provider, o Options) {
 
 func testZeroLength(t *testing.T, p providers.Provider, o Options) {
 	Put(t, p, "empty.bak", nil)
+	if o.Arrived != nil {
+		if got := content(t, p, o, "empty.bak"); len(got) != 0 {
+			t.Fatalf("%d bytes arrived", len(got))
+		}
+		return
+	}
 	st, err := p.Stat(ctx(t), "empty.bak")
 	if err != nil || st.Size != 0 {
 		t.Fatalf("Stat = %+v, %v", st, err)
@@ -251,7 +300,10 @@ func testReaderFails(t *testing.T, p providers.Provider, o Options) {
 	if err == nil {
 		t.Fatal("Put from a failing reader succeeded")
 	}
-	expectAbsent(t, p, "d/broken.bak")
+	expectAbsent(t, p, o, "d/broken.bak")
+	if o.Arrived != nil {
+		return
+	}
 	for _, n := range Names(t, p, "d") {
 		t.Errorf("a failed Put left %q visible", n)
 	}
@@ -263,8 +315,10 @@ func testShortEOF(t *testing.T, p providers.Provider, o Options) {
 	if err == nil {
 		t.Fatal("Put of 500 bytes declared as 1000 succeeded")
 	}
-	expectAbsent(t, p, "short.bak")
-	expectNames(t, p, "")
+	expectAbsent(t, p, o, "short.bak")
+	if o.Arrived == nil {
+		expectNames(t, p, "")
+	}
 }
 
 // slowReader trickles 10 bytes every 20 ms, like a stalled disk or network share.
@@ -297,7 +351,7 @@ func testCancel(t *testing.T, p providers.Provider, o Options) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Put did not return within 5s of its context being cancelled")
 	}
-	expectAbsent(t, p, "slow.bak")
+	expectAbsent(t, p, o, "slow.bak")
 }
 
 func testConcurrent(t *testing.T, p providers.Provider, o Options) {
@@ -317,10 +371,12 @@ func testConcurrent(t *testing.T, p providers.Provider, o Options) {
 		})
 	}
 	wg.Wait()
-	expectNames(t, p, "many", want...)
+	if o.Arrived == nil {
+		expectNames(t, p, "many", want...)
+	}
 	for i := range 20 {
 		name := fmt.Sprintf("many/file-%02d.bak", i)
-		if got := Content(t, p, name); !bytes.Equal(got, Data(uint64(100+i), 10_000+i)) {
+		if got := content(t, p, o, name); !bytes.Equal(got, Data(uint64(100+i), 10_000+i)) {
 			t.Errorf("%s: content differs", name)
 		}
 	}
@@ -336,9 +392,12 @@ func testNames(t *testing.T, p providers.Provider, o Options) {
 	for i, n := range names {
 		data := Data(uint64(200+i), 1000+i)
 		Put(t, p, n, data)
-		if got := Content(t, p, n); !bytes.Equal(got, data) {
+		if got := content(t, p, o, n); !bytes.Equal(got, data) {
 			t.Errorf("%q: content differs", n)
 		}
+	}
+	if o.Arrived != nil {
+		return
 	}
 	var base []string
 	for _, n := range names {
@@ -349,6 +408,7 @@ func testNames(t *testing.T, p providers.Provider, o Options) {
 
 // testCaseOnly puts two files whose names differ only in case.
 func testCaseOnly(t *testing.T, p providers.Provider, o Options) {
+	writeOnly(t, o)
 	twoNames(t, p, "cases/Kassa.bak", "cases/kassa.bak")
 }
 
@@ -356,6 +416,7 @@ func testCaseOnly(t *testing.T, p providers.Provider, o Options) {
 // (NFC, as Windows writes it) and as e plus a combining accent (NFD, as
 // macOS does).
 func testNormalizationOnly(t *testing.T, p providers.Provider, o Options) {
+	writeOnly(t, o)
 	twoNames(t, p, "norm/Caf\u00e9.bak", "norm/Cafe\u0301.bak")
 }
 
@@ -397,12 +458,18 @@ func testInvalidUTF8(t *testing.T, p providers.Provider, o Options) {
 		Put(t, p, n, Data(uint64(600+i), 1000+i))
 	}
 	for i, n := range names {
-		if got := Content(t, p, n); !bytes.Equal(got, Data(uint64(600+i), 1000+i)) {
+		if got := content(t, p, o, n); !bytes.Equal(got, Data(uint64(600+i), 1000+i)) {
 			t.Errorf("Get %q: content differs", n)
+		}
+		if o.Arrived != nil {
+			continue
 		}
 		if st, err := p.Stat(ctx(t), n); err != nil || st.Size != int64(1000+i) {
 			t.Errorf("Stat %q = %+v, %v", n, st, err)
 		}
+	}
+	if o.Arrived != nil {
+		return
 	}
 	var base []string
 	for _, n := range names {
@@ -416,7 +483,8 @@ func testInvalidUTF8(t *testing.T, p providers.Provider, o Options) {
 }
 
 func testAbsent(t *testing.T, p providers.Provider, o Options) {
-	expectAbsent(t, p, "nope/missing.bak")
+	writeOnly(t, o)
+	expectAbsent(t, p, o, "nope/missing.bak")
 	if _, err := p.Get(ctx(t), "nope/missing.bak"); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("Get of a missing file = %v, want ErrNotFound", err)
 	}
@@ -436,7 +504,7 @@ func testChecksumMismatch(t *testing.T, p providers.Provider, o Options) {
 	if providers.ReasonOf(err) != providers.ReasonChecksum {
 		t.Fatalf("Put with a wrong expected hash = %v, want a checksum error", err)
 	}
-	expectAbsent(t, p, "bad/sum.bak")
+	expectAbsent(t, p, o, "bad/sum.bak")
 }
 
 func testMultiChunk(t *testing.T, p providers.Provider, o Options) {
@@ -488,7 +556,7 @@ func testResume(t *testing.T, p providers.Provider, o Options) {
 	if saved == nil || acked < o.ChunkSize {
 		t.Fatalf("no session state saved after a chunk was acknowledged (acked %d)", acked)
 	}
-	expectAbsent(t, p, name)
+	expectAbsent(t, p, o, name)
 	var first int64 = -1
 	rf, err := p.Put(ctx(t), name, bytes.NewReader(data), n, providers.PutOptions{
 		Hash:    HashOf(t, p, data),
@@ -516,6 +584,7 @@ func testResume(t *testing.T, p providers.Provider, o Options) {
 // testModTime: the source's modification time is what Stat reports, so a
 // listing or a restore shows when each backup was made, not when it was sent.
 func testModTime(t *testing.T, p providers.Provider, o Options) {
+	writeOnly(t, o)
 	mt := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 	for _, n := range []int64{1000, 2*o.ChunkSize + 10} {
 		data := Data(uint64(n)+7, int(n))
@@ -530,5 +599,27 @@ func testModTime(t *testing.T, p providers.Provider, o Options) {
 		if d := st.ModTime.Sub(mt); d < -time.Second || d > time.Second {
 			t.Errorf("%d bytes: Stat says modified %v, want %v", n, st.ModTime.UTC(), mt)
 		}
+	}
+}
+
+// testWriteOnly: a write-only destination refuses every read as
+// Permanent (asking again cannot help), naming what a person does
+// instead, and a readable one is not tested here.
+func testWriteOnly(t *testing.T, p providers.Provider, o Options) {
+	if o.Arrived == nil {
+		t.Skip("the destination can be read back")
+	}
+	Put(t, p, "w/a.bak", Data(11, 100))
+	_, statErr := p.Stat(ctx(t), "w/a.bak")
+	_, listErr := p.List(ctx(t), "w")
+	_, getErr := p.Get(ctx(t), "w/a.bak")
+	delErr := p.Delete(ctx(t), "w/a.bak")
+	for op, err := range map[string]error{"Stat": statErr, "List": listErr, "Get": getErr, "Delete": delErr} {
+		if providers.KindOf(err) != providers.Permanent || providers.HintOf(err) == "" || errors.Is(err, providers.ErrNotFound) {
+			t.Errorf("%s = %v (kind %v), want Permanent with a hint, not ErrNotFound", op, err, providers.KindOf(err))
+		}
+	}
+	if got := o.Arrived(t, "w/a.bak"); len(got) != 1 {
+		t.Errorf("after the refused reads, %d copies arrived; want the one sent", len(got))
 	}
 }

@@ -31,6 +31,8 @@ type Settings struct {
 	DriveID   string
 	ChunkSize int64
 	Timeout   time.Duration
+	URL       string // email: the smtp:// URL, password included
+	MaxSize   int64  // email: the largest file sent; 0 = the type's default
 	// Pacer is the destination's one Retry-After pacer, shared by the
 	// adapter's call retries and the retry wrapper around it.
 	Pacer  *retry.Pacer
@@ -65,7 +67,13 @@ type Descriptor struct {
 	Hash  providers.HashKind
 	Names providers.NameRules
 	Login *Login
-	New   func(ctx context.Context, s Settings) (providers.Provider, error)
+	// WriteOnly types take files but cannot list, read back or delete
+	// them (a mailbox): ls, restore, verify and prune say so instead of
+	// failing, and uploads are never looked up before they are sent.
+	WriteOnly bool
+	// Retrieve says how a person gets a file back from a WriteOnly type.
+	Retrieve string
+	New      func(ctx context.Context, s Settings) (providers.Provider, error)
 }
 
 // Registry maps each type to its descriptor.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/providers/dropbox"
+	"github.com/offsite-backup/offsite/providers/email"
 	"github.com/offsite-backup/offsite/providers/gdrive"
 	"github.com/offsite-backup/offsite/providers/local"
 	"github.com/offsite-backup/offsite/providers/onedrive"
@@ -29,12 +30,21 @@ func TestDescriptorsAgreeWithTheirAdapters(t *testing.T) {
 		{gdrive.Descriptor(), (*gdrive.Client)(nil)},
 		{dropbox.Descriptor(), (*dropbox.Client)(nil)},
 		{onedrive.Descriptor(), (*onedrive.Client)(nil)},
+		{email.Descriptor(), (*email.Client)(nil)},
 	} {
 		if c.d.Hash != c.a.HashKind() || c.d.Names != c.a.NameRules() {
 			t.Errorf("%s: descriptor says %s %+v, adapter %s %+v", c.d.Type, c.d.Hash, c.d.Names, c.a.HashKind(), c.a.NameRules())
 		}
 		if c.d.Service == "" {
 			t.Errorf("%s: no service name for messages", c.d.Type)
+		}
+		if c.d.WriteOnly {
+			// A mailbox: no OAuth login, not a disk of this PC, and people
+			// are told how to get a file back instead of `restore`.
+			if c.d.Login != nil || c.d.Local || c.d.Retrieve == "" {
+				t.Errorf("%s: write-only with login %v, local %v, retrieve %q", c.d.Type, c.d.Login != nil, c.d.Local, c.d.Retrieve)
+			}
+			continue
 		}
 		if (c.d.Login == nil) != c.d.Local {
 			t.Errorf("%s: local %v but login %v", c.d.Type, c.d.Local, c.d.Login != nil)
