@@ -1,6 +1,8 @@
 package providers
 
 import (
+	"context"
+	"errors"
 	"io"
 )
 
@@ -11,6 +13,7 @@ import (
 // read ahead, and one being filled. Reads in order are served from the read-ahead; a Seek elsewhere
 // restarts it there. Close stops it; it must be called.
 type ReadAhead struct {
+	ctx   context.Context // a Read waiting for the read-ahead gives up when it ends
 	r     io.ReadSeeker
 	block int
 	pos   int64 // the reader's position
@@ -28,9 +31,10 @@ type ahead struct {
 	err error // after b: io.EOF at the end, or the source's error
 }
 
-// NewReadAhead wraps r, reading block bytes at a time ahead.
-func NewReadAhead(r io.ReadSeeker, block int) *ReadAhead {
-	return &ReadAhead{r: r, block: block, free: make(chan []byte, 3)}
+// NewReadAhead wraps r, reading block bytes at a time ahead, for as long
+// as ctx lasts.
+func NewReadAhead(ctx context.Context, r io.ReadSeeker, block int) *ReadAhead {
+	return &ReadAhead{ctx: ctx, r: r, block: block, free: make(chan []byte, 3)}
 }
 
 // start reads ahead from off; nothing else touches r until stopped.
@@ -61,9 +65,10 @@ func (a *ReadAhead) start(off int64) {
 					}
 				}
 			}
-			n, err := io.ReadFull(a.r, b[:a.block])
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
+			n, err := a.fill(b[:a.block], stop)
+			if err == errStopped {
+				a.free <- b // never blocks: at most three blocks exist
+				return
 			}
 			select {
 			case feed <- ahead{off: off, b: b[:n], err: err}:
@@ -77,6 +82,27 @@ func (a *ReadAhead) start(off int64) {
 			off += int64(n)
 		}
 	}(a.feed, a.stop, a.done)
+}
+
+var errStopped = errors.New("read-ahead stopped")
+
+// fill reads b full, looking between reads whether it must stop, so that
+// a slow source (a stalled share) cannot hold up halt for a whole block.
+func (a *ReadAhead) fill(b []byte, stop <-chan struct{}) (int, error) {
+	n := 0
+	for n < len(b) {
+		select {
+		case <-stop:
+			return n, errStopped
+		default:
+		}
+		m, err := a.r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // halt stops the read-ahead and waits until it no longer reads.
@@ -113,7 +139,12 @@ func (a *ReadAhead) Read(p []byte) (int, error) {
 			a.cur = ahead{off: a.pos}
 			a.start(a.pos)
 		}
-		next := <-a.feed
+		var next ahead
+		select {
+		case next = <-a.feed:
+		case <-a.ctx.Done():
+			return 0, a.ctx.Err()
+		}
 		a.recycle()
 		a.cur = next
 		if len(next.b) == 0 && next.err != nil {

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -19,7 +20,7 @@ func TestReadAheadReadsAsTheSourceWould(t *testing.T) {
 		}
 		for round := 0; round < 50; round++ {
 			want := bytes.NewReader(src)
-			a := NewReadAhead(bytes.NewReader(src), 1+rnd.IntN(5000))
+			a := NewReadAhead(context.Background(), bytes.NewReader(src), 1+rnd.IntN(5000))
 			for step := 0; step < 40; step++ {
 				if rnd.IntN(4) == 0 {
 					off := int64(rnd.IntN(size + 2))
@@ -48,7 +49,7 @@ func TestReadAheadReadsAsTheSourceWould(t *testing.T) {
 func TestReadAheadHashesInOrderOnce(t *testing.T) {
 	src := bytes.Repeat([]byte("0123456789"), 50000)
 	sh, _ := NewSendHasher(bytes.NewReader(src), int64(len(src)), MD5)
-	a := NewReadAhead(sh, 4096)
+	a := NewReadAhead(context.Background(), sh, 4096)
 	defer a.Close()
 	buf := make([]byte, 70000)
 	for off := int64(0); off < int64(len(src)); off += int64(len(buf)) {

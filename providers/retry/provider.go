@@ -55,7 +55,7 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 		}
 		// Reading (and hashing) the next block while this one is sent
 		// keeps the hash off the upload's critical path.
-		ahead = providers.NewReadAhead(h, readAheadBlock)
+		ahead = providers.NewReadAhead(ctx, h, readAheadBlock)
 		defer ahead.Close()
 		sent, body = h, ahead
 	}
