@@ -47,12 +47,17 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 	// Without an expected hash the bytes are hashed as they are sent, so
 	// the check below still holds and the source is read once.
 	var sent *providers.SendHasher
+	var ahead *providers.ReadAhead
 	if o.Hash == "" {
 		h, err := providers.NewSendHasher(body, size, r.p.HashKind())
 		if err != nil {
 			return out, err
 		}
-		sent, body = h, h
+		// Reading (and hashing) the next block while this one is sent
+		// keeps the hash off the upload's critical path.
+		ahead = providers.NewReadAhead(ctx, h, readAheadBlock)
+		defer ahead.Close()
+		sent, body = h, ahead
 	}
 	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) error {
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
@@ -72,6 +77,7 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 		}
 		want := o.Hash
 		if sent != nil {
+			ahead.Close() // no read may race the sum
 			if want, err = sent.Sum(); err != nil {
 				_ = r.p.Delete(ctx, path)
 				return providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "read %s again: %w", path, err)
@@ -90,6 +96,10 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 	})
 	return out, err
 }
+
+// readAheadBlock is the read-ahead's block: two are read ahead at most,
+// a chunk of the adapters' default sizes (8–10 MiB).
+const readAheadBlock = 5 << 20
 
 func (r *Provider) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
 	var out providers.RemoteFile
