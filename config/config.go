@@ -69,7 +69,22 @@ type Destination struct {
 	Bandwidth    Rate     `yaml:"bandwidth"`     // per-destination cap, 0 = none
 	Keep         Keep     `yaml:"keep"`          // remote retention; zero = keep everything
 	Timezone     string   `yaml:"timezone"`      // for window and keep days, default local
+	Compress     string   `yaml:"compress"`      // off|zstd
+	Encrypt      Encrypt  `yaml:"encrypt"`       // age; zero = stored as it is
 }
+
+// Encrypt is how a destination's files are encrypted with age: to public
+// keys (the shop PC never holds a private key) or with a passphrase.
+type Encrypt struct {
+	Recipients []string `yaml:"recipients"` // age X25519 public keys, age1…
+	Passphrase string   `yaml:"passphrase"` // age scrypt; never printed
+}
+
+// Compress values.
+const (
+	CompressOff  = "off"
+	CompressZstd = "zstd"
+)
 
 // Retry is the queue's slow retry schedule.
 type Retry struct {

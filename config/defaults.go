@@ -156,6 +156,9 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 		if !set(index("destinations", i) + ".chunk_size") {
 			d.ChunkSize = DefaultChunkSize(d.Type)
 		}
+		if d.Compress == "" {
+			d.Compress = CompressOff
+		}
 		if d.Type == TypeOneDrive && d.Tenant == "" {
 			d.Tenant = DefaultTenant
 		}
