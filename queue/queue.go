@@ -45,7 +45,8 @@ type Store struct {
 	faults faults
 
 	mu   sync.Mutex
-	keys map[string]func(string) string // destination → name key; see SetNameKey
+	keys  map[string]func(string) string // destination → name key; see SetNameKey
+	forms map[string]string              // destination → stored-form suffix; see SetForm
 }
 
 // Open opens (creating and migrating) the database at file.
@@ -153,7 +154,7 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 			RETURNING id`,
 		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=?`,
 		`SELECT COUNT(*) FROM jobs WHERE destination=? AND (remote_key=? OR remote_path=?)`,
-		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at) VALUES(?,?,?,?,?,?,?)`)
+		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at,form) VALUES(?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
@@ -174,11 +175,12 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 				continue
 			}
 			key := s.nameKey(d)
-			remote, err := remotePath(ctx, nameTaken, d, key, r.Version)
+			form := s.form(d)
+			remote, err := remotePath(ctx, nameTaken, d, key, form, r.Version)
 			if err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 			}
-			if _, err := insertJob.ExecContext(ctx, vid, d, remote, key(remote), Pending, now, now); err != nil {
+			if _, err := insertJob.ExecContext(ctx, vid, d, remote, key(remote), Pending, now, now, form); err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s for %s: %w", r.Watch, r.Rel, d, err)
 			}
 			created++
@@ -195,8 +197,9 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 // version's UTC modification time before the extension
 // (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten. A name is
 // taken when its key is: on a destination that ignores case, "kassa.bak"
-// after "Kassa.bak" gets the timestamp too.
-func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, v Version) (string, error) {
+// after "Kassa.bak" gets the timestamp too. The stored form's suffix
+// follows the whole name (data.2026-11-23T180501Z.xlsx.zst.age).
+func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, form string, v Version) (string, error) {
 	base := v.Watch + "/" + v.Rel
 	candidates := []string{base}
 	stamp := v.ModTime.UTC().Format("2006-01-02T150405Z")
@@ -211,6 +214,7 @@ func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(
 		candidates = append(candidates, fmt.Sprintf("%s%s.%s-%d%s", dir, stem, stamp, i, ext))
 	}
 	for _, c := range candidates {
+		c += form
 		var n int
 		if err := nameTaken.QueryRowContext(ctx, dest, key(c), c).Scan(&n); err != nil {
 			return "", err

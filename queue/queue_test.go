@@ -276,7 +276,7 @@ func TestUpgradeAddsRemoteKey(t *testing.T) {
 	ctx := context.Background()
 	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
 	s.Enqueue(ctx, []Route{{Version: ver("Kassa.bak", "a", mt), Destinations: []string{"cloud"}}})
-	downgrade(t, s, len(migrations)-1, `DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`)
+	downgrade(t, s, 2, append(dropStoredForm, `DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`)...)
 	s.Close()
 	if s, err = Open(file); err != nil {
 		t.Fatalf("open a database from before remote_key: %v", err)

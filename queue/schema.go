@@ -70,4 +70,13 @@ var migrations = []string{
 	`ALTER TABLE jobs ADD COLUMN remote_key TEXT;
 	UPDATE jobs SET remote_key=remote_path;
 	CREATE UNIQUE INDEX jobs_remote_key ON jobs(destination, remote_key);`,
+	// A destination with compress or encrypt stores a job's version in a
+	// stored form: form is its suffix (".zst.age"), fixed when the job is
+	// created; stored_size and stored_sha256 describe the bytes sent; and
+	// recipients lists the age public keys (or "passphrase") it was
+	// encrypted to, so a retired key's backups can be counted.
+	`ALTER TABLE jobs ADD COLUMN form TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN stored_size INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN stored_sha256 TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN recipients TEXT NOT NULL DEFAULT '';`,
 }

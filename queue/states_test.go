@@ -72,7 +72,7 @@ func TestMigrationMovesOldSupersededOutOfDead(t *testing.T) {
 	s.Kill(ctx, jobs[2].ID, "permanent", "name refused")
 	// Back to the first schema, as a database written before the states
 	// (and the later remote_key) existed; opening it again migrates it.
-	downgrade(t, s, 1, `ALTER TABLE jobs DROP COLUMN acknowledged`, `DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`)
+	downgrade(t, s, 1, append(dropStoredForm, `ALTER TABLE jobs DROP COLUMN acknowledged`, `DROP INDEX jobs_remote_key`, `ALTER TABLE jobs DROP COLUMN remote_key`)...)
 	s.Close()
 
 	s, err = Open(file)
