@@ -44,7 +44,7 @@ type Store struct {
 	now    func() time.Time
 	faults faults
 
-	mu   sync.Mutex
+	mu    sync.Mutex
 	keys  map[string]func(string) string // destination → name key; see SetNameKey
 	forms map[string]string              // destination → stored-form suffix; see SetForm
 }

@@ -29,6 +29,13 @@ type Dir struct {
 // New returns the spool in dir (created on first use, 0700).
 func New(dir string) *Dir { return &Dir{path: dir, free: freeSpace} }
 
+// WithFreeSpace replaces how free space is measured (for tests, and for
+// filesystems that report none).
+func (d *Dir) WithFreeSpace(free func(dir string) (int64, error)) *Dir {
+	d.free = free
+	return d
+}
+
 // Path is where job id's stored form (with the given suffix) lives.
 func (d *Dir) Path(id int64, suffix string) string {
 	return filepath.Join(d.path, strconv.FormatInt(id, 10)+suffix)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
@@ -16,6 +17,7 @@ import (
 	"github.com/offsite-backup/offsite/providers/onedrive"
 	"github.com/offsite-backup/offsite/providers/registry"
 	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/spool"
 )
 
 // destinationTypes is every destination type this build can upload to.
@@ -141,7 +143,7 @@ func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
 			}
 		}
 		out = append(out, &daemon.Destination{Name: d.Name, Type: d.Type, Provider: dst.p, Open: windowFunc(d),
-			Service: notify.Service{Type: d.Type, Name: dst.desc.Service, Local: dst.desc.Local}})
+			Service: notify.Service{Type: d.Type, Name: dst.desc.Service, Local: dst.desc.Local}, Codec: d.Codec()})
 	}
 	return out
 }
@@ -178,9 +180,14 @@ func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) err
 		if err := a.Store.SetNameKey(ctx, d.Name, a.dests[d.Name].desc.Names.Key); err != nil {
 			return err
 		}
+		a.Store.SetForm(d.Name, d.Codec.Suffix())
 	}
 	return nil
 }
+
+// spool is where the stored form of compressed or encrypted uploads is
+// made and kept until the upload is done.
+func (a *App) spool() *spool.Dir { return spool.New(filepath.Join(a.Cfg.StateDir, "spool")) }
 
 // windowFunc returns the destination's upload window check, or nil.
 func windowFunc(d *config.Destination) func(time.Time) bool {

@@ -177,6 +177,7 @@ func (a *App) pipeline(ctx context.Context) (*pipeline, error) {
 		Notifier:     reports{n: n, mode: a.Cfg.Report},
 		Log:          a.Log,
 		Held:         a.held,
+		Spool:        a.spool(),
 	}
 	if h := a.newHealth(); h != nil {
 		p.health = h
