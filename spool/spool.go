@@ -90,6 +90,38 @@ func (d *Dir) Make(id int64, suffix string, src io.Reader, size int64, spec code
 	return res, nil
 }
 
+// Scratch encodes src (size bytes) into a new file of the spool that
+// belongs to no job (`offsite push`), open for reading from its start. The
+// caller closes and removes it; Sweep removes any a crash left behind.
+func (d *Dir) Scratch(src io.Reader, size int64, spec codec.Spec) (*os.File, codec.Result, error) {
+	if err := os.MkdirAll(d.path, 0o700); err != nil {
+		return nil, codec.Result{}, fmt.Errorf("create spool folder: %w", err)
+	}
+	if free, err := d.free(d.path); err == nil && free < Need(size) {
+		return nil, codec.Result{}, fmt.Errorf("%w: %s needs about %s, %s has %s free", ErrNoSpace,
+			human(size), human(Need(size)), d.path, human(free))
+	}
+	f, err := os.CreateTemp(d.path, scratchPrefix+"*")
+	if err != nil {
+		return nil, codec.Result{}, fmt.Errorf("create spool file: %w", err)
+	}
+	res, err := codec.Encode(f, src, spec)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		if isNoSpace(err) {
+			err = fmt.Errorf("%w: %v", ErrNoSpace, err)
+		}
+		return nil, res, err
+	}
+	return f, res, nil
+}
+
+const scratchPrefix = "scratch-"
+
 // Remove deletes job id's stored form, whatever its suffix, and any
 // partial one. Nothing there is not an error.
 func (d *Dir) Remove(id int64) error {
@@ -110,7 +142,7 @@ func (d *Dir) Sweep(keep func(id int64) bool) (int, error) {
 	var errs []error
 	for _, p := range d.files(func(int64) bool { return true }) {
 		id, partial := parse(filepath.Base(p))
-		if !partial && keep(id) {
+		if id > 0 && !partial && keep(id) {
 			continue
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -126,7 +158,7 @@ func (d *Dir) Sweep(keep func(id int64) bool) (int, error) {
 func (d *Dir) IDs() []int64 {
 	var out []int64
 	for _, p := range d.files(func(int64) bool { return true }) {
-		if id, partial := parse(filepath.Base(p)); !partial {
+		if id, partial := parse(filepath.Base(p)); id > 0 && !partial {
 			out = append(out, id)
 		}
 	}
@@ -141,7 +173,7 @@ func (d *Dir) files(match func(int64) bool) []string {
 	var out []string
 	for _, e := range ents {
 		id, _ := parse(e.Name())
-		if id > 0 && match(id) {
+		if id > 0 && match(id) || id == 0 && strings.HasPrefix(e.Name(), scratchPrefix) && match(0) {
 			out = append(out, filepath.Join(d.path, e.Name()))
 		}
 	}

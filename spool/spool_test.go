@@ -73,14 +73,14 @@ func (f *failing) Read([]byte) (int, error) { return 0, f.err }
 
 func TestSweepKeepsOnlyLiveJobs(t *testing.T) {
 	d := New(t.TempDir())
-	for _, name := range []string{"1.zst.age", "2.age", "3.zst.age.part", "notes.txt"} {
+	for _, name := range []string{"1.zst.age", "2.age", "3.zst.age.part", "notes.txt", "scratch-123"} {
 		if err := os.WriteFile(filepath.Join(d.path, name), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	n, err := d.Sweep(func(id int64) bool { return id == 1 || id == 3 })
-	if err != nil || n != 2 {
-		t.Fatalf("swept %d, %v; want 2 (job 2 and the partial)", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("swept %d, %v; want 3 (job 2, the partial, the scratch file)", n, err)
 	}
 	if ids := d.IDs(); len(ids) != 1 || ids[0] != 1 {
 		t.Fatalf("left %v, want [1]", ids)

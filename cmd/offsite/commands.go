@@ -209,39 +209,59 @@ func cmdLs(g *globals) *cobra.Command {
 }
 
 func cmdRestore(g *globals) *cobra.Command {
-	var to string
+	var to, latest string
 	var exact bool
+	var identities []string
 	cmd := &cobra.Command{
-		Use:   "restore DEST REMOTE --to PATH",
-		Short: "Download a backup from a destination and check it",
+		Use:   "restore DEST [REMOTE | --latest WATCH] --to PATH [--identity FILE ...]",
+		Short: "Download a backup from a destination, decrypt and decompress it, and check it",
 		Long: "Download a backup from a destination and check it. A file offsite uploaded again with new content\n" +
 			"sits beside the first with a timestamp; naming the first (plain) name restores the newest version\n" +
-			"unless --exact is given.",
-		Args: cobra.ExactArgs(2),
+			"unless --exact is given. An encrypted file is opened with --identity (age key files; give several\n" +
+			"when unsure which one) or the passphrase from the config or OFFSITE_PASSPHRASE. --to may be a folder:\n" +
+			"the file keeps its original name there. Nothing is written unless every check passes.",
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return g.withApp("", func(a *app.App) error {
-				remote := args[1]
-				if !exact {
-					newest, note, err := a.Newest(c.Context(), args[0], remote)
+				dest := args[0]
+				var remote string
+				switch {
+				case latest != "" && len(args) == 2:
+					return fmt.Errorf("give either REMOTE or --latest WATCH, not both")
+				case latest != "":
+					r, err := a.Latest(c.Context(), dest, latest)
 					if err != nil {
 						return err
 					}
-					if note != "" {
-						fmt.Fprintln(g.stdout, termsafe.Quote(note))
+					remote = r
+				case len(args) == 2:
+					remote = args[1]
+					if !exact {
+						newest, note, err := a.Newest(c.Context(), dest, remote)
+						if err != nil {
+							return err
+						}
+						if note != "" {
+							fmt.Fprintln(g.stdout, termsafe.Quote(note))
+						}
+						remote = newest
 					}
-					remote = newest
+				default:
+					return fmt.Errorf("name the file to restore (see `offsite ls %s`), or give --latest WATCH", dest)
 				}
-				n, err := a.Restore(c.Context(), args[0], remote, to)
+				path, r, err := a.RestoreFile(c.Context(), dest, remote, to, identities)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], termsafe.Quote(remote), termsafe.Quote(to), n)
+				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, SHA-256 %s checked)\n", dest, termsafe.Quote(remote), termsafe.Quote(path), r.Original.Size, r.Original.SHA256)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().StringVar(&to, "to", "", "where to write the file (required; an existing file is not overwritten)")
+	cmd.Flags().StringVar(&to, "to", "", "where to write the file, or a folder to put it in (required; an existing file is not overwritten)")
 	cmd.Flags().BoolVar(&exact, "exact", false, "restore REMOTE itself, not the newest version of its file")
+	cmd.Flags().StringVar(&latest, "latest", "", "restore the newest backup of this watch")
+	cmd.Flags().StringArrayVar(&identities, "identity", nil, "age identity (private key) file; repeat for several")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }

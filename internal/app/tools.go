@@ -61,8 +61,25 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	if st.IsDir() {
 		return providers.RemoteFile{}, fmt.Errorf("%s is a folder: push takes one file", file)
 	}
-	hs, err := providers.Hash(f, p.HashKind())
+	// A destination that compresses or encrypts gets the same stored form
+	// as the daemon sends, made into the spool first.
+	var body io.ReadSeeker = f
+	size := st.Size()
+	spec := a.Cfg.Destination(dest).Codec()
+	if !spec.Plain() {
+		enc, res, err := a.spool().Scratch(f, size, spec)
+		if err != nil {
+			return providers.RemoteFile{}, fmt.Errorf("push %s: make its stored form for %s: %w", file, dest, err)
+		}
+		defer os.Remove(enc.Name())
+		defer enc.Close()
+		body, size = enc, res.Stored.Size
+	}
+	hs, err := providers.Hash(body, p.HashKind())
 	if err != nil {
+		return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
 		return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
 	}
 	want := hs.Sums[p.HashKind()]
@@ -70,8 +87,8 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	if remote == "" {
 		remote = filepath.Base(file)
 	}
-	if rf, err := p.Stat(ctx, remote); err == nil {
-		if providers.SameHash(p.HashKind(), rf.Hash, want) && rf.Size == st.Size() {
+	if rf, err := p.Stat(ctx, remote+spec.Suffix()); err == nil {
+		if providers.SameHash(p.HashKind(), rf.Hash, want) && rf.Size == size {
 			return rf, nil // already there
 		}
 		ext := path.Ext(remote)
@@ -79,12 +96,13 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	} else if !errors.Is(err, providers.ErrNotFound) {
 		return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
 	}
+	remote += spec.Suffix()
 	opts := providers.PutOptions{ModTime: st.ModTime(), Hash: want, Parts: hs.Parts[p.HashKind()]}
 	if progress != nil {
-		total := st.Size()
+		total := size
 		opts.OnProgress = func(n int64) { progress(n, total) }
 	}
-	rf, err := p.Put(ctx, remote, f, st.Size(), opts)
+	rf, err := p.Put(ctx, remote, body, size, opts)
 	if err != nil {
 		return rf, fmt.Errorf("push %s to %s: %w", file, dest, err)
 	}
@@ -98,57 +116,6 @@ func (a *App) List(ctx context.Context, dest, dir string) ([]providers.RemoteFil
 		return nil, err
 	}
 	return p.List(ctx, dir)
-}
-
-// Restore downloads remote to local (never overwriting a file), and checks
-// the bytes against the hash the destination reports.
-func (a *App) Restore(ctx context.Context, dest, remote, local string) (int64, error) {
-	p, err := a.providerByName(ctx, dest)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := os.Stat(local); err == nil {
-		return 0, fmt.Errorf("%s already exists: choose another --to, restore never overwrites", local)
-	}
-	rf, err := p.Stat(ctx, remote)
-	if err != nil {
-		return 0, fmt.Errorf("restore %s: %w", remote, err)
-	}
-	rc, err := p.Get(ctx, remote)
-	if err != nil {
-		return 0, fmt.Errorf("restore %s: %w", remote, err)
-	}
-	defer rc.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(local), ".offsite-restore-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name())
-	h, _ := providers.NewHash(p.HashKind())
-	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, fmt.Errorf("restore %s: %w", remote, err)
-	}
-	got := providers.EncodeHash(p.HashKind(), h.Sum(nil))
-	if rf.Hash != "" && !providers.SameHash(p.HashKind(), got, rf.Hash) {
-		return n, fmt.Errorf("restore %s: downloaded bytes hash to %s but the destination reports %s; nothing was written", remote, got, rf.Hash)
-	}
-	if err := os.Rename(tmp.Name(), local); err != nil {
-		return n, err
-	}
-	if !rf.ModTime.IsZero() {
-		// The bytes are restored and checked; a lost timestamp is only cosmetic.
-		if err := os.Chtimes(local, rf.ModTime, rf.ModTime); err != nil {
-			a.Log.Warn("restored file keeps today's time", "file", local, "err", err)
-		}
-	}
-	return n, nil
 }
 
 // VerifyResult sums up a verify run.
