@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/notify"
@@ -143,7 +144,7 @@ func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
 			}
 		}
 		out = append(out, &daemon.Destination{Name: d.Name, Type: d.Type, Provider: dst.p, Open: windowFunc(d),
-			Service: notify.Service{Type: d.Type, Name: dst.desc.Service, Local: dst.desc.Local}, Codec: d.Codec()})
+			Service: notify.Service{Type: d.Type, Name: dst.desc.Service, Local: dst.desc.Local}, Codec: a.codec(d)})
 	}
 	return out
 }
@@ -183,6 +184,13 @@ func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) err
 		a.Store.SetForm(d.Name, d.Codec.Suffix())
 	}
 	return nil
+}
+
+// codec is how d stores its files.
+func (a *App) codec(d *config.Destination) codec.Spec {
+	s := d.Codec()
+	s.WorkFactor = a.workFactor
+	return s
 }
 
 // spool is where the stored form of compressed or encrypted uploads is

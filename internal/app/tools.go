@@ -65,7 +65,7 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	// as the daemon sends, made into the spool first.
 	var body io.ReadSeeker = f
 	size := st.Size()
-	spec := a.Cfg.Destination(dest).Codec()
+	spec := a.codec(a.Cfg.Destination(dest))
 	if !spec.Plain() {
 		enc, res, err := a.spool().Scratch(f, size, spec)
 		if err != nil {
