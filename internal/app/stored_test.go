@@ -145,6 +145,10 @@ func TestStoredFormsRoundTripEveryDestinationType(t *testing.T) {
 			if remote != "pos/day.bak"+suffix {
 				t.Fatalf("stored as %s, want pos/day.bak%s", remote, suffix)
 			}
+			// The plain name finds the stored one.
+			if newest, _, err := e.a.Newest(ctx, dest, "pos/day.bak"); err != nil || newest != remote {
+				t.Errorf("Newest(pos/day.bak) = %q, %v; want %s", newest, err, remote)
+			}
 			out := t.TempDir() // a folder: the file keeps its original name
 			path, r, err := e.a.RestoreFile(ctx, dest, remote, out, []string{e.identity})
 			if err != nil {
