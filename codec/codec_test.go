@@ -227,3 +227,21 @@ func TestRecipientErrorsNameTheFix(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCheckStoredWithoutTheKey(t *testing.T) {
+	id := newIdentity(t)
+	var stored bytes.Buffer
+	res, err := Encode(&stored, bytes.NewReader(sample(200<<10)), Spec{Compress: true, Recipients: []string{id.Recipient().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := CheckStored(bytes.NewReader(stored.Bytes()), "x.zst.age")
+	if err != nil || got != res.Stored {
+		t.Fatalf("CheckStored = %+v, %v; want %+v", got, err, res.Stored)
+	}
+	b := stored.Bytes()
+	b[5] ^= 0x20 // inside "age-encryption.org/v1"
+	if _, err := CheckStored(bytes.NewReader(b), "x.zst.age"); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("damaged header: %v, want ErrDamaged", err)
+	}
+}

@@ -220,3 +220,23 @@ func (t *tailReader) Read(p []byte) (int, error) {
 }
 
 func (t *tailReader) last() []byte { return t.buf }
+
+// CheckStored reads a stored file to its end without any key and returns
+// its size and SHA-256; an encrypted one must start with a well-formed age
+// header. It is what can be checked where the private key is not.
+func CheckStored(r io.Reader, name string) (Sum, error) {
+	c := newCounter(io.Discard)
+	src := io.TeeReader(&sourceReader{r: r}, c)
+	if _, encrypted, _ := Layers(name); encrypted {
+		if _, err := age.ExtractHeader(src); err != nil {
+			if isSource(err) {
+				return Sum{}, err
+			}
+			return Sum{}, fmt.Errorf("%w: its age header does not parse: %v", ErrDamaged, err)
+		}
+	}
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return Sum{}, err
+	}
+	return c.sum(), nil
+}

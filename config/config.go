@@ -25,6 +25,7 @@ type Config struct {
 	Healthcheck  []string      `yaml:"healthcheck"` // ping URLs: URL, URL/start, URL/fail
 	Report       string        `yaml:"report"`      // run|daily|off
 	Schedules    []Schedule    `yaml:"schedules"`
+	Drill        Drill         `yaml:"drill"` // test restores run by the daemon
 
 	// lines maps key paths ("watches[0].settle") to the line they were
 	// read from, so Validate can point at the line of each problem.
@@ -110,6 +111,12 @@ type Schedule struct {
 	Folder       string   `yaml:"folder"` // under each destination's root; default the schedule name
 	Keep         Keep     `yaml:"keep"`
 	Verify       bool     `yaml:"verify"` // download and compare the hash after the copy
+}
+
+// Drill is how often the daemon test-restores stored backups.
+type Drill struct {
+	Every  Duration `yaml:"every"`  // 0 = off
+	Sample int      `yaml:"sample"` // older backups drawn at random, besides each watch's newest
 }
 
 // Keep is a retention policy: the newest Last files, plus the newest file of

@@ -150,3 +150,40 @@ func (c *countReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// CheckStored downloads r without decoding it, for an encrypted file whose
+// key is not at hand: the stored bytes must be those that were sent
+// (stored, when known) and the age header must parse.
+func CheckStored(ctx context.Context, r Request, stored codec.Sum) (Result, error) {
+	p := r.Provider
+	where := r.Remote + " at " + r.Dest
+	rf, err := p.Stat(ctx, r.Remote)
+	if err != nil {
+		return Result{}, fmt.Errorf("check %s: %w", where, err)
+	}
+	rc, err := p.Get(ctx, r.Remote)
+	if err != nil {
+		return Result{}, fmt.Errorf("check %s: %w", where, err)
+	}
+	defer rc.Close()
+	h, err := providers.NewHash(p.HashKind())
+	if err != nil {
+		return Result{}, err
+	}
+	got, err := codec.CheckStored(io.TeeReader(rc, h), path.Base(r.Remote))
+	res := Result{Stored: got.Size}
+	if err != nil {
+		if errors.Is(err, codec.ErrDamaged) {
+			return res, r.explain(err)
+		}
+		return res, fmt.Errorf("check %s: %w", where, err)
+	}
+	if sum := providers.EncodeHash(p.HashKind(), h.Sum(nil)); rf.Hash != "" && !providers.SameHash(p.HashKind(), sum, rf.Hash) {
+		return res, fmt.Errorf("%s: the downloaded bytes hash to %s but %s reports %s: the download was damaged; try again", where, sum, r.Dest, rf.Hash)
+	}
+	if !stored.IsZero() && got != stored {
+		return res, r.explain(fmt.Errorf("%w: the stored bytes (%d, SHA-256 %s) are not those sent (%d, SHA-256 %s)",
+			codec.ErrDamaged, got.Size, got.SHA256, stored.Size, stored.SHA256))
+	}
+	return res, nil
+}
