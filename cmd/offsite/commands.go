@@ -267,13 +267,35 @@ func cmdRestore(g *globals) *cobra.Command {
 }
 
 func cmdVerify(g *globals) *cobra.Command {
-	var repair bool
+	var repair, restore bool
+	var identities []string
+	var sample int
 	cmd := &cobra.Command{
-		Use:   "verify [--repair]",
-		Short: "Check that the uploads are still at their destinations, with the right hash",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		Use:   "verify [--repair] | verify --restore [DEST] [--identity FILE ...]",
+		Short: "Check that the uploads are still at their destinations, with the right hash; --restore test-restores them",
+		Long: "Check that the uploads are still at their destinations, with the right hash. With --restore, download\n" +
+			"the newest backup of each watch at each destination (or DEST) and --sample older ones, decrypt and\n" +
+			"decompress them and compare them with the original's SHA-256, keeping nothing on disk.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && !restore {
+				return fmt.Errorf("a destination is only taken with --restore")
+			}
 			return g.withApp("", func(a *app.App) error {
+				if restore {
+					dest := ""
+					if len(args) > 0 {
+						dest = args[0]
+					}
+					t, err := a.VerifyRestore(c.Context(), g.stdout, dest, identities, sample)
+					if err != nil {
+						return err
+					}
+					if t.Failed > 0 {
+						return &exitError{code: 1, err: fmt.Errorf("%d test restore(s) failed", t.Failed)}
+					}
+					return nil
+				}
 				r, err := a.VerifyAll(c.Context(), g.stdout, repair)
 				if err != nil {
 					return err
@@ -287,6 +309,10 @@ func cmdVerify(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing or changed copies again (re-queues them for the daemon)")
+	cmd.Flags().BoolVar(&restore, "restore", false, "test-restore backups: download, decrypt, decompress and compare with the original")
+	cmd.Flags().StringArrayVar(&identities, "identity", nil, "with --restore: age identity (private key) file; repeat for several")
+	cmd.Flags().IntVar(&sample, "sample", 2, "with --restore: older backups to test besides each watch's newest")
+	cmd.MarkFlagsMutuallyExclusive("repair", "restore")
 	return cmd
 }
 

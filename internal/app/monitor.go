@@ -196,6 +196,7 @@ func (a *App) weekly(ctx context.Context, p *pipeline, now time.Time) {
 		}
 		proof.Watches = append(proof.Watches, wp)
 	}
+	proof.Notes = append(a.drillNotes(ctx, now), a.keyNotes(ctx)...)
 	a.storeEvent(ctx, p, notify.Weekly(proof))
 }
 

@@ -34,7 +34,9 @@ type storedEnv struct {
 	dests    []string
 }
 
-var forms = []struct{ name, yaml string }{
+type storedForm struct{ name, yaml string }
+
+var forms = []storedForm{
 	{"plain", ""},
 	{"zstd", "    compress: zstd\n"},
 	{"age", "    encrypt:\n      recipients: [%[1]s, %[2]s]\n"},
@@ -43,6 +45,11 @@ var forms = []struct{ name, yaml string }{
 }
 
 func newStoredEnv(t *testing.T, types ...string) *storedEnv {
+	t.Helper()
+	return newStoredEnvOf(t, types, forms)
+}
+
+func newStoredEnvOf(t *testing.T, types []string, forms []storedForm) *storedEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &storedEnv{dir: dir, watch: filepath.Join(dir, "backups"), cloud: fakecloud.New(0)}

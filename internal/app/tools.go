@@ -173,9 +173,9 @@ func (a *App) VerifyAll(ctx context.Context, w io.Writer, repair bool) (VerifyRe
 			r.Bad++
 			r.Unchecked++
 			continue
-		case rf.Size != j.Version.Size || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
+		case rf.Size != storedSize(j) || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
 			why = "changed at the destination since upload"
-			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, j.Version.Size, j.RemoteHash)
+			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, storedSize(j), j.RemoteHash)
 		default:
 			r.OK++
 			continue
@@ -203,6 +203,15 @@ func (a *App) VerifyAll(ctx context.Context, w io.Writer, repair bool) (VerifyRe
 		fmt.Fprintln(w, "run `offsite verify --repair` to upload the missing or changed ones again")
 	}
 	return r, nil
+}
+
+// storedSize is the size of what was sent for j: its stored form's, when
+// the destination compressed or encrypted it.
+func storedSize(j *queue.Job) int64 {
+	if j.Form != "" {
+		return j.StoredSize
+	}
+	return j.Version.Size
 }
 
 // requeue puts a done job whose copy is gone back in the queue, when its

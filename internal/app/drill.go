@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/offsite-backup/offsite/codec"
+	"github.com/offsite-backup/offsite/drill"
+	"github.com/offsite-backup/offsite/internal/termsafe"
+	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/queue"
+)
+
+// drillTargets lists the stored backups at dest ("" = every destination)
+// that a test restore can pick from.
+func (a *App) drillTargets(ctx context.Context, dest string) ([]drill.Target, error) {
+	jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Destination: dest})
+	if err != nil {
+		return nil, fmt.Errorf("read the queue: %w", err)
+	}
+	var out []drill.Target
+	for _, j := range jobs {
+		if a.Cfg.Destination(j.Destination) == nil {
+			continue // no longer configured: nothing to download it with
+		}
+		_, encrypted, _ := codec.Layers("x" + j.Form)
+		t := drill.Target{
+			Dest: j.Destination, Remote: j.RemotePath, Watch: j.Version.Watch, File: j.Version.Rel,
+			Uploaded: j.DoneAt, Modified: j.Version.ModTime,
+			Original:  codec.Sum{Size: j.Version.Size, SHA256: j.Version.SHA256},
+			Encrypted: encrypted, Recipients: j.Recipients,
+		}
+		if j.Form != "" {
+			t.Stored = codec.Sum{Size: j.StoredSize, SHA256: j.StoredSHA256}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// opener gives each destination's provider and the keys at hand.
+func (a *App) opener(identities []string) drill.Opener {
+	return func(ctx context.Context, dest string) (providers.Provider, codec.Keys, error) {
+		p, err := a.providerByName(ctx, dest)
+		if err != nil {
+			return nil, codec.Keys{}, err
+		}
+		k, err := a.keys(dest, identities)
+		return p, k, err
+	}
+}
+
+// VerifyRestore test-restores the newest backup of each watch at dest (""
+// = every destination) and sample older ones, printing one line each. It
+// returns the tally; Failed > 0 means a stored copy is not the original.
+func (a *App) VerifyRestore(ctx context.Context, w io.Writer, dest string, identities []string, sample int) (drill.Tally, error) {
+	if dest != "" {
+		if _, err := a.destination(dest); err != nil {
+			return drill.Tally{}, err
+		}
+	}
+	if _, err := codec.ReadIdentities(identities...); err != nil {
+		return drill.Tally{}, err
+	}
+	all, err := a.drillTargets(ctx, dest)
+	if err != nil {
+		return drill.Tally{}, err
+	}
+	picked := drill.Pick(all, sample, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)))
+	outcomes := drill.Run(ctx, picked, a.opener(identities))
+	for _, o := range outcomes {
+		fmt.Fprintln(w, termsafe.Quote(o.Line()))
+	}
+	t := drill.Count(outcomes)
+	fmt.Fprintf(w, "%d backup(s) restored and checked, %d checked without their key, %d failed\n", t.Full, t.StoredOnly, t.Failed)
+	if t.StoredOnly > 0 {
+		fmt.Fprintln(w, "give the private key with --identity FILE for a full test restore of the encrypted ones")
+	}
+	if len(picked) == 0 {
+		fmt.Fprintln(w, "nothing uploaded yet: there is nothing to test")
+	}
+	return t, ctx.Err()
+}
+
+// Keys in the queue's meta table that drills keep.
+const (
+	drillLastKey   = "drill/last"    // when the last drill ran (RFC 3339)
+	drillResultKey = "drill/result"  // its outcome, one line for the weekly report
+	drillFullKey   = "drill/full_ok" // when a drill last restored every picked backup in full
+)
+
+// drillLoop runs a test restore whenever drill.every has passed since the
+// last one (kept across restarts), looking once an hour.
+func (a *App) drillLoop(ctx context.Context, p *pipeline) {
+	every := time.Duration(a.Cfg.Drill.Every)
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	// Not at once: a PC that was just switched on has uploads to do first.
+	first := time.NewTimer(10 * time.Minute)
+	defer first.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-first.C:
+		case <-t.C:
+		}
+		a.drillIfDue(ctx, p, time.Now())
+	}
+}
+
+// drillIfDue runs one drill when it is due and reports it: a failure alert
+// per damaged copy, and a line for the weekly report.
+func (a *App) drillIfDue(ctx context.Context, p *pipeline, now time.Time) {
+	last := a.timeMeta(ctx, drillLastKey)
+	if !last.IsZero() && now.Sub(last) < time.Duration(a.Cfg.Drill.Every) {
+		return
+	}
+	all, err := a.drillTargets(ctx, "")
+	if err != nil || len(all) == 0 {
+		return
+	}
+	picked := drill.Pick(all, a.Cfg.Drill.Sample, rand.New(rand.NewPCG(uint64(now.UnixNano()), 2)))
+	outcomes := drill.Run(ctx, picked, a.opener(nil))
+	if ctx.Err() != nil {
+		return // cut short by a shutdown: it runs again after the restart
+	}
+	a.setTimeMeta(ctx, drillLastKey, now)
+	tally := drill.Count(outcomes)
+	for _, o := range outcomes {
+		if o.Err != nil {
+			a.Log.Error("test restore failed", "destination", o.Dest, "remote", o.Remote, "err", o.Err)
+			a.storeEvent(ctx, p, notify.DrillFailed(o.Watch, o.File, o.Dest, o.Remote, now, o.Err))
+		}
+	}
+	line := fmt.Sprintf("Test restore on %s: %d backup(s) restored and checked against the original", now.Format("Mon 2 Jan 2006"), tally.Full)
+	if tally.StoredOnly > 0 {
+		line += fmt.Sprintf(", %d encrypted one(s) checked without the key", tally.StoredOnly)
+	}
+	if tally.Failed > 0 {
+		line += fmt.Sprintf(", %d FAILED (see the alerts)", tally.Failed)
+	}
+	if tally.Failed == 0 && tally.StoredOnly == 0 {
+		a.setTimeMeta(ctx, drillFullKey, now)
+	}
+	if err := a.Store.Set(ctx, drillResultKey, line+"."); err != nil {
+		a.Log.Warn("cannot record the test restore for the weekly report", "err", err)
+	}
+	a.Log.Info("test restore done", "restored", tally.Full, "checked_without_key", tally.StoredOnly, "failed", tally.Failed)
+}
+
+// drillNotes are the weekly report's lines about test restores: the last
+// one, and a reminder when no full one ran for a month because the key is
+// not on this PC.
+func (a *App) drillNotes(ctx context.Context, now time.Time) []string {
+	var notes []string
+	if v, ok, _ := a.Store.Get(ctx, drillResultKey); ok {
+		notes = append(notes, v)
+	}
+	full := a.timeMeta(ctx, drillFullKey)
+	last := a.timeMeta(ctx, drillLastKey)
+	if !last.IsZero() && (full.IsZero() || now.Sub(full) > 30*24*time.Hour) && strings.Contains(strings.Join(notes, " "), "without the key") {
+		notes = append(notes, "The encrypted backups' private key is not on this PC, so only a person holding it can test them in full: "+
+			"run `offsite verify --restore --identity KEYFILE` this month.")
+	}
+	return notes
+}

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offsite-backup/offsite/internal/fakecloud"
+	"github.com/offsite-backup/offsite/notify"
+)
+
+func TestVerifyRestoreChecksEveryStoredForm(t *testing.T) {
+	e := newStoredEnv(t, "local")
+	os.WriteFile(filepath.Join(e.watch, "day.bak"), backupBytes(512<<10, 3), 0o644)
+	ctx := context.Background()
+	if err := e.a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	tally, err := e.a.VerifyRestore(ctx, &out, "", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without --identity the recipients' copies can only be checked as
+	// stored; the passphrase comes from the config.
+	if tally.Full != 3 || tally.StoredOnly != 2 || tally.Failed != 0 {
+		t.Fatalf("tally %+v\n%s", tally, out.String())
+	}
+	if !strings.Contains(out.String(), "--identity") {
+		t.Errorf("no hint that a full test needs the key:\n%s", out.String())
+	}
+	out.Reset()
+	tally, _ = e.a.VerifyRestore(ctx, &out, "", []string{e.identity}, 0)
+	if tally.Full != 5 || tally.Failed != 0 {
+		t.Fatalf("with the key: %+v\n%s", tally, out.String())
+	}
+	// A flipped bit in the stored zstd+age copy: the full test fails and
+	// names the file; so does the check without the key.
+	p := filepath.Join(e.dir, "local-zstd-age", "pos", "day.bak.zst.age")
+	b, _ := os.ReadFile(p)
+	b[len(b)-100] ^= 0x01
+	os.WriteFile(p, b, 0o644)
+	for _, ids := range [][]string{{e.identity}, nil} {
+		out.Reset()
+		tally, _ = e.a.VerifyRestore(ctx, &out, "local-zstd-age", ids, 0)
+		if tally.Failed != 1 || !strings.Contains(out.String(), "✗ local-zstd-age:pos/day.bak.zst.age") {
+			t.Fatalf("identities %v: tally %+v\n%s", ids, tally, out.String())
+		}
+	}
+}
+
+// quickXorHash is linear: one bit flipped at the same offset of two
+// 640 KiB fragments (offsets 655360 apart, a multiple of 160) cancels out,
+// so OneDrive's hash of the damaged file equals that of the file sent.
+// Upload and `verify` say all is well; the test restore compares SHA-256
+// and catches it.
+func TestDrillCatchesOneDriveDamageQuickXorMisses(t *testing.T) {
+	e := newStoredEnvOf(t, []string{"onedrive"}, forms[:1])
+	// Send in 640 KiB fragments.
+	e.a.Cfg.Destinations[0].ChunkSize = 640 << 10
+	e.a.Close()
+	a, err := OpenConfig(e.a.Cfg, e.a.Log, "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.a = a
+	t.Cleanup(func() { a.Close() })
+	data := backupBytes(1280<<10, 4)
+	os.WriteFile(filepath.Join(e.watch, "day.bak"), data, 0o644)
+	e.cloud.AddFault(fakecloud.Fault{Service: "onedrive", Path: "/_graph/upload/", CorruptBody: true, Seed: 11, Times: 2})
+	ctx := context.Background()
+	if err := a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if r, err := a.VerifyAll(ctx, &out, false); err != nil || r.Bad != 0 || r.OK != 1 {
+		t.Fatalf("verify (service hashes): %+v %v\n%s", r, err, out.String())
+	}
+	if st := e.cloud.StatsOf("onedrive"); st.UploadBytes < int64(len(data)) {
+		t.Fatalf("only %d bytes went through the upload session", st.UploadBytes)
+	}
+	out.Reset()
+	tally, _ := a.VerifyRestore(ctx, &out, "onedrive-plain", nil, 0)
+	if tally.Failed != 1 || !strings.Contains(out.String(), "pos/day.bak") || !strings.Contains(out.String(), "not the original") {
+		t.Fatalf("the test restore did not catch the damage: %+v\n%s", tally, out.String())
+	}
+}
+
+func TestDaemonDrillAlertsAndReports(t *testing.T) {
+	e := newStoredEnv(t, "local")
+	os.WriteFile(filepath.Join(e.watch, "day.bak"), backupBytes(256<<10, 5), 0o644)
+	ctx := context.Background()
+	if err := e.a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.a.pipeline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.notifier = notify.New([]notify.Channel{{ID: "hook", URL: "http://127.0.0.1:1/hook", On: []notify.Kind{notify.KindFailure, notify.KindWeekly}}}, outbox{e.a.Store}, e.a.Log)
+	events := func(kind notify.Kind) []notify.Event {
+		msgs, err := outbox{e.a.Store}.Due(ctx, time.Now().Add(1000*time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []notify.Event
+		for _, m := range msgs {
+			if m.Event.Kind == kind {
+				out = append(out, m.Event)
+			}
+		}
+		return out
+	}
+	now := time.Now()
+	e.a.drillIfDue(ctx, p, now)
+	if f := events(notify.KindFailure); len(f) != 0 {
+		t.Fatalf("alerts after a good drill: %v", f)
+	}
+	notes := strings.Join(e.a.drillNotes(ctx, now), "\n")
+	if !strings.Contains(notes, "3 backup(s) restored and checked") || !strings.Contains(notes, "2 encrypted one(s) checked without the key") ||
+		!strings.Contains(notes, "verify --restore --identity") {
+		t.Fatalf("weekly notes:\n%s", notes)
+	}
+	// Damage one copy; not due yet, so nothing runs.
+	p2 := filepath.Join(e.dir, "local-zstd", "pos", "day.bak.zst")
+	b, _ := os.ReadFile(p2)
+	b[len(b)/2] ^= 0x80
+	os.WriteFile(p2, b, 0o644)
+	e.a.drillIfDue(ctx, p, now.Add(24*time.Hour))
+	if f := events(notify.KindFailure); len(f) != 0 {
+		t.Fatalf("a drill ran before drill.every passed: %v", f)
+	}
+	e.a.drillIfDue(ctx, p, now.Add(31*24*time.Hour))
+	f := events(notify.KindFailure)
+	if len(f) != 1 || !strings.Contains(f[0].Text, "pos/day.bak.zst") || !strings.Contains(f[0].Text, "verify --repair") {
+		t.Fatalf("failure alerts: %+v", f)
+	}
+	if notes := strings.Join(e.a.drillNotes(ctx, now), "\n"); !strings.Contains(notes, "1 FAILED") {
+		t.Fatalf("weekly notes after a failed drill:\n%s", notes)
+	}
+}
