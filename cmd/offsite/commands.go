@@ -125,6 +125,7 @@ func cmdStatus(g *globals) *cobra.Command {
 
 func cmdCheck(g *globals) *cobra.Command {
 	var noNotify bool
+	var identities []string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the config, the watched folders, every destination, and send a test notification",
@@ -140,7 +141,8 @@ func cmdCheck(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if n := a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
+			n := a.CheckKeys(g.stdout, identities)
+			if n += a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", n)}
 			}
 			fmt.Fprintln(g.stdout, "all good")
@@ -148,6 +150,7 @@ func cmdCheck(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&noNotify, "no-notify", false, "do not send a test message to the notification channels")
+	cmd.Flags().StringArrayVar(&identities, "identity", nil, "age identity (private key) file: check it opens what the destinations encrypt")
 	return cmd
 }
 

@@ -143,3 +143,73 @@ func TestDaemonDrillAlertsAndReports(t *testing.T) {
 		t.Fatalf("weekly notes after a failed drill:\n%s", notes)
 	}
 }
+
+func TestStatusCountsCopiesThatNeedARetiredKey(t *testing.T) {
+	e := newStoredEnv(t, "local")
+	os.WriteFile(filepath.Join(e.watch, "day.bak"), backupBytes(64<<10, 6), 0o644)
+	ctx := context.Background()
+	if err := e.a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range st.Destinations {
+		if d.RetiredKey != 0 {
+			t.Fatalf("%s: %d copies on a retired key before any key changed", d.Name, d.RetiredKey)
+		}
+	}
+	// The shop lost its key sheet: both destinations get a new key; the
+	// technician's escrow key stays on one of them.
+	d := e.a.Cfg.Destination("local-age")
+	escrow := d.Encrypt.Recipients[1]
+	newKey := "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	d.Encrypt.Recipients = []string{newKey}
+	e.a.Cfg.Destination("local-zstd-age").Encrypt.Recipients = []string{newKey, escrow}
+	st, err = e.a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, d := range st.Destinations {
+		got[d.Name] = d.RetiredKey
+	}
+	if got["local-age"] != 1 || got["local-zstd-age"] != 0 || got["local-pass"] != 0 {
+		t.Fatalf("retired-key copies %v, want 1 at local-age only (the escrow key still opens the other)", got)
+	}
+	var out bytes.Buffer
+	st.Print(&out)
+	if !strings.Contains(out.String(), "local-age: 1 stored backup(s) can only be opened with a key no longer in encrypt: recipients") {
+		t.Errorf("status does not say it:\n%s", out.String())
+	}
+	if notes := strings.Join(e.a.keyNotes(ctx), "\n"); !strings.Contains(notes, "1 stored backup(s) at local-age") {
+		t.Errorf("weekly notes: %q", notes)
+	}
+}
+
+func TestCheckKeysSaysWhetherAnIdentityOpensTheUploads(t *testing.T) {
+	e := newStoredEnv(t, "local")
+	var out bytes.Buffer
+	if n := e.a.CheckKeys(&out, nil); n != 0 {
+		t.Fatalf("%d problems without --identity:\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), "local-age: encrypts to 2 key(s): age1") || !strings.Contains(out.String(), "local-pass: encrypts with a passphrase") {
+		t.Fatalf("check output:\n%s", out.String())
+	}
+	out.Reset()
+	if n := e.a.CheckKeys(&out, []string{e.identity}); n != 0 || !strings.Contains(out.String(), "shop-key.txt") || !strings.Contains(out.String(), "opens its uploads") {
+		t.Fatalf("the shop's key: %d problems\n%s", n, out.String())
+	}
+	out.Reset()
+	// A stranger's key opens neither recipients destination.
+	if n := e.a.CheckKeys(&out, []string{e.other}); n != 2 || !strings.Contains(out.String(), "none of the --identity files") {
+		t.Fatalf("a stranger's key: %d problems\n%s", n, out.String())
+	}
+	out.Reset()
+	notKey := filepath.Join(e.dir, "notes.txt")
+	os.WriteFile(notKey, []byte("hello"), 0o600)
+	if n := e.a.CheckKeys(&out, []string{notKey}); n == 0 || !strings.Contains(out.String(), "is not an age identity file") {
+		t.Fatalf("not a key file: %d problems\n%s", n, out.String())
+	}
+}

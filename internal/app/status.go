@@ -72,6 +72,11 @@ type DestinationStatus struct {
 	BytesDone   int64        `json:"bytes_done"`
 	LastSuccess *time.Time   `json:"last_success,omitempty"`
 	Paused      *PauseStatus `json:"paused,omitempty"`
+	// StoredAs is the suffix new uploads get (".zst", ".age", ".zst.age").
+	StoredAs string `json:"stored_as,omitempty"`
+	// RetiredKey counts stored backups only a key no longer in encrypt:
+	// recipients can open.
+	RetiredKey int `json:"retired_key_copies,omitempty"`
 }
 
 type PauseStatus struct {
@@ -151,6 +156,10 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	retired, err := a.RetiredKeyCopies(ctx)
+	if err != nil {
+		return nil, err
+	}
 	byName := map[string]queue.DestinationStatus{}
 	for _, s := range sum {
 		byName[s.Destination] = s
@@ -159,7 +168,8 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 		s := byName[d.Name]
 		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
-			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
+			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess),
+			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name]}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
 				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt)}
@@ -400,6 +410,11 @@ func (s *Status) Print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%d (%s)\t%d\t%d\t%d\t%s\t%s\n", d.Name, d.Type, d.Done, notify.HumanBytes(d.BytesDone), d.Waiting, d.Failing, d.GivenUp, last, state)
 	}
 	tw.Flush()
+	for _, d := range s.Destinations {
+		if d.RetiredKey > 0 {
+			fmt.Fprintf(w, "  %s: %d stored backup(s) can only be opened with a key no longer in encrypt: recipients; keep that key until they are pruned\n", d.Name, d.RetiredKey)
+		}
+	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "WATCH\tFOLDER\tNEWEST BACKUP\tSTATE")
