@@ -203,9 +203,35 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 		return copyRecord{}, fmt.Errorf("%s changed since it was queued; the next run takes the newer file", abs)
 	}
 	want := hs.Sums[kind]
+	// A destination that compresses or encrypts gets the stored form here
+	// too: no plaintext copy may leave by the schedule's door.
+	var body io.ReadSeeker = f
+	size := src.Size
+	spec := a.codec(d)
+	if !spec.Plain() {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return copyRecord{}, err
+		}
+		enc, res, err := a.spool().Scratch(f, src.Size, spec)
+		if err != nil {
+			return copyRecord{}, fmt.Errorf("make the stored form of %s for %s: %w", abs, dest, err)
+		}
+		defer os.Remove(enc.Name())
+		defer enc.Close()
+		if res.Original.SHA256 != src.SHA256 {
+			return copyRecord{}, fmt.Errorf("%s changed since it was queued; the next run takes the newer file", abs)
+		}
+		if hs, err = providers.Hash(enc, kind); err != nil {
+			return copyRecord{}, err
+		}
+		if _, err := enc.Seek(0, io.SeekStart); err != nil {
+			return copyRecord{}, err
+		}
+		body, size, want = enc, res.Stored.Size, hs.Sums[kind]
+	}
 	remote := path.Join(s.Folder, w.Name, path.Base(src.Rel))
 	rec := copyRecord{Path: remote, Time: src.ModTime, SHA256: src.SHA256}
-	for _, cand := range []string{remote, stamped(remote, src.ModTime)} {
+	for _, cand := range []string{remote + spec.Suffix(), stamped(remote, src.ModTime) + spec.Suffix()} {
 		rf, err := p.Stat(ctx, cand)
 		if errors.Is(err, providers.ErrNotFound) {
 			rec.Path = cand
@@ -214,7 +240,7 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 		if err != nil {
 			return copyRecord{}, fmt.Errorf("look for %s: %w", cand, err)
 		}
-		if rf.Size == src.Size && providers.SameHash(kind, rf.Hash, want) {
+		if rf.Size == size && providers.SameHash(kind, rf.Hash, want) {
 			rec.Path = cand
 			return rec, a.recordCopy(ctx, s.Name, dest, rec)
 		}
@@ -224,7 +250,7 @@ func (a *App) copyTo(ctx context.Context, s *config.Schedule, w *config.Watch, s
 		return copyRecord{}, fmt.Errorf("%s and its timestamped name both hold other content", remote)
 	}
 	// The destination's guard checks free space first (see guarded).
-	rf, err := p.Put(ctx, rec.Path, f, src.Size, providers.PutOptions{ModTime: src.ModTime, Hash: want, Parts: hs.Parts[kind]})
+	rf, err := p.Put(ctx, rec.Path, body, size, providers.PutOptions{ModTime: src.ModTime, Hash: want, Parts: hs.Parts[kind]})
 	if err != nil {
 		return copyRecord{}, fmt.Errorf("upload %s: %w", rec.Path, err)
 	}

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
+	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/notify"
 )
@@ -184,5 +187,35 @@ func TestRunSchedulesCatchesUpAtStart(t *testing.T) {
 	}
 	if !exists(filepath.Join(usb, "weekly", "pos", "a.bak")) {
 		t.Error("no copy")
+	}
+}
+
+// A schedule copy to a destination that compresses and encrypts is stored
+// in that form too: nothing leaves in plaintext by the schedule's door.
+func TestScheduleCopyIsStoredEncrypted(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, watch, usb := keepApp(t, "    compress: zstd\n    encrypt:\n      recipients: ["+id.Recipient().String()+"]\n", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	v := backup(t, a, watch, "day 2026-03-03.bak", "tuesday's sales", wed.Add(-24*time.Hour))
+	uploaded(t, a, watch, v)
+	a.runDueSchedules(ctx, wed, map[string]time.Time{}, p.daemon.AddNote)
+	a.runDueSchedules(ctx, time.Date(2026, 3, 6, 18, 0, 20, 0, time.UTC), map[string]time.Time{}, p.daemon.AddNote)
+	stored := filepath.Join(usb, "weekly", "pos", "day 2026-03-03.bak.zst.age")
+	b, err := os.ReadFile(stored)
+	if err != nil {
+		t.Fatalf("no encrypted schedule copy: %v (notes %q)", err, ns.take(p))
+	}
+	if exists(filepath.Join(usb, "weekly", "pos", "day 2026-03-03.bak")) || strings.Contains(string(b), "tuesday") {
+		t.Fatal("a plaintext copy left by the schedule")
+	}
+	var out strings.Builder
+	if _, err := codec.Decode(&out, strings.NewReader(string(b)), filepath.Base(stored), codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil || out.String() != "tuesday's sales" {
+		t.Fatalf("decoded %q, %v", out.String(), err)
 	}
 }
