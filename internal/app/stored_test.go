@@ -218,3 +218,29 @@ func TestRestoreRefusesWrongKeysAndDamage(t *testing.T) {
 		}
 	}
 }
+
+func TestPushSendsTheStoredForm(t *testing.T) {
+	e := newStoredEnvOf(t, []string{"local"}, forms[4:5]) // zstd-age
+	src := filepath.Join(e.dir, "extra.bak")
+	data := backupBytes(300<<10, 9)
+	os.WriteFile(src, data, 0o644)
+	ctx := context.Background()
+	rf, err := e.a.Push(ctx, src, "local-zstd-age", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rf.Path != "extra.bak.zst.age" {
+		t.Fatalf("pushed as %s, want extra.bak.zst.age", rf.Path)
+	}
+	out := t.TempDir()
+	path, _, err := e.a.RestoreFile(ctx, "local-zstd-age", rf.Path, out, []string{e.identity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, data) || filepath.Base(path) != "extra.bak" {
+		t.Fatalf("restored %s: %d bytes", path, len(got))
+	}
+	if left, _ := os.ReadDir(filepath.Join(e.dir, "state", "spool")); len(left) != 0 {
+		t.Fatalf("push left %d spool files", len(left))
+	}
+}
