@@ -21,6 +21,7 @@ import (
 
 // Target is one stored backup.
 type Target struct {
+	ID         int64 // the queue's job, for a repair
 	Dest       string
 	Remote     string
 	Watch      string

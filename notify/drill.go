@@ -10,8 +10,8 @@ import (
 // "drill/<dest>/<remote>@<date>", so each drill alerts once per file.
 func DrillFailed(watch, file, dest, remote string, at time.Time, err error) Event {
 	text := fmt.Sprintf("offsite downloaded the copy of '%s' (from '%s') stored at '%s' as '%s' to test that it can be restored, and the test failed: the stored copy may be damaged, so it may not restore when it is needed.\n\n"+
-		"What to do: run `offsite verify --restore %s` to see it again; if the copy is damaged, `offsite verify --repair` uploads the file again while it is still in the watched folder, and another destination's copy is the one to restore meanwhile.",
-		file, watch, dest, remote, dest)
+		"What to do: run `offsite verify --restore %s` to see it again; if the copy is damaged, `offsite verify --restore %s --repair` replaces it with a new upload while the file is still in the watched folder, and another destination's copy is the one to restore meanwhile.",
+		file, watch, dest, remote, dest, dest)
 	if e := errText(err); e != "" {
 		text += "\n\nError: " + e
 	}

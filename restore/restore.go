@@ -134,7 +134,7 @@ func (r Request) explain(err error) error {
 		}
 		return fmt.Errorf("none of the given keys opens %s: %s", where, hint)
 	case errors.Is(err, codec.ErrDamaged), errors.Is(err, codec.ErrMismatch):
-		return fmt.Errorf("%s is not the original backup (%w): restore an older copy, and run `offsite verify --repair` to upload it again while the original is still in the watched folder", where, err)
+		return fmt.Errorf("%s is not the original backup (%w): restore an older copy or another destination's, and run `offsite verify --restore %s --repair` to replace it while the original is still in the watched folder", where, err, r.Dest)
 	default:
 		return fmt.Errorf("restore %s: %w", where, err)
 	}

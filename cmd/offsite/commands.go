@@ -274,7 +274,7 @@ func cmdVerify(g *globals) *cobra.Command {
 	var identities []string
 	var sample int
 	cmd := &cobra.Command{
-		Use:   "verify [--repair] | verify --restore [DEST] [--identity FILE ...]",
+		Use:   "verify [--repair] | verify --restore [DEST] [--identity FILE ...] [--repair]",
 		Short: "Check that the uploads are still at their destinations, with the right hash; --restore test-restores them",
 		Long: "Check that the uploads are still at their destinations, with the right hash. With --restore, download\n" +
 			"the newest backup of each watch at each destination (or DEST) and --sample older ones, decrypt and\n" +
@@ -290,7 +290,7 @@ func cmdVerify(g *globals) *cobra.Command {
 					if len(args) > 0 {
 						dest = args[0]
 					}
-					t, err := a.VerifyRestore(c.Context(), g.stdout, dest, identities, sample)
+					t, err := a.VerifyRestore(c.Context(), g.stdout, dest, identities, sample, repair)
 					if err != nil {
 						return err
 					}
@@ -311,11 +311,10 @@ func cmdVerify(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing or changed copies again (re-queues them for the daemon)")
+	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing, changed (or, with --restore, failed) copies again (re-queues them for the daemon)")
 	cmd.Flags().BoolVar(&restore, "restore", false, "test-restore backups: download, decrypt, decompress and compare with the original")
 	cmd.Flags().StringArrayVar(&identities, "identity", nil, "with --restore: age identity (private key) file; repeat for several")
 	cmd.Flags().IntVar(&sample, "sample", 2, "with --restore: older backups to test besides each watch's newest")
-	cmd.MarkFlagsMutuallyExclusive("repair", "restore")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -30,7 +31,7 @@ func (a *App) drillTargets(ctx context.Context, dest string) ([]drill.Target, er
 		}
 		_, encrypted, _ := codec.Layers("x" + j.Form)
 		t := drill.Target{
-			Dest: j.Destination, Remote: j.RemotePath, Watch: j.Version.Watch, File: j.Version.Rel,
+			ID: j.ID, Dest: j.Destination, Remote: j.RemotePath, Watch: j.Version.Watch, File: j.Version.Rel,
 			Uploaded: j.DoneAt, Modified: j.Version.ModTime,
 			Original:  codec.Sum{Size: j.Version.Size, SHA256: j.Version.SHA256},
 			Encrypted: encrypted, Recipients: j.Recipients,
@@ -58,7 +59,7 @@ func (a *App) opener(identities []string) drill.Opener {
 // VerifyRestore test-restores the newest backup of each watch at dest (""
 // = every destination) and sample older ones, printing one line each. It
 // returns the tally; Failed > 0 means a stored copy is not the original.
-func (a *App) VerifyRestore(ctx context.Context, w io.Writer, dest string, identities []string, sample int) (drill.Tally, error) {
+func (a *App) VerifyRestore(ctx context.Context, w io.Writer, dest string, identities []string, sample int, repair bool) (drill.Tally, error) {
 	if dest != "" {
 		if _, err := a.destination(dest); err != nil {
 			return drill.Tally{}, err
@@ -76,8 +77,17 @@ func (a *App) VerifyRestore(ctx context.Context, w io.Writer, dest string, ident
 	for _, o := range outcomes {
 		fmt.Fprintln(w, termsafe.Quote(o.Line()))
 	}
+	a.recordDrill(ctx, outcomes)
 	t := drill.Count(outcomes)
+	if repair {
+		if err := a.repairDrilled(ctx, w, outcomes); err != nil {
+			return t, err
+		}
+	}
 	fmt.Fprintf(w, "%d backup(s) restored and checked, %d checked without their key, %d failed\n", t.Full, t.StoredOnly, t.Failed)
+	if t.Failed > 0 && !repair {
+		fmt.Fprintln(w, "run `offsite verify --restore --repair` to upload the failed ones again from the watched folder")
+	}
 	if t.StoredOnly > 0 {
 		fmt.Fprintln(w, "give the private key with --identity FILE for a full test restore of the encrypted ones")
 	}
@@ -134,6 +144,7 @@ func (a *App) drillIfDue(ctx context.Context, p *pipeline, now time.Time) {
 		return // cut short by a shutdown: it runs again after the restart
 	}
 	a.setTimeMeta(ctx, drillLastKey, now)
+	a.recordDrill(ctx, outcomes)
 	tally := drill.Count(outcomes)
 	for _, o := range outcomes {
 		if o.Err != nil {
@@ -172,4 +183,87 @@ func (a *App) drillNotes(ctx context.Context, now time.Time) []string {
 			"run `offsite verify --restore --identity KEYFILE` this month.")
 	}
 	return notes
+}
+
+// drillFailedKey keeps the copies whose last test restore failed, as JSON
+// destination → remote path → error, until a later test passes or the copy
+// is uploaded again: status shows them, the light is not green meanwhile.
+const drillFailedKey = "drill/failed"
+
+func (a *App) drillFailures(ctx context.Context) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	if v, ok, _ := a.Store.Get(ctx, drillFailedKey); ok {
+		_ = json.Unmarshal([]byte(v), &out) // a damaged record starts afresh
+	}
+	return out
+}
+
+func (a *App) setDrillFailures(ctx context.Context, m map[string]map[string]string) {
+	for d, byRemote := range m {
+		if len(byRemote) == 0 {
+			delete(m, d)
+		}
+	}
+	b, _ := json.Marshal(m)
+	if err := a.Store.Set(ctx, drillFailedKey, string(b)); err != nil {
+		a.Log.Warn("cannot record test restore results", "err", err)
+	}
+}
+
+// recordDrill notes each outcome: a failure is kept, a pass clears it.
+func (a *App) recordDrill(ctx context.Context, outcomes []drill.Outcome) {
+	m := a.drillFailures(ctx)
+	for _, o := range outcomes {
+		if o.Err == nil {
+			delete(m[o.Dest], o.Remote)
+			continue
+		}
+		if m[o.Dest] == nil {
+			m[o.Dest] = map[string]string{}
+		}
+		m[o.Dest][o.Remote] = o.Err.Error()
+	}
+	a.setDrillFailures(ctx, m)
+}
+
+// repairDrilled queues the copies that failed their test restore again,
+// when the watched folder still holds the file as it was uploaded.
+func (a *App) repairDrilled(ctx context.Context, w io.Writer, outcomes []drill.Outcome) error {
+	m := a.drillFailures(ctx)
+	for _, o := range outcomes {
+		if o.Err == nil {
+			continue
+		}
+		jobs, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Destination: o.Dest})
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.ID != o.ID {
+				continue
+			}
+			// The damaged copy goes first: its service hash may equal the
+			// original's (quickXorHash), and the upload would take it for
+			// the file already there.
+			ok, err := a.requeueWith(ctx, j, "test restore failed", w, func() error {
+				p, err := a.providerByName(ctx, o.Dest)
+				if err != nil {
+					return err
+				}
+				if err := p.Delete(ctx, o.Remote); err != nil {
+					return fmt.Errorf("remove the damaged copy %s: %w", o.Remote, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if ok {
+				fmt.Fprintf(w, "  re-queued %s for %s\n", termsafe.Quote(o.Remote), o.Dest)
+				delete(m[o.Dest], o.Remote)
+			}
+		}
+	}
+	a.setDrillFailures(ctx, m)
+	return nil
 }

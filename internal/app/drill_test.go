@@ -21,7 +21,7 @@ func TestVerifyRestoreChecksEveryStoredForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	tally, err := e.a.VerifyRestore(ctx, &out, "", nil, 0)
+	tally, err := e.a.VerifyRestore(ctx, &out, "", nil, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestVerifyRestoreChecksEveryStoredForm(t *testing.T) {
 		t.Errorf("no hint that a full test needs the key:\n%s", out.String())
 	}
 	out.Reset()
-	tally, _ = e.a.VerifyRestore(ctx, &out, "", []string{e.identity}, 0)
+	tally, _ = e.a.VerifyRestore(ctx, &out, "", []string{e.identity}, 0, false)
 	if tally.Full != 5 || tally.Failed != 0 {
 		t.Fatalf("with the key: %+v\n%s", tally, out.String())
 	}
@@ -46,7 +46,7 @@ func TestVerifyRestoreChecksEveryStoredForm(t *testing.T) {
 	os.WriteFile(p, b, 0o644)
 	for _, ids := range [][]string{{e.identity}, nil} {
 		out.Reset()
-		tally, _ = e.a.VerifyRestore(ctx, &out, "local-zstd-age", ids, 0)
+		tally, _ = e.a.VerifyRestore(ctx, &out, "local-zstd-age", ids, 0, false)
 		if tally.Failed != 1 || !strings.Contains(out.String(), "✗ local-zstd-age:pos/day.bak.zst.age") {
 			t.Fatalf("identities %v: tally %+v\n%s", ids, tally, out.String())
 		}
@@ -84,9 +84,33 @@ func TestDrillCatchesOneDriveDamageQuickXorMisses(t *testing.T) {
 		t.Fatalf("only %d bytes went through the upload session", st.UploadBytes)
 	}
 	out.Reset()
-	tally, _ := a.VerifyRestore(ctx, &out, "onedrive-plain", nil, 0)
+	tally, _ := a.VerifyRestore(ctx, &out, "onedrive-plain", nil, 0, false)
 	if tally.Failed != 1 || !strings.Contains(out.String(), "pos/day.bak") || !strings.Contains(out.String(), "not the original") {
 		t.Fatalf("the test restore did not catch the damage: %+v\n%s", tally, out.String())
+	}
+	// The light is not green while a stored copy is known to be damaged.
+	st, err := a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OK || len(st.Concerns) != 1 || st.Concerns[0].Reason != "restore_failed" || !strings.Contains(st.Concerns[0].Fix, "--repair") {
+		t.Fatalf("status after a failed test restore: ok=%v %+v", st.OK, st.Concerns)
+	}
+	// --repair queues it again; the next run sends a good copy (the fault
+	// is used up), and the next test restore clears the concern.
+	out.Reset()
+	if _, err := a.VerifyRestore(ctx, &out, "onedrive-plain", nil, 0, true); err != nil || !strings.Contains(out.String(), "re-queued") {
+		t.Fatalf("repair: %v\n%s", err, out.String())
+	}
+	if err := a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if tally, _ := a.VerifyRestore(ctx, &out, "onedrive-plain", nil, 0, false); tally.Failed != 0 || tally.Full != 1 {
+		t.Fatalf("after the repair: %+v\n%s", tally, out.String())
+	}
+	if st, _ := a.Status(ctx); !st.OK {
+		t.Fatalf("status after the repair: %+v", st.Concerns)
 	}
 }
 
@@ -136,7 +160,7 @@ func TestDaemonDrillAlertsAndReports(t *testing.T) {
 	}
 	e.a.drillIfDue(ctx, p, now.Add(31*24*time.Hour))
 	f := events(notify.KindFailure)
-	if len(f) != 1 || !strings.Contains(f[0].Text, "pos/day.bak.zst") || !strings.Contains(f[0].Text, "verify --repair") {
+	if len(f) != 1 || !strings.Contains(f[0].Text, "pos/day.bak.zst") || !strings.Contains(f[0].Text, "verify --restore local-zstd --repair") {
 		t.Fatalf("failure alerts: %+v", f)
 	}
 	if notes := strings.Join(e.a.drillNotes(ctx, now), "\n"); !strings.Contains(notes, "1 FAILED") {

@@ -77,6 +77,9 @@ type DestinationStatus struct {
 	// RetiredKey counts stored backups only a key no longer in encrypt:
 	// recipients can open.
 	RetiredKey int `json:"retired_key_copies,omitempty"`
+	// RestoreFailed counts stored copies whose last test restore failed.
+	RestoreFailed int    `json:"restore_failed,omitempty"`
+	restoreError  string // one of them, for the concern
 }
 
 type PauseStatus struct {
@@ -160,6 +163,7 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	drilled := a.drillFailures(ctx)
 	byName := map[string]queue.DestinationStatus{}
 	for _, s := range sum {
 		byName[s.Destination] = s
@@ -169,7 +173,11 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess),
-			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name]}
+			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name], RestoreFailed: len(drilled[d.Name])}
+		for remote, e := range drilled[d.Name] {
+			ds.restoreError = remote + ": " + e
+			break
+		}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
 				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt)}
@@ -307,6 +315,11 @@ func (s *Status) Health() []Concern {
 			}
 			out = append(out, Concern{Subject: subject, Reason: "failing", Message: msg,
 				Fix: fmt.Sprintf("fix the cause named in the error (`offsite check` tests the destination); the uploads are retried by themselves, or at once with `offsite retry --to %s`", d.Name)})
+		}
+		if d.RestoreFailed > 0 {
+			out = append(out, Concern{Subject: subject, Reason: "restore_failed",
+				Message: fmt.Sprintf("%d stored backup(s) at %s failed their test restore; one: %s", d.RestoreFailed, d.Name, d.restoreError),
+				Fix: fmt.Sprintf("run `offsite verify --restore %s --repair` to upload them again from the watched folder; restore from another destination meanwhile", d.Name)})
 		}
 		if d.GivenUp > 0 {
 			msg := fmt.Sprintf("%d upload(s) to %s were given up: they cannot succeed as they are", d.GivenUp, d.Name)

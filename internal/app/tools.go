@@ -217,6 +217,12 @@ func storedSize(j *queue.Job) int64 {
 // requeue puts a done job whose copy is gone back in the queue, when its
 // source is still in the watched folder as it was uploaded.
 func (a *App) requeue(ctx context.Context, j *queue.Job, why string, w io.Writer) (bool, error) {
+	return a.requeueWith(ctx, j, why, w, nil)
+}
+
+// requeueWith is requeue, running first (once the source is known to be
+// there) before, which may refuse.
+func (a *App) requeueWith(ctx context.Context, j *queue.Job, why string, w io.Writer, before func() error) (bool, error) {
 	name := j.Version.Watch + "/" + j.Version.Rel
 	wt := a.Cfg.Watch(j.Version.Watch)
 	if wt == nil {
@@ -227,6 +233,12 @@ func (a *App) requeue(ctx context.Context, j *queue.Job, why string, w io.Writer
 	if err != nil || fi.Size() != j.Version.Size || !fi.ModTime().Equal(j.Version.ModTime) {
 		fmt.Fprintf(w, "  cannot re-queue %s: the watched folder no longer holds it as it was uploaded; restore it from another destination with `offsite restore`\n", name)
 		return false, nil
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			fmt.Fprintf(w, "  cannot re-queue %s: %s\n", name, termsafe.Quote(err.Error()))
+			return false, nil
+		}
 	}
 	ok, err := a.Store.Redo(ctx, j.ID, "verify: "+why+"; uploading again")
 	if err != nil {
