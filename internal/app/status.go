@@ -383,6 +383,8 @@ func pauseFix(name string, local bool, reason string) string {
 		}
 	case "read-only":
 		fix = "give the account write permission on the backup folder"
+	case "spool-full":
+		fix = "free space on the disk of the state folder, or move state_dir to a larger disk: it needs room for one encrypted or compressed copy of the largest backup"
 	default:
 		fix = "run `offsite check` to see what is wrong and fix it"
 	}
