@@ -151,7 +151,9 @@ func Encode(dst io.Writer, src io.Reader, s Spec) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("compress: %w", err)
 		}
-		defer zw.Close() // frees its goroutines when an error returns early
+		// Frees its goroutines when an error returns early; the error of
+		// the Close that counts is checked below.
+		defer func() { _ = zw.Close() }()
 	}
 	orig := newCounter(io.Discard)
 	var sink io.Writer = w
