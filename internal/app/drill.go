@@ -131,7 +131,12 @@ func (a *App) drillLoop(ctx context.Context, p *pipeline) {
 // per damaged copy, and a line for the weekly report.
 func (a *App) drillIfDue(ctx context.Context, p *pipeline, now time.Time) {
 	last := a.timeMeta(ctx, drillLastKey)
-	if !last.IsZero() && now.Sub(last) < time.Duration(a.Cfg.Drill.Every) {
+	if last.IsZero() {
+		// A new install has its first uploads to make: the clock starts now.
+		a.setTimeMeta(ctx, drillLastKey, now)
+		return
+	}
+	if now.Sub(last) < time.Duration(a.Cfg.Drill.Every) {
 		return
 	}
 	all, err := a.drillTargets(ctx, "")
