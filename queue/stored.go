@@ -60,3 +60,54 @@ func (s *Store) StoredByRecipients(ctx context.Context) (map[string]map[string]i
 	}
 	return out, rows.Err()
 }
+
+// Encrypt gives dest's waiting jobs that would be sent unencrypted the
+// stored form suffix (which must encrypt): a destination that just got
+// encrypt: sends nothing in plaintext from then on, whatever was queued
+// before. Their remote paths change to match; a started session is
+// dropped (it held plaintext). Call it holding the state lock, before
+// Recover: a job a crash left uploading is converted too. It returns how
+// many jobs changed.
+func (s *Store) Encrypt(ctx context.Context, dest, suffix string) (int, error) {
+	if !strings.HasSuffix(suffix, ".age") {
+		return 0, fmt.Errorf("encrypt %s: %q is not an encrypted form", dest, suffix)
+	}
+	key := s.nameKey(dest)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, remote_path, form FROM jobs
+		WHERE destination=? AND state IN ('pending','failed','uploading') AND form NOT LIKE '%.age'`, dest)
+	if err != nil {
+		return 0, fmt.Errorf("encrypt waiting uploads of %s: %w", dest, err)
+	}
+	type change struct {
+		id   int64
+		path string
+	}
+	var todo []change
+	for rows.Next() {
+		var id int64
+		var p, form string
+		if err := rows.Scan(&id, &p, &form); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		todo = append(todo, change{id, strings.TrimSuffix(p, form) + suffix})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, c := range todo {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET form=?, remote_path=?, remote_key=?, session=NULL, acked=0,
+			stored_size=0, stored_sha256='', recipients='', updated_at=? WHERE id=?`,
+			suffix, c.path, key(c.path), s.now().UnixNano(), c.id)
+		if err != nil {
+			return 0, fmt.Errorf("encrypt the waiting upload %s: %w", c.path, err)
+		}
+	}
+	return len(todo), tx.Commit()
+}

@@ -109,3 +109,40 @@ func TestUpgradeAddsStoredForm(t *testing.T) {
 		t.Fatalf("after upgrade: %v %+v", err, jobs)
 	}
 }
+
+func TestEncryptConvertsWaitingPlainJobs(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	mt := time.Now()
+	s.Enqueue(ctx, []Route{
+		{Version: ver("a.bak", "a", mt), Destinations: []string{"cloud"}},
+		{Version: ver("b.bak", "b", mt), Destinations: []string{"cloud"}},
+		{Version: ver("c.bak", "c", mt), Destinations: []string{"cloud"}},
+	})
+	jobs, _ := s.Claim(ctx, Hold{}, 3)
+	byRel := map[string]*Job{}
+	for _, j := range jobs {
+		byRel[j.Version.Rel] = j
+	}
+	s.Done(ctx, Finished{ID: byRel["a.bak"].ID}) // already stored: stays as it is
+	s.SaveSession(ctx, byRel["b.bak"].ID, []byte("plaintext session"), 100)
+	s.Requeue(ctx, byRel["b.bak"].ID, time.Time{})
+	s.Requeue(ctx, byRel["c.bak"].ID, time.Time{})
+	n, err := s.Encrypt(ctx, "cloud", ".zst.age")
+	if err != nil || n != 2 {
+		t.Fatalf("Encrypt = %d, %v; want the 2 waiting jobs", n, err)
+	}
+	got := remotes(t, s, "cloud")
+	if got["a.bak"] != "pos/a.bak" || got["b.bak"] != "pos/b.bak.zst.age" || got["c.bak"] != "pos/c.bak.zst.age" {
+		t.Fatalf("remote paths %v", got)
+	}
+	all, _ := s.Jobs(ctx, Filter{Destination: "cloud"})
+	for _, j := range all {
+		if j.Version.Rel == "b.bak" && (j.Session != nil || j.Acked != 0 || j.Form != ".zst.age") {
+			t.Fatalf("b.bak keeps its plaintext session: %+v", j)
+		}
+	}
+	if n, _ := s.Encrypt(ctx, "cloud", ".zst.age"); n != 0 {
+		t.Fatalf("a second Encrypt changed %d jobs", n)
+	}
+}

@@ -182,6 +182,16 @@ func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) err
 			return err
 		}
 		a.Store.SetForm(d.Name, d.Codec.Suffix())
+		if d.Codec.Encrypted() {
+			// encrypt: was just added: what waits goes encrypted too.
+			n, err := a.Store.Encrypt(ctx, d.Name, d.Codec.Suffix())
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				a.Log.Info("waiting uploads will be sent encrypted", "destination", d.Name, "files", n)
+			}
+		}
 	}
 	return nil
 }

@@ -244,3 +244,40 @@ func TestPushSendsTheStoredForm(t *testing.T) {
 		t.Fatalf("push left %d spool files", len(left))
 	}
 }
+
+// Uploads queued before encrypt: was added leave encrypted all the same.
+func TestAddingEncryptionCoversWaitingUploads(t *testing.T) {
+	e := newStoredEnvOf(t, []string{"local"}, forms[:1]) // plain
+	ctx := context.Background()
+	os.WriteFile(filepath.Join(e.dir, "local-plain", "pos"), nil, 0o644) // a file where the folder goes: uploads fail
+	data := backupBytes(100<<10, 10)
+	os.WriteFile(filepath.Join(e.watch, "day.bak"), data, 0o644)
+	if err := e.a.Once(ctx); err == nil {
+		t.Fatal("the upload did not fail")
+	}
+	os.Remove(filepath.Join(e.dir, "local-plain", "pos"))
+	key, _ := os.ReadFile(e.identity)
+	id, _ := age.ParseX25519Identity(strings.TrimSpace(string(key)))
+	cfg := e.a.Cfg
+	cfg.Destinations[0].Encrypt.Recipients = []string{id.Recipient().String()}
+	e.a.Close()
+	a, err := OpenConfig(cfg, e.a.Log, "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	a.Store.ProbeNow(ctx, "local-plain")
+	if err := a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "local-plain", "pos", "day.bak")); err == nil {
+		t.Fatal("the upload queued before encrypt was added went out in plaintext")
+	}
+	path, _, err := a.RestoreFile(ctx, "local-plain", "pos/day.bak.age", t.TempDir(), []string{e.identity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, data) {
+		t.Fatal("restored bytes differ")
+	}
+}
