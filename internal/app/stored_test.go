@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -266,7 +267,9 @@ func TestAddingEncryptionCoversWaitingUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	a.Store.ProbeNow(ctx, "local-plain")
+	if _, err := a.Retry(ctx, "local-plain", io.Discard); err != nil { // due now, whatever the backoff
+		t.Fatal(err)
+	}
 	if err := a.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
