@@ -175,8 +175,9 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess),
 			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name], RestoreFailed: len(drilled[d.Name])}
 		for remote, e := range drilled[d.Name] {
-			ds.restoreError = remote + ": " + e
-			break
+			if ds.restoreError == "" || remote+": " < ds.restoreError {
+				ds.restoreError = remote + ": " + e // the first by name, so the message is stable
+			}
 		}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
