@@ -152,3 +152,36 @@ func TestRewrittenSourceDropsItsSpool(t *testing.T) {
 		t.Fatalf("spool keeps %v for a superseded job", left)
 	}
 }
+
+// A job queued in plaintext before encrypt was added and brought back
+// later (retry of a given-up upload, a schedule's next run) is switched to
+// the encrypted form by the worker, never sent as it is.
+func TestPlainJobBroughtBackAfterEncryptIsSentEncrypted(t *testing.T) {
+	f := newFixture(t, func(int) error { return nil })
+	ctx := context.Background()
+	data := []byte("2026-11-23;kassa 1;19.99\n")
+	f.add(t, "day.bak", data) // queued with no stored form
+	jobs, _ := f.store.Jobs(ctx, queue.Filter{})
+	if len(jobs) != 1 || jobs[0].Form != "" {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	id, _ := f.encrypted(t, ".age")
+	if err := f.d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(f.dst, "pos", "day.bak")); err == nil {
+		t.Fatal("sent in plaintext")
+	}
+	stored, err := os.ReadFile(filepath.Join(f.dst, "pos", "day.bak.age"))
+	if err != nil {
+		t.Fatalf("no encrypted copy: %v", err)
+	}
+	var out bytes.Buffer
+	if _, err := codec.Decode(&out, bytes.NewReader(stored), "day.bak.age", codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("decoded %q, %v", out.Bytes(), err)
+	}
+	jobs, _ = f.store.Jobs(ctx, queue.Filter{})
+	if j := jobs[0]; j.State != queue.Done || j.Form != ".age" || j.RemotePath != "pos/day.bak.age" || j.Attempts != 0 {
+		t.Fatalf("job %+v", j)
+	}
+}

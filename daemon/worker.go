@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,10 +173,23 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) error {
 		return nil
 	}
 	log := d.log.With("watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination)
-	start := d.now()
-	rf, err := d.upload(ctx, dst, w, j)
 	// Transitions must land even when ctx was just cancelled.
 	bg := context.WithoutCancel(ctx)
+	if dst.Codec.Encrypted() && !strings.HasSuffix(j.Form, ".age") {
+		// Queued before encrypt was added and brought back since (by
+		// `offsite retry` or a schedule's next run): it goes encrypted,
+		// never in plaintext, under its encrypted name.
+		if _, err := d.store.Encrypt(bg, j.Destination, dst.Codec.Suffix()); err != nil {
+			log.Error("cannot switch an upload queued before encrypt was added to the encrypted form; trying again in a minute", "err", err)
+			d.requeue(bg, j, d.now().Add(time.Minute), "cannot switch it to the encrypted form")
+			return nil
+		}
+		log.Info("upload queued before encrypt was added is sent encrypted")
+		d.requeue(bg, j, time.Time{}, "switched to the encrypted form")
+		return nil
+	}
+	start := d.now()
+	rf, err := d.upload(ctx, dst, w, j)
 	switch kind := providers.KindOf(err); {
 	case err == nil:
 		d.inflight.Add(1) // until the committer has recorded it
