@@ -146,3 +146,30 @@ func TestEncryptConvertsWaitingPlainJobs(t *testing.T) {
 		t.Fatalf("a second Encrypt changed %d jobs", n)
 	}
 }
+
+// A schedule's copy gets its destination's stored form as a routine upload
+// does: the suffix after the whole name, the form kept with the job.
+func TestScheduleCopyGetsTheStoredForm(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	mt := time.Date(2026, 3, 6, 17, 0, 0, 0, time.UTC)
+	s.SetForm("cloud", ".zst.age")
+	v := ver("day.bak", "aaa", mt)
+	if _, err := s.Enqueue(ctx, []Route{{Version: v, Destinations: []string{"usb"}}}); err != nil {
+		t.Fatal(err)
+	}
+	copies := []Copy{{Destination: "usb", Base: "weekly/pos/day.bak"}, {Destination: "cloud", Base: "weekly/pos/day.bak"}}
+	if err := s.StartScheduleRun(ctx, "weekly", v, copies, mt, mt, false); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := s.Jobs(ctx, Filter{Purpose: ScheduleCopy})
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.Destination+":"+j.RemotePath+" "+j.Form)
+	}
+	slices.Sort(got)
+	want := []string{"cloud:weekly/pos/day.bak.zst.age .zst.age", "usb:weekly/pos/day.bak "}
+	if !slices.Equal(got, want) {
+		t.Fatalf("copies %q, want %q", got, want)
+	}
+}
