@@ -28,7 +28,7 @@ test-long:
 # Benchmarks print ratios against a baseline measured in the same run
 # (cp for local copies, a raw HTTP PUT for the clouds); see docs/benchmarks.md.
 bench:
-	OFFSITE_BENCH_MB=$${OFFSITE_BENCH_MB:-2048} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./watcher/ ./daemon/
+	OFFSITE_BENCH_MB=$${OFFSITE_BENCH_MB:-2048} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./watcher/ ./daemon/ ./codec/
 	OFFSITE_BENCH_MB=$${OFFSITE_CLOUD_MB:-256} $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./providers/gdrive/ ./providers/dropbox/ ./providers/onedrive/
 
 # The Windows-only files (service, share-delete opens, drive letters) are

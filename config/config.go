@@ -25,6 +25,7 @@ type Config struct {
 	Healthcheck  []string      `yaml:"healthcheck"` // ping URLs: URL, URL/start, URL/fail
 	Report       string        `yaml:"report"`      // run|daily|off
 	Schedules    []Schedule    `yaml:"schedules"`
+	Drill        Drill         `yaml:"drill"` // test restores run by the daemon
 
 	// lines maps key paths ("watches[0].settle") to the line they were
 	// read from, so Validate can point at the line of each problem.
@@ -71,7 +72,22 @@ type Destination struct {
 	Timezone     string   `yaml:"timezone"`      // for window and keep days, default local
 	URL          string   `yaml:"url"`           // email: smtp://user:password@host:port/?from=…&to=…; never printed
 	MaxSize      Size     `yaml:"max_size"`      // email: larger files are refused, not sent
+	Compress     string   `yaml:"compress"`      // off|zstd
+	Encrypt      Encrypt  `yaml:"encrypt"`       // age; zero = stored as it is
 }
+
+// Encrypt is how a destination's files are encrypted with age: to public
+// keys (the shop PC never holds a private key) or with a passphrase.
+type Encrypt struct {
+	Recipients []string `yaml:"recipients"` // age X25519 public keys, age1…
+	Passphrase string   `yaml:"passphrase"` // age scrypt; never printed
+}
+
+// Compress values.
+const (
+	CompressOff  = "off"
+	CompressZstd = "zstd"
+)
 
 // Retry is the queue's slow retry schedule.
 type Retry struct {
@@ -97,6 +113,12 @@ type Schedule struct {
 	Folder       string   `yaml:"folder"` // under each destination's root; default the schedule name
 	Keep         Keep     `yaml:"keep"`
 	Verify       bool     `yaml:"verify"` // download and compare the hash after the copy
+}
+
+// Drill is how often the daemon test-restores stored backups.
+type Drill struct {
+	Every  Duration `yaml:"every"`  // 0 = off
+	Sample int      `yaml:"sample"` // older backups drawn at random, besides each watch's newest
 }
 
 // Keep is a retention policy: the newest Last files, plus the newest file of

@@ -43,6 +43,8 @@ const (
 	DefaultRetryInitial = Duration(2 * time.Second)
 	DefaultRetryMax     = Duration(time.Hour)
 	DefaultAlertAfter   = 5
+	DefaultDrillEvery   = Duration(30 * 24 * time.Hour) // a test restore a month
+	DefaultDrillSample  = 2
 	DefaultTenant       = "common"              // onedrive: personal and work accounts
 	DefaultTimeout      = Duration(time.Minute) // cloud: no answer or no byte moving this long = stalled
 	MinTimeout          = Duration(time.Second)
@@ -137,6 +139,12 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	if !set("retry.alert_after") {
 		c.Retry.AlertAfter = DefaultAlertAfter
 	}
+	if !set("drill.every") {
+		c.Drill.Every = DefaultDrillEvery
+	}
+	if !set("drill.sample") {
+		c.Drill.Sample = DefaultDrillSample
+	}
 	for i := range c.Watches {
 		w := &c.Watches[i]
 		p := index("watches", i)
@@ -160,6 +168,9 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 		}
 		if d.Type == TypeEmail && !set(index("destinations", i)+".max_size") {
 			d.MaxSize = DefaultMaxMailSize
+		}
+		if d.Compress == "" {
+			d.Compress = CompressOff
 		}
 		if d.Type == TypeOneDrive && d.Tenant == "" {
 			d.Tenant = DefaultTenant

@@ -27,7 +27,7 @@ func loadExample(t *testing.T) *Config {
 		}
 		text = strings.ReplaceAll(text, p, filepath.ToSlash(dir))
 	}
-	for _, v := range []string{"GDRIVE_CLIENT_ID", "GDRIVE_CLIENT_SECRET", "DROPBOX_APP_KEY", "ONEDRIVE_CLIENT_ID", "SMTP_PASSWORD", "HEALTHCHECK_UUID"} {
+	for _, v := range []string{"GDRIVE_CLIENT_ID", "GDRIVE_CLIENT_SECRET", "DROPBOX_APP_KEY", "ONEDRIVE_CLIENT_ID", "SMTP_PASSWORD", "HEALTHCHECK_UUID", "OFFSITE_PASSPHRASE"} {
 		t.Setenv(v, "value-of-"+v)
 	}
 	c, err := Parse([]byte(text), filepath.Join(tmp, "offsite.yaml"))

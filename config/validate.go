@@ -69,6 +69,13 @@ func (c *Config) validateTop(p *problems) {
 	for i, u := range c.Healthcheck {
 		checkURL(p, index("healthcheck", i), u, true)
 	}
+	if d := c.Drill.Every; d != 0 && d < Duration(time.Hour) {
+		p.add("drill.every", "use 0 to turn test restores off, or at least 1h; 720h (30 days) is the default",
+			"is %s: each drill downloads backups, too much to repeat that often", d)
+	}
+	if c.Drill.Sample < 0 || c.Drill.Sample > 100 {
+		p.add("drill.sample", "use 0 to 100; 2 is the default", "is %d", c.Drill.Sample)
+	}
 }
 
 func (c *Config) validateWatches(p *problems) {

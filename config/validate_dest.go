@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/internal/smtpmail"
 )
 
@@ -47,6 +48,7 @@ func (c *Config) validateDestinations(p *problems) {
 				}
 			}
 		}
+		checkStoredForm(p, at, d)
 	}
 }
 
@@ -77,6 +79,48 @@ func validateEmail(p *problems, at string, d *Destination) {
 	}
 	if d.Timeout < MinTimeout {
 		p.add(at+".timeout", "use at least "+MinTimeout.String()+", or leave it out for the default "+DefaultTimeout.String(), "is %s, too short for any call to finish", d.Timeout)
+	}
+}
+
+// checkStoredForm checks compress and encrypt. Errors never quote a key:
+// a private key pasted as a recipient must not end up in a log.
+func checkStoredForm(p *problems, at string, d *Destination) {
+	if d.Compress != "" {
+		oneOf(p, at+".compress", d.Compress, []string{CompressOff, CompressZstd})
+	}
+	e := d.Encrypt
+	if p.set(at+".encrypt") && len(e.Recipients) == 0 && e.Passphrase == "" && !p.has(at+".encrypt.passphrase") {
+		p.add(at+".encrypt", "add recipients: [age1…] (make a key with `offsite key generate`) or passphrase: ${OFFSITE_PASSPHRASE}, or remove encrypt",
+			"is empty, so nothing would be encrypted")
+	}
+	if len(e.Recipients) > 0 && p.set(at+".encrypt.passphrase") {
+		p.add(at+".encrypt.passphrase", "keep either recipients or passphrase; with both, a passphrase alone could not open the files",
+			"is set together with recipients")
+	}
+	seen := map[string]bool{}
+	for i, r := range e.Recipients {
+		rp := index(at+".encrypt.recipients", i)
+		if _, err := codec.ParseRecipient(r); err != nil {
+			p.add(rp, "", "is not usable: %v", err)
+			continue
+		}
+		if seen[strings.TrimSpace(r)] {
+			p.add(rp, "list each key once", "repeats an earlier recipient")
+		}
+		seen[strings.TrimSpace(r)] = true
+	}
+	if e.Passphrase != "" && len(e.Passphrase) < 12 {
+		p.add(at+".encrypt.passphrase", "use at least 12 characters, such as four random words; it is all that protects the backups",
+			"is too short (%d characters)", len(e.Passphrase))
+	}
+}
+
+// Codec is how the destination stores files: compressed, encrypted or as they are.
+func (d Destination) Codec() codec.Spec {
+	return codec.Spec{
+		Compress:   d.Compress == CompressZstd,
+		Recipients: d.Encrypt.Recipients,
+		Passphrase: d.Encrypt.Passphrase,
 	}
 }
 

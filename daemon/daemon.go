@@ -15,10 +15,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/spool"
 	"github.com/offsite-backup/offsite/watcher"
 )
 
@@ -35,6 +37,10 @@ type Destination struct {
 	// limits, and holding a running upload at its next read while the
 	// window is closed.
 	Body func(ctx context.Context, r io.ReadSeeker) io.ReadSeeker
+	// Codec is how files are stored there (compressed, encrypted); the
+	// zero Spec sends them as they are. A queued job keeps the form it was
+	// created with (queue.Job.Form); Codec supplies today's keys.
+	Codec codec.Spec
 }
 
 // service is what alerts say about d's type.
@@ -83,6 +89,9 @@ type Options struct {
 	// Held, when set, names the watches whose uploads wait for now
 	// (`offsite pause --hold`).
 	Held func(now time.Time) []string
+	// Spool keeps the stored form of uploads to destinations that
+	// compress or encrypt; required when any does.
+	Spool *spool.Dir
 }
 
 // Daemon runs the pipeline. Create it with New.
@@ -253,6 +262,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // Every lane has Workers slots; the first always runs, the others share a
 // budget of Workers, so a stalled destination holds at most its own slots.
 func (d *Daemon) workers(ctx context.Context, drain bool) {
+	d.sweepSpool(ctx)
 	done := make(chan finished, 256)
 	d.mu.Lock()
 	d.done = done

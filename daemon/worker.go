@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,10 +173,23 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) error {
 		return nil
 	}
 	log := d.log.With("watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination)
-	start := d.now()
-	rf, err := d.upload(ctx, dst, w, j)
 	// Transitions must land even when ctx was just cancelled.
 	bg := context.WithoutCancel(ctx)
+	if dst.Codec.Encrypted() && !strings.HasSuffix(j.Form, ".age") {
+		// Queued before encrypt was added and brought back since (by
+		// `offsite retry` or a schedule's next run): it goes encrypted,
+		// never in plaintext, under its encrypted name.
+		if _, err := d.store.Encrypt(bg, j.Destination, dst.Codec.Suffix()); err != nil {
+			log.Error("cannot switch an upload queued before encrypt was added to the encrypted form; trying again in a minute", "err", err)
+			d.requeue(bg, j, d.now().Add(time.Minute), "cannot switch it to the encrypted form")
+			return nil
+		}
+		log.Info("upload queued before encrypt was added is sent encrypted")
+		d.requeue(bg, j, time.Time{}, "switched to the encrypted form")
+		return nil
+	}
+	start := d.now()
+	rf, err := d.upload(ctx, dst, w, j)
 	switch kind := providers.KindOf(err); {
 	case err == nil:
 		d.inflight.Add(1) // until the committer has recorded it
@@ -185,6 +198,7 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) error {
 		d.requeue(bg, j, time.Time{}, "shutting down")
 	case errors.Is(err, errSuperseded) || providers.ReasonOf(err) == providers.ReasonSourceGone && d.sourceExists(w, j):
 		log.Info("backup file was rewritten before it could be sent; its newer version is queued instead", "err", err)
+		d.dropSpool(j)
 		if serr := d.store.Supersede(bg, j.ID, err.Error()); serr != nil {
 			d.strand(j, "record a superseded upload", serr)
 		}
@@ -193,12 +207,14 @@ func (d *Daemon) process(ctx context.Context, j *queue.Job) error {
 		// retry can help. A failure alert goes out at the end of the run
 		// (FinishRun), and `once` exits non-zero: it is never a silent loss.
 		log.Warn("backup file was removed from the folder before it could be sent", "err", err)
+		d.dropSpool(j)
 		if serr := d.store.Remove(bg, j.ID, err.Error()); serr != nil {
 			d.strand(j, "record a removed backup", serr)
 		}
 		d.recordRemoved(j)
 	case kind == providers.Permanent:
 		log.Error("upload cannot succeed", "err", err)
+		d.dropSpool(j)
 		d.kill(bg, j, kind.String(), err)
 		d.recordFailure(j, err)
 		d.notify(uploadFailing(j, j.Attempts+1, err))
@@ -231,18 +247,13 @@ func (d *Daemon) sourceExists(w Watch, j *queue.Job) bool {
 
 // upload sends the job's version, after checking the source still holds it.
 func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
+	if j.Form != "" {
+		return d.uploadStored(ctx, dst, w, j)
+	}
 	abs := filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel))
 	f, err := openSource(w.Path, j.Version.Rel)
 	if err != nil {
-		if errors.Is(err, errLinked) {
-			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, "",
-				"find out who replaced the backup with a link, remove it, and let the program write the backup again",
-				"%s: %w; nothing was sent", abs, errLinked)
-		}
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
-			return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "%s was removed before it was sent", abs)
-		}
-		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check that the service's user may read the backup folder", "open %s: %w", abs, err)
+		return providers.RemoteFile{}, sourceError(abs, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -274,19 +285,7 @@ func (d *Daemon) upload(ctx context.Context, dst *Destination, w Watch, j *queue
 		}
 		want, parts = hs.Sums[kind], hs.Parts[kind]
 	}
-	opts := providers.PutOptions{
-		ModTime: j.Version.ModTime,
-		Hash:    want,
-		Parts:   parts,
-		Session: j.Session,
-		OnSession: func(state []byte) {
-			acked := d.acked(j.ID)
-			if err := d.store.SaveSession(context.WithoutCancel(ctx), j.ID, state, acked); err != nil {
-				d.log.Warn("could not save upload session; a restart would start this file over", "file", j.Version.Rel, "err", err)
-			}
-		},
-		OnProgress: func(n int64) { d.setAcked(j.ID, n) },
-	}
+	opts := d.putOptions(ctx, j, want, parts)
 	defer d.clearAcked(j.ID)
 	var body io.ReadSeeker = f
 	if prepass {
@@ -326,6 +325,24 @@ func changedSince(f *os.File, v queue.Version) bool {
 	}
 	sums, n, err := providers.HashReader(f, providers.SHA256)
 	return err == nil && (n != v.Size || sums[providers.SHA256] != v.SHA256)
+}
+
+// putOptions carries the job's saved session in, and its progress and new
+// session state out to the queue.
+func (d *Daemon) putOptions(ctx context.Context, j *queue.Job, hash string, parts []string) providers.PutOptions {
+	return providers.PutOptions{
+		ModTime: j.Version.ModTime,
+		Hash:    hash,
+		Parts:   parts,
+		Session: j.Session,
+		OnSession: func(state []byte) {
+			acked := d.acked(j.ID)
+			if err := d.store.SaveSession(context.WithoutCancel(ctx), j.ID, state, acked); err != nil {
+				d.log.Warn("could not save upload session; a restart would start this file over", "file", j.Version.Rel, "err", err)
+			}
+		},
+		OnProgress: func(n int64) { d.setAcked(j.ID, n) },
+	}
 }
 
 func (d *Daemon) acked(id int64) int64 {
@@ -462,6 +479,7 @@ func (d *Daemon) committer(in <-chan finished) {
 		}
 		for _, b := range batch {
 			j := b.job
+			d.dropSpool(j)
 			d.stopFailing(ctx, j.Destination)
 			d.log.Info("uploaded", "watch", j.Version.Watch, "file", j.Version.Rel, "destination", j.Destination,
 				"remote", j.RemotePath, "bytes", j.Version.Size, "hash", b.rf.Hash, "took", b.took.Round(time.Millisecond))

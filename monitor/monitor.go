@@ -32,6 +32,9 @@ type Monitor struct {
 	Notifier Notifier
 	Note     func(string)                         // a line for the next run report
 	HashKind func(dest string) providers.HashKind // what each destination's service reports, for the weekly proof
+	// WeeklyNotes, when set, gives the weekly proof's closing lines (test
+	// restores, copies that need a retired key).
+	WeeklyNotes func(ctx context.Context, now time.Time) []string
 }
 
 // Run watches the producers rather than the uploads: a backup that did
@@ -194,6 +197,9 @@ func (m *Monitor) Weekly(ctx context.Context, now time.Time) {
 			wp.Copies = append(wp.Copies, c)
 		}
 		proof.Watches = append(proof.Watches, wp)
+	}
+	if m.WeeklyNotes != nil {
+		proof.Notes = m.WeeklyNotes(ctx, now)
 	}
 	m.storeEvent(ctx, notify.Weekly(proof))
 }

@@ -235,6 +235,8 @@ type WeeklyProof struct {
 	// Stale is how old a newest copy may be before it is called out; zero
 	// means 8 days, a weekly backup plus a day's slack.
 	Stale time.Duration
+	// Notes are lines after the copies: test restores, keys.
+	Notes []string
 }
 
 // WatchProof is one watch's newest copies.
@@ -287,6 +289,9 @@ func Weekly(w WeeklyProof) Event {
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
+	}
+	for _, n := range w.Notes {
+		b.WriteString(n + "\n")
 	}
 	year, week := w.Time.ISOWeek()
 	subject := "offsite: weekly proof of backup, every backup has a recent copy"

@@ -28,6 +28,17 @@ type Job struct {
 	Purpose     Purpose
 	Schedule    string // the schedule a ScheduleCopy belongs to
 	VersionID   int64
+
+	// Form is the stored form's suffix (".zst", ".age", ".zst.age"), ""
+	// for the file as it is; RemotePath already ends with it.
+	Form string
+	// Stored is the size and SHA-256 of the stored form that was (or is
+	// being) sent; zero when Form is "" or before it was made.
+	StoredSize   int64
+	StoredSHA256 string
+	// Recipients are the age public keys the stored form was encrypted
+	// to, or ["passphrase"].
+	Recipients []string
 }
 
 // Purpose is why a job exists. Every upload, whatever its purpose, goes
@@ -45,17 +56,17 @@ const (
 
 const jobColumns = `j.id, v.watch, v.rel_path, v.size, v.mtime_ns, v.sha256, v.digests, j.destination, j.remote_path, j.state,
 	j.attempts, j.next_attempt_at, j.last_error, j.error_kind, j.session, j.acked, j.remote_hash, j.updated_at, j.done_at, j.alerted,
-	j.purpose, j.schedule, v.id`
+	j.purpose, j.schedule, v.id, j.form, j.stored_size, j.stored_sha256, j.recipients`
 
 func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
 	var mt, next, upd, done int64
 	var state string
 	var alerted int
-	var digests string
+	var digests, recipients string
 	if err := sc.Scan(&j.ID, &j.Version.Watch, &j.Version.Rel, &j.Version.Size, &mt, &j.Version.SHA256, &digests, &j.Destination,
 		&j.RemotePath, &state, &j.Attempts, &next, &j.LastError, &j.ErrorKind, &j.Session, &j.Acked, &j.RemoteHash, &upd, &done, &alerted,
-		&j.Purpose, &j.Schedule, &j.VersionID); err != nil {
+		&j.Purpose, &j.Schedule, &j.VersionID, &j.Form, &j.StoredSize, &j.StoredSHA256, &recipients); err != nil {
 		return nil, err
 	}
 	j.Version.ModTime = time.Unix(0, mt)
@@ -65,6 +76,9 @@ func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 	j.UpdatedAt = unixOrZero(upd)
 	j.DoneAt = unixOrZero(done)
 	j.Alerted = alerted != 0
+	if recipients != "" {
+		j.Recipients = strings.Split(recipients, "\n")
+	}
 	return &j, nil
 }
 

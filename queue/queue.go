@@ -45,8 +45,9 @@ type Store struct {
 	now    func() time.Time
 	faults faults
 
-	mu   sync.Mutex
-	keys map[string]func(string) string // destination → name key; see SetNameKey
+	mu    sync.Mutex
+	keys  map[string]func(string) string // destination → name key; see SetNameKey
+	forms map[string]string              // destination → stored-form suffix; see SetForm
 }
 
 // Open opens (creating and migrating) the database at file.
@@ -197,7 +198,7 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 			RETURNING id`,
 		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=? AND purpose='routine'`,
 		`SELECT COUNT(*) FROM jobs WHERE destination=? AND (remote_key=? OR remote_path=?)`,
-		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at) VALUES(?,?,?,?,?,?,?)`,
+		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at,form) VALUES(?,?,?,?,?,?,?,?)`,
 		`DELETE FROM refusals WHERE watch=? AND rel_path=?`)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
@@ -223,11 +224,12 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 				continue
 			}
 			key := s.nameKey(d)
-			remote, err := remotePath(ctx, nameTaken, d, key, r.Watch+"/"+r.Rel, r.ModTime)
+			form := s.form(d)
+			remote, err := remotePath(ctx, nameTaken, d, key, r.Watch+"/"+r.Rel, form, r.ModTime)
 			if err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s: %w", r.Watch, r.Rel, err)
 			}
-			if _, err := insertJob.ExecContext(ctx, vid, d, remote, key(remote), Pending, now, now); err != nil {
+			if _, err := insertJob.ExecContext(ctx, vid, d, remote, key(remote), Pending, now, now, form); err != nil {
 				return 0, fmt.Errorf("enqueue %s/%s for %s: %w", r.Watch, r.Rel, d, err)
 			}
 			created++
@@ -244,8 +246,9 @@ func (s *Store) Enqueue(ctx context.Context, routes []Route) (int, error) {
 // version's UTC modification time before the extension
 // (data.2026-11-23T180501Z.xlsx). Nothing is ever overwritten. A name is
 // taken when its key is: on a destination that ignores case, "kassa.bak"
-// after "Kassa.bak" gets the timestamp too.
-func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, base string, mtime time.Time) (string, error) {
+// after "Kassa.bak" gets the timestamp too. The stored form's suffix
+// (form) follows the whole name (data.2026-11-23T180501Z.xlsx.zst.age).
+func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(string) string, base, form string, mtime time.Time) (string, error) {
 	candidates := []string{base}
 	stamp := mtime.UTC().Format("2006-01-02T150405Z")
 	dir, file := path.Split(base)
@@ -259,6 +262,7 @@ func remotePath(ctx context.Context, nameTaken *sql.Stmt, dest string, key func(
 		candidates = append(candidates, fmt.Sprintf("%s%s.%s-%d%s", dir, stem, stamp, i, ext))
 	}
 	for _, c := range candidates {
+		c += form
 		var n int
 		if err := nameTaken.QueryRowContext(ctx, dest, key(c), c).Scan(&n); err != nil {
 			return "", err

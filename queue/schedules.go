@@ -93,7 +93,7 @@ func (s *Store) StartScheduleRun(ctx context.Context, schedule string, v Version
 		`UPDATE jobs SET state='pending', next_attempt_at=0, updated_at=? WHERE version_id=? AND destination=? AND purpose=? AND schedule=?
 			AND state IN ('dead','superseded','removed') RETURNING id`,
 		`SELECT COUNT(*) FROM jobs WHERE version_id=? AND destination=? AND purpose=? AND schedule=?`,
-		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at,purpose,schedule) VALUES(?,?,?,?,?,?,?,?,?)`)
+		`INSERT INTO jobs(version_id,destination,remote_path,remote_key,state,created_at,updated_at,purpose,schedule,form) VALUES(?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("start schedule %s: %w", schedule, err)
 	}
@@ -115,12 +115,13 @@ func (s *Store) StartScheduleRun(ctx context.Context, schedule string, v Version
 		if n > 0 {
 			continue // copied (or being copied) already
 		}
-		key := s.nameKey(c.Destination)
-		remote, err := remotePath(ctx, nameTaken, c.Destination, key, c.Base, v.ModTime)
+		// A copy is stored in its destination's form, as a routine upload is.
+		key, form := s.nameKey(c.Destination), s.form(c.Destination)
+		remote, err := remotePath(ctx, nameTaken, c.Destination, key, c.Base, form, v.ModTime)
 		if err != nil {
 			return fmt.Errorf("start schedule %s at %s: %w", schedule, c.Destination, err)
 		}
-		if _, err := insert.ExecContext(ctx, vid, c.Destination, remote, key(remote), Pending, now, now, ScheduleCopy, schedule); err != nil {
+		if _, err := insert.ExecContext(ctx, vid, c.Destination, remote, key(remote), Pending, now, now, ScheduleCopy, schedule, form); err != nil {
 			return fmt.Errorf("start schedule %s at %s: %w", schedule, c.Destination, err)
 		}
 	}

@@ -126,6 +126,36 @@ var migrations = []string{
 		key TEXT NOT NULL,
 		at INTEGER NOT NULL,
 		PRIMARY KEY(kind, key));`,
+	// A destination with compress or encrypt stores a job's version in a
+	// stored form: form is its suffix (".zst.age"), fixed when the job is
+	// created; stored_size and stored_sha256 describe the bytes sent; and
+	// recipients lists the age public keys (or "passphrase") it was
+	// encrypted to, so a retired key's backups can be counted.
+	`ALTER TABLE jobs ADD COLUMN form TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN stored_size INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN stored_sha256 TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN recipients TEXT NOT NULL DEFAULT '';`,
+	// Test restores: drills is one row (when the last drill ran, its
+	// outcome line, when one last restored in full, and the newest copy
+	// tested); restore_failures keeps each copy whose last test restore
+	// failed until a later one passes or it is uploaded again.
+	`CREATE TABLE drills(
+		id INTEGER PRIMARY KEY CHECK(id=1),
+		last_run INTEGER NOT NULL DEFAULT 0,
+		full_ok INTEGER NOT NULL DEFAULT 0,
+		result TEXT NOT NULL DEFAULT '',
+		tested_at INTEGER NOT NULL DEFAULT 0,
+		tested_destination TEXT NOT NULL DEFAULT '',
+		tested_remote TEXT NOT NULL DEFAULT '',
+		tested_watch TEXT NOT NULL DEFAULT '',
+		tested_file TEXT NOT NULL DEFAULT '',
+		tested_error TEXT NOT NULL DEFAULT '');
+	CREATE TABLE restore_failures(
+		destination TEXT NOT NULL,
+		remote_path TEXT NOT NULL,
+		error TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY(destination, remote_path));`,
 }
 
 // steps are Go code a migration runs after its SQL, in its transaction,

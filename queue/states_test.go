@@ -138,6 +138,8 @@ var undoLater = map[int]func(t *testing.T, s *Store){
 	5: undoSQL(`ALTER TABLE versions DROP COLUMN digests`),
 	6: undoPurposes,
 	7: undoSQL(`DROP TABLE watch_state`, `DROP TABLE failing`, `DROP TABLE marks`),
+	8: undoSQL(dropStoredForm...),
+	9: undoSQL(`DROP TABLE drills`, `DROP TABLE restore_failures`),
 }
 
 func undoSQL(stmts ...string) func(t *testing.T, s *Store) {

@@ -161,7 +161,8 @@ Control API (JSON; SERVICE is drive, dropbox, onedrive or any):
            cleared), skip (let that many through first),
            reset_after_bytes (drop the connection after N body bytes),
            drop_response (do the work, then drop the connection),
-           corrupt_body (flip a bit of the body: stored bytes differ),
+           corrupt_body (flip one bit of the body at an offset drawn
+           from seed: stored bytes differ), seed (same seed, same place),
            hang (accept, answer nothing until cleared or the client quits)
          e.g. {"service":"drive","status":429,"retry_after":"2s","times":3}
   DELETE /_fakecloud/faults           clear every fault (and release hangs)

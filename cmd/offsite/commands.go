@@ -125,6 +125,7 @@ func cmdStatus(g *globals) *cobra.Command {
 
 func cmdCheck(g *globals) *cobra.Command {
 	var noNotify bool
+	var identities []string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the config, the watched folders, every destination, and send a test notification",
@@ -140,7 +141,8 @@ func cmdCheck(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if n := a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
+			n := a.CheckKeys(g.stdout, identities)
+			if n += a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", n)}
 			}
 			fmt.Fprintln(g.stdout, "all good")
@@ -148,6 +150,7 @@ func cmdCheck(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&noNotify, "no-notify", false, "do not send a test message to the notification channels")
+	cmd.Flags().StringArrayVar(&identities, "identity", nil, "age identity (private key) file: check it opens what the destinations encrypt")
 	return cmd
 }
 
@@ -209,51 +212,93 @@ func cmdLs(g *globals) *cobra.Command {
 }
 
 func cmdRestore(g *globals) *cobra.Command {
-	var to string
+	var to, latest string
 	var exact bool
+	var identities []string
 	cmd := &cobra.Command{
-		Use:   "restore DEST REMOTE --to PATH",
-		Short: "Download a backup from a destination and check it",
+		Use:   "restore DEST [REMOTE | --latest WATCH] --to PATH [--identity FILE ...]",
+		Short: "Download a backup from a destination, decrypt and decompress it, and check it",
 		Long: "Download a backup from a destination and check it. A file offsite uploaded again with new content\n" +
 			"sits beside the first with a timestamp; naming the first (plain) name restores the newest version\n" +
-			"unless --exact is given.",
-		Args: cobra.ExactArgs(2),
+			"unless --exact is given. An encrypted file is opened with --identity (age key files; give several\n" +
+			"when unsure which one) or the passphrase from the config or OFFSITE_PASSPHRASE. --to may be a folder:\n" +
+			"the file keeps its original name there. Nothing is written unless every check passes.",
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return g.withApp("", func(a *app.App) error {
-				remote := args[1]
-				if !exact {
-					newest, note, err := a.Newest(c.Context(), args[0], remote)
+				dest := args[0]
+				var remote string
+				switch {
+				case latest != "" && len(args) == 2:
+					return fmt.Errorf("give either REMOTE or --latest WATCH, not both")
+				case latest != "":
+					r, err := a.Latest(c.Context(), dest, latest)
 					if err != nil {
 						return err
 					}
-					if note != "" {
-						fmt.Fprintln(g.stdout, termsafe.Quote(note))
+					remote = r
+				case len(args) == 2:
+					remote = args[1]
+					if !exact {
+						newest, note, err := a.Newest(c.Context(), dest, remote)
+						if err != nil {
+							return err
+						}
+						if note != "" {
+							fmt.Fprintln(g.stdout, termsafe.Quote(note))
+						}
+						remote = newest
 					}
-					remote = newest
+				default:
+					return fmt.Errorf("name the file to restore (see `offsite ls %s`), or give --latest WATCH", dest)
 				}
-				n, err := a.Restore(c.Context(), args[0], remote, to)
+				path, r, err := a.RestoreFile(c.Context(), dest, remote, to, identities)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, hash verified)\n", args[0], termsafe.Quote(remote), termsafe.Quote(to), n)
+				fmt.Fprintf(g.stdout, "restored %s:%s to %s (%d bytes, SHA-256 %s checked)\n", dest, termsafe.Quote(remote), termsafe.Quote(path), r.Original.Size, r.Original.SHA256)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().StringVar(&to, "to", "", "where to write the file (required; an existing file is not overwritten)")
+	cmd.Flags().StringVar(&to, "to", "", "where to write the file, or a folder to put it in (required; an existing file is not overwritten)")
 	cmd.Flags().BoolVar(&exact, "exact", false, "restore REMOTE itself, not the newest version of its file")
+	cmd.Flags().StringVar(&latest, "latest", "", "restore the newest backup of this watch")
+	cmd.Flags().StringArrayVar(&identities, "identity", nil, "age identity (private key) file; repeat for several")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
 
 func cmdVerify(g *globals) *cobra.Command {
-	var repair bool
+	var repair, restore bool
+	var identities []string
+	var sample int
 	cmd := &cobra.Command{
-		Use:   "verify [--repair]",
-		Short: "Check that the uploads are still at their destinations, with the right hash",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		Use:   "verify [--repair] | verify --restore [DEST] [--identity FILE ...] [--repair]",
+		Short: "Check that the uploads are still at their destinations, with the right hash; --restore test-restores them",
+		Long: "Check that the uploads are still at their destinations, with the right hash. With --restore, download\n" +
+			"the newest backup of each watch at each destination (or DEST) and --sample older ones, decrypt and\n" +
+			"decompress them and compare them with the original's SHA-256, keeping nothing on disk.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && !restore {
+				return fmt.Errorf("a destination is only taken with --restore")
+			}
 			return g.withApp("", func(a *app.App) error {
+				if restore {
+					dest := ""
+					if len(args) > 0 {
+						dest = args[0]
+					}
+					t, err := a.VerifyRestore(c.Context(), g.stdout, dest, identities, sample, repair)
+					if err != nil {
+						return err
+					}
+					if t.Failed > 0 {
+						return &exitError{code: 1, err: fmt.Errorf("%d test restore(s) failed", t.Failed)}
+					}
+					return nil
+				}
 				r, err := a.VerifyAll(c.Context(), g.stdout, repair)
 				if err != nil {
 					return err
@@ -266,7 +311,10 @@ func cmdVerify(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing or changed copies again (re-queues them for the daemon)")
+	cmd.Flags().BoolVar(&repair, "repair", false, "upload missing, changed (or, with --restore, failed) copies again (re-queues them for the daemon)")
+	cmd.Flags().BoolVar(&restore, "restore", false, "test-restore backups: download, decrypt, decompress and compare with the original")
+	cmd.Flags().StringArrayVar(&identities, "identity", nil, "with --restore: age identity (private key) file; repeat for several")
+	cmd.Flags().IntVar(&sample, "sample", 2, "with --restore: older backups to test besides each watch's newest")
 	return cmd
 }
 

@@ -106,7 +106,7 @@ And:          offsite service install && offsite service start`,
 	root.AddCommand(
 		cmdRun(g), cmdOnce(g), cmdPush(g), cmdStatus(g), cmdCheck(g), cmdAuth(g), cmdLs(g),
 		cmdRestore(g), cmdVerify(g), cmdService(g), cmdInit(g), cmdPause(g), cmdResume(g), cmdRetry(g), cmdPrune(g), cmdAck(g), cmdNotify(g),
-		cmdVersion(g),
+		cmdVersion(g), cmdKey(g),
 	)
 	return root
 }

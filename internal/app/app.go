@@ -38,6 +38,9 @@ type App struct {
 	// by the daemon, schedules, prune, verify, restore, push and check.
 	types *registry.Registry
 	dests map[string]*destination
+	// workFactor, when set, is the scrypt work factor of passphrase
+	// encryption; tests lower it (age's default takes about a second).
+	workFactor int
 }
 
 // Open loads the config at path and opens the queue. With exclusive set it

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/notify"
@@ -17,6 +19,7 @@ import (
 	"github.com/offsite-backup/offsite/providers/onedrive"
 	"github.com/offsite-backup/offsite/providers/registry"
 	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/spool"
 )
 
 // destinationTypes is every destination type this build can upload to.
@@ -143,7 +146,7 @@ func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
 			}
 		}
 		out = append(out, &daemon.Destination{Name: d.Name, Type: d.Type, Provider: dst.p, Open: windowFunc(d),
-			Service: notify.Service{Type: d.Type, Name: dst.desc.Service, Local: dst.desc.Local}})
+			Service: notify.Service{Type: d.Type, Name: dst.desc.Service, Local: dst.desc.Local}, Codec: a.codec(d)})
 	}
 	return out
 }
@@ -199,9 +202,31 @@ func (a *App) reserveNames(ctx context.Context, dests []*daemon.Destination) err
 		if err := a.Store.SetNameKey(ctx, d.Name, a.dests[d.Name].desc.Names.Key); err != nil {
 			return err
 		}
+		a.Store.SetForm(d.Name, d.Codec.Suffix())
+		if d.Codec.Encrypted() {
+			// encrypt: was just added: what waits goes encrypted too.
+			n, err := a.Store.Encrypt(ctx, d.Name, d.Codec.Suffix())
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				a.Log.Info("waiting uploads will be sent encrypted", "destination", d.Name, "files", n)
+			}
+		}
 	}
 	return nil
 }
+
+// codec is how d stores its files.
+func (a *App) codec(d *config.Destination) codec.Spec {
+	s := d.Codec()
+	s.WorkFactor = a.workFactor
+	return s
+}
+
+// spool is where the stored form of compressed or encrypted uploads is
+// made and kept until the upload is done.
+func (a *App) spool() *spool.Dir { return spool.New(filepath.Join(a.Cfg.StateDir, "spool")) }
 
 // windowFunc returns the destination's upload window check, or nil.
 func windowFunc(d *config.Destination) func(time.Time) bool {

@@ -10,7 +10,10 @@ import (
 // monitorFor builds the producer checks over p's notifier and run report
 // (p may be nil for Fresh, which only reads).
 func (a *App) monitorFor(p *pipeline) *monitor.Monitor {
-	m := &monitor.Monitor{Cfg: a.Cfg, Store: a.Store, Log: a.Log, HashKind: a.hashKind, Note: func(string) {}}
+	m := &monitor.Monitor{Cfg: a.Cfg, Store: a.Store, Log: a.Log, HashKind: a.hashKind, Note: func(string) {},
+		WeeklyNotes: func(ctx context.Context, now time.Time) []string {
+			return append(a.drillNotes(ctx, now), a.keyNotes(ctx)...)
+		}}
 	if p != nil {
 		m.Checkers = monitor.Checkers(a.Cfg, a.Log)
 		m.Notifier = p.notifier

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
+	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/queue"
@@ -351,5 +354,44 @@ func TestScheduleVerifySendsABadCopyAgain(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(copyPath); string(b) != "the backup" {
 		t.Fatalf("copy holds %q", b)
+	}
+}
+
+// A schedule copy to a destination that compresses and encrypts is queued
+// in that form and stored so: nothing leaves in plaintext by the
+// schedule's door.
+func TestScheduleCopyIsStoredEncrypted(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, watch, usb := keepApp(t, "    compress: zstd\n    encrypt:\n      recipients: ["+id.Recipient().String()+"]\n", weeklySchedule)
+	ctx := context.Background()
+	var ns notes
+	p := ns.pipeline(t, a)
+	wed := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	v := backup(t, a, watch, "day 2026-03-03.bak", "tuesday's sales", wed.Add(-24*time.Hour))
+	uploaded(t, a, watch, v)
+	tick(t, a, p, wed)
+	tick(t, a, p, time.Date(2026, 3, 6, 18, 0, 20, 0, time.UTC))
+	got := ns.take(p)
+	if len(got) != 1 || got[0] != "schedule weekly copied usb:weekly/pos/day 2026-03-03.bak.zst.age" {
+		t.Fatalf("notes %q", got)
+	}
+	copies, _ := a.Store.Jobs(ctx, queue.Filter{Purpose: queue.ScheduleCopy, States: []queue.State{queue.Done}})
+	if len(copies) != 1 || copies[0].Form != ".zst.age" || copies[0].StoredSHA256 == "" || len(copies[0].Recipients) != 1 {
+		t.Fatalf("copy jobs %+v", copies)
+	}
+	stored := filepath.Join(usb, "weekly", "pos", "day 2026-03-03.bak.zst.age")
+	b, err := os.ReadFile(stored)
+	if err != nil {
+		t.Fatalf("no encrypted schedule copy: %v", err)
+	}
+	if exists(filepath.Join(usb, "weekly", "pos", "day 2026-03-03.bak")) || strings.Contains(string(b), "tuesday") {
+		t.Fatal("a plaintext copy left by the schedule")
+	}
+	var out strings.Builder
+	if _, err := codec.Decode(&out, strings.NewReader(string(b)), filepath.Base(stored), codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil || out.String() != "tuesday's sales" {
+		t.Fatalf("decoded %q, %v", out.String(), err)
 	}
 }

@@ -113,6 +113,14 @@ type DestinationStatus struct {
 	BytesDone   int64        `json:"bytes_done"`
 	LastSuccess *time.Time   `json:"last_success,omitempty"`
 	Paused      *PauseStatus `json:"paused,omitempty"`
+	// StoredAs is the suffix new uploads get (".zst", ".age", ".zst.age").
+	StoredAs string `json:"stored_as,omitempty"`
+	// RetiredKey counts stored backups only a key no longer in encrypt:
+	// recipients can open.
+	RetiredKey int `json:"retired_key_copies,omitempty"`
+	// RestoreFailed counts stored copies whose last test restore failed.
+	RestoreFailed int    `json:"restore_failed,omitempty"`
+	restoreError  string // one of them, for the concern
 }
 
 type PauseStatus struct {
@@ -232,6 +240,11 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	retired, err := a.RetiredKeyCopies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	drilled := a.drillFailures(ctx)
 	byName := map[string]queue.DestinationStatus{}
 	for _, s := range sum {
 		byName[s.Destination] = s
@@ -240,7 +253,13 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 		s := byName[d.Name]
 		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), login: a.logsIn(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
-			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess)}
+			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess),
+			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name], RestoreFailed: len(drilled[d.Name])}
+		for remote, e := range drilled[d.Name] {
+			if ds.restoreError == "" || remote+": " < ds.restoreError {
+				ds.restoreError = remote + ": " + e // the first by name, so the message is stable
+			}
+		}
 		for _, p := range pauses {
 			if p.Destination == d.Name {
 				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt),
@@ -299,6 +318,14 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 	st.Days = make([]DayStatus, 0, len(days))
 	for _, d := range days {
 		st.Days = append(st.Days, DayStatus{Date: d.Date.Format(time.DateOnly), Files: d.Files, Bytes: d.Bytes, Retried: d.Retried, Failing: d.Failing})
+	}
+	drills, err := a.Store.Drills(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t := drills.Newest; t != nil {
+		st.TestRestore = &TestRestoreStatus{At: utc(t.At), Destination: t.Destination, Watch: t.Watch, File: t.File,
+			OK: t.Error == "", Message: t.Error}
 	}
 	if a.intake != nil {
 		if t, failing := a.intake(); failing {
@@ -424,6 +451,11 @@ func (s *Status) Health() []Concern {
 			out = append(out, Concern{Subject: subject, Reason: "failing", Message: msg,
 				Fix: fmt.Sprintf("fix the cause named in the error (`offsite check` tests the destination); the uploads are retried by themselves, or at once with `offsite retry --to %s`", d.Name)})
 		}
+		if d.RestoreFailed > 0 {
+			out = append(out, Concern{Subject: subject, Reason: "restore_failed",
+				Message: fmt.Sprintf("%d stored backup(s) at %s failed their test restore; one: %s", d.RestoreFailed, d.Name, d.restoreError),
+				Fix:     fmt.Sprintf("run `offsite verify --restore %s --repair` to upload them again from the watched folder; restore from another destination meanwhile", d.Name)})
+		}
 		if d.GivenUp > 0 {
 			msg := fmt.Sprintf("%d upload(s) to %s were given up: they cannot succeed as they are", d.GivenUp, d.Name)
 			if e := s.lastError(d.Name, "dead"); e != "" {
@@ -524,6 +556,8 @@ func pauseFix(name string, local, login bool, reason string) string {
 		}
 	case "read-only":
 		fix = "give the account write permission on the backup folder"
+	case "spool-full":
+		fix = "free space on the disk of the state folder, or move state_dir to a larger disk: it needs room for one encrypted or compressed copy of the largest backup"
 	default:
 		fix = "run `offsite check` to see what is wrong and fix it"
 	}
@@ -564,6 +598,11 @@ func (s *Status) Print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%d (%s)\t%d\t%d\t%d\t%s\t%s\n", d.Name, d.Type, d.Done, notify.HumanBytes(d.BytesDone), d.Waiting, d.Failing, d.GivenUp, last, state)
 	}
 	tw.Flush()
+	for _, d := range s.Destinations {
+		if d.RetiredKey > 0 {
+			fmt.Fprintf(w, "  %s: %d stored backup(s) can only be opened with a key no longer in encrypt: recipients; keep that key until they are pruned\n", d.Name, d.RetiredKey)
+		}
+	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "WATCH\tFOLDER\tNEWEST BACKUP\tSTATE")

@@ -63,22 +63,39 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 	if st.IsDir() {
 		return providers.RemoteFile{}, fmt.Errorf("%s is a folder: push takes one file", file)
 	}
+	// A destination that compresses or encrypts gets the same stored form
+	// as the daemon sends, made into the spool first.
+	var body io.ReadSeeker = f
+	size := st.Size()
+	spec := a.codec(a.Cfg.Destination(dest))
+	if !spec.Plain() {
+		enc, res, err := a.spool().Scratch(f, size, spec)
+		if err != nil {
+			return providers.RemoteFile{}, fmt.Errorf("push %s: make its stored form for %s: %w", file, dest, err)
+		}
+		defer os.Remove(enc.Name())
+		defer enc.Close()
+		body, size = enc, res.Stored.Size
+	}
 	remote := as
 	if remote == "" {
 		remote = filepath.Base(file)
 	}
 	// A mailbox cannot be looked in: there each push is one more mail.
 	if a.cannot(dest, "read") == nil {
-		if rf, err := p.Stat(ctx, remote); err == nil {
+		if rf, err := p.Stat(ctx, remote+spec.Suffix()); err == nil {
 			// Only a copy of the same size can be this file: only then is
 			// the file hashed before it is sent.
-			if rf.Size == st.Size() {
-				sums, _, err := providers.HashReader(f, p.HashKind())
+			if rf.Size == size {
+				sums, _, err := providers.HashReader(body, p.HashKind())
 				if err != nil {
 					return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
 				}
 				if providers.SameHash(p.HashKind(), rf.Hash, sums[p.HashKind()]) {
 					return rf, nil // already there
+				}
+				if _, err := body.Seek(0, io.SeekStart); err != nil {
+					return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
 				}
 			}
 			ext := path.Ext(remote)
@@ -87,14 +104,15 @@ func (a *App) Push(ctx context.Context, file, dest, as string, progress func(don
 			return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
 		}
 	}
+	remote += spec.Suffix()
 	// No hash up front: the stack hashes the bytes as they are sent and
 	// checks the service's against it, so the file is read once.
 	opts := providers.PutOptions{ModTime: st.ModTime()}
 	if progress != nil {
-		total := st.Size()
+		total := size
 		opts.OnProgress = func(n int64) { progress(n, total) }
 	}
-	rf, err := p.Put(ctx, remote, f, st.Size(), opts)
+	rf, err := p.Put(ctx, remote, body, size, opts)
 	if err != nil {
 		return rf, fmt.Errorf("push %s to %s: %w", file, dest, err)
 	}
@@ -111,60 +129,6 @@ func (a *App) List(ctx context.Context, dest, dir string) ([]providers.RemoteFil
 		return nil, err
 	}
 	return p.List(ctx, dir)
-}
-
-// Restore downloads remote to local (never overwriting a file), and checks
-// the bytes against the hash the destination reports.
-func (a *App) Restore(ctx context.Context, dest, remote, local string) (int64, error) {
-	if err := a.cannot(dest, "read back"); err != nil {
-		return 0, err
-	}
-	p, err := a.providerByName(ctx, dest)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := os.Stat(local); err == nil {
-		return 0, fmt.Errorf("%s already exists: choose another --to, restore never overwrites", local)
-	}
-	rf, err := p.Stat(ctx, remote)
-	if err != nil {
-		return 0, fmt.Errorf("restore %s: %w", remote, err)
-	}
-	rc, err := p.Get(ctx, remote)
-	if err != nil {
-		return 0, fmt.Errorf("restore %s: %w", remote, err)
-	}
-	defer rc.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(local), ".offsite-restore-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name())
-	h, _ := providers.NewHash(p.HashKind())
-	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, fmt.Errorf("restore %s: %w", remote, err)
-	}
-	got := providers.EncodeHash(p.HashKind(), h.Sum(nil))
-	if rf.Hash != "" && !providers.SameHash(p.HashKind(), got, rf.Hash) {
-		return n, fmt.Errorf("restore %s: downloaded bytes hash to %s but the destination reports %s; nothing was written", remote, got, rf.Hash)
-	}
-	if err := os.Rename(tmp.Name(), local); err != nil {
-		return n, err
-	}
-	if !rf.ModTime.IsZero() {
-		// The bytes are restored and checked; a lost timestamp is only cosmetic.
-		if err := os.Chtimes(local, rf.ModTime, rf.ModTime); err != nil {
-			a.Log.Warn("restored file keeps today's time", "file", local, "err", err)
-		}
-	}
-	return n, nil
 }
 
 // VerifyResult sums up a verify run.
@@ -227,9 +191,9 @@ func (a *App) VerifyAll(ctx context.Context, w io.Writer, repair bool) (VerifyRe
 			r.Bad++
 			r.Unchecked++
 			continue
-		case rf.Size != j.Version.Size || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
+		case rf.Size != storedSize(j) || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
 			why = "changed at the destination since upload"
-			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, j.Version.Size, j.RemoteHash)
+			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, storedSize(j), j.RemoteHash)
 		default:
 			r.OK++
 			continue
@@ -262,9 +226,24 @@ func (a *App) VerifyAll(ctx context.Context, w io.Writer, repair bool) (VerifyRe
 	return r, nil
 }
 
+// storedSize is the size of what was sent for j: its stored form's, when
+// the destination compressed or encrypted it.
+func storedSize(j *queue.Job) int64 {
+	if j.Form != "" {
+		return j.StoredSize
+	}
+	return j.Version.Size
+}
+
 // requeue puts a done job whose copy is gone back in the queue, when its
 // source is still in the watched folder as it was uploaded.
 func (a *App) requeue(ctx context.Context, j *queue.Job, why string, w io.Writer) (bool, error) {
+	return a.requeueWith(ctx, j, why, w, nil)
+}
+
+// requeueWith is requeue, running first (once the source is known to be
+// there) before, which may refuse.
+func (a *App) requeueWith(ctx context.Context, j *queue.Job, why string, w io.Writer, before func() error) (bool, error) {
 	name := j.Version.Watch + "/" + j.Version.Rel
 	wt := a.Cfg.Watch(j.Version.Watch)
 	if wt == nil {
@@ -275,6 +254,12 @@ func (a *App) requeue(ctx context.Context, j *queue.Job, why string, w io.Writer
 	if err != nil || fi.Size() != j.Version.Size || !fi.ModTime().Equal(j.Version.ModTime) {
 		fmt.Fprintf(w, "  cannot re-queue %s: the watched folder no longer holds it as it was uploaded; restore it from another destination with `offsite restore`\n", name)
 		return false, nil
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			fmt.Fprintf(w, "  cannot re-queue %s: %s\n", name, termsafe.Quote(err.Error()))
+			return false, nil
+		}
 	}
 	ok, err := a.Store.Redo(ctx, j.ID, "verify: "+why+"; uploading again")
 	if err != nil {

@@ -52,7 +52,14 @@ func (a *App) Newest(ctx context.Context, dest, remote string) (path, note strin
 	}
 	j, ok := byRemote[remote]
 	if !ok {
-		return remote, "", nil
+		// The plain name of a file stored compressed or encrypted.
+		if d := a.Cfg.Destination(dest); d != nil && d.Codec().Suffix() != "" {
+			j, ok = byRemote[remote+d.Codec().Suffix()]
+		}
+		if !ok {
+			return remote, "", nil
+		}
+		remote = j.RemotePath
 	}
 	vs := byFile[j.Version.Watch+"/"+j.Version.Rel]
 	newest := vs[len(vs)-1]

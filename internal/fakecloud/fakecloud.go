@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -54,9 +55,14 @@ type Fault struct {
 	// DropResponse processes the request, then drops the connection instead
 	// of answering: the "lost response" case.
 	DropResponse bool `json:"drop_response,omitempty"`
-	// CorruptBody flips a bit of the request body's first byte before the
-	// service sees it: the service stores bytes other than those sent.
+	// CorruptBody flips one bit of the request body before the service
+	// sees it: the service stores bytes other than those sent. The bit and
+	// its offset (within the body's Content-Length, else its first read)
+	// are drawn from Seed, so one seed damages the same place of every body
+	// it applies to, and a test can be repeated.
 	CorruptBody bool `json:"corrupt_body,omitempty"`
+	// Seed picks corrupt_body's offset and bit.
+	Seed uint64 `json:"seed,omitempty"`
 	// Hang accepts the request, then answers nothing until the faults are
 	// cleared, when it is served as usual, or the client gives up: the
 	// stalled service. (It takes in the request body: only then does the
@@ -225,18 +231,34 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// flipFirst flips the lowest bit of the first byte read.
-type flipFirst struct {
+// flipBit flips bit `bit` of the byte at offset `at` of the body.
+type flipBit struct {
 	io.ReadCloser
+	at   int64
+	bit  uint
+	read int64
 	done bool
 }
 
-func (b *flipFirst) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 && !b.done {
-		p[0] ^= 1
-		b.done = true
+// newFlipBit draws the offset (below size, when known) and bit from seed.
+func newFlipBit(body io.ReadCloser, size int64, seed uint64) *flipBit {
+	r := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	f := &flipBit{ReadCloser: body, bit: uint(r.IntN(8))}
+	if size > 0 {
+		f.at = r.Int64N(size)
 	}
+	return f
+}
+
+func (b *flipBit) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if !b.done && n > 0 {
+		if off := b.at - b.read; off >= 0 && off < int64(n) {
+			p[off] ^= 1 << b.bit
+			b.done = true
+		}
+	}
+	b.read += int64(n)
 	return n, err
 }
 
@@ -274,7 +296,7 @@ func (c *Cloud) Wrap(service string, upload bool, h http.Handler) http.Handler {
 			io.CopyN(io.Discard, r.Body, f.ResetAfterBytes)
 			hangUp(w)
 		case f.CorruptBody:
-			r.Body = &flipFirst{ReadCloser: r.Body}
+			r.Body = newFlipBit(r.Body, r.ContentLength, f.Seed)
 			h.ServeHTTP(w, r)
 		case f.DropResponse:
 			rec := httptest.NewRecorder()

@@ -164,3 +164,50 @@ func TestHangLetsGoOfAClientThatGivesUp(t *testing.T) {
 		t.Fatal("a handler still hangs for a client that gave up")
 	}
 }
+
+// corrupt_body flips one bit, at an offset and bit drawn from its seed:
+// the same seed damages the same place of every body.
+func TestCorruptBodyFlipsOneSeededBit(t *testing.T) {
+	c := New(0)
+	var got [][]byte
+	h := c.Wrap("drive", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, b)
+	}))
+	body := bytes.Repeat([]byte{0x55}, 640<<10)
+	send := func() {
+		req := httptest.NewRequest("PUT", "/drive/x", bytes.NewReader(body))
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	diff := func(b []byte) (offs []int, bits byte) {
+		for i := range b {
+			if b[i] != body[i] {
+				offs = append(offs, i)
+				bits = b[i] ^ body[i]
+			}
+		}
+		return offs, bits
+	}
+	for _, seed := range []uint64{1, 1, 2} {
+		c.AddFault(Fault{Service: "drive", CorruptBody: true, Seed: seed, Times: 1})
+		send()
+	}
+	send() // no fault left: stored as sent
+	var offsets []int
+	for i, b := range got[:3] {
+		offs, bits := diff(b)
+		if len(offs) != 1 || bits&(bits-1) != 0 {
+			t.Fatalf("body %d: %d bytes differ (xor %08b), want exactly one bit", i, len(offs), bits)
+		}
+		offsets = append(offsets, offs[0])
+	}
+	if offsets[0] != offsets[1] {
+		t.Errorf("seed 1 flipped offsets %d and %d, want the same place", offsets[0], offsets[1])
+	}
+	if offsets[0] == offsets[2] || offsets[0] == 0 {
+		t.Errorf("offsets %v: seeds 1 and 2 should pick different places, away from the first byte", offsets)
+	}
+	if offs, _ := diff(got[3]); len(offs) != 0 {
+		t.Errorf("a body after the fault was used up was damaged")
+	}
+}

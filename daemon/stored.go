@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/offsite-backup/offsite/codec"
+	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/spool"
+)
+
+// Reasons of the stored-form errors, for pauses and alerts.
+const (
+	reasonSpoolFull providers.Reason = "spool-full"
+	reasonNoKeys    providers.Reason = "encrypt-removed"
+)
+
+// uploadStored sends a job whose destination compresses or encrypts: the
+// stored form is made once into the spool and the upload (and every
+// resume after a restart) sends those same bytes, since age output
+// differs on every run. The service's hash is checked against them.
+func (d *Daemon) uploadStored(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
+	sp := d.o.Spool
+	if sp == nil {
+		return providers.RemoteFile{}, errors.New("no spool folder configured for compressed or encrypted uploads")
+	}
+	f, err := sp.Open(j.ID, j.Form)
+	if err == nil && j.StoredSHA256 == "" {
+		// Made, but the record did not land (a crash in between): the
+		// record is what a resumed session is checked against, so make it again.
+		f.Close()
+		err = fs.ErrNotExist
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = d.makeStored(ctx, dst, w, j)
+	}
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	defer f.Close()
+	kind := dst.Provider.HashKind()
+	kinds := []providers.HashKind{providers.SHA256}
+	if kind != providers.SHA256 {
+		kinds = append(kinds, kind)
+	}
+	hs, err := providers.Hash(f, kinds...)
+	if err != nil {
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check the disk of the state folder", "read the spooled copy of %s: %w", j.Version.Rel, err)
+	}
+	if hs.Sums[providers.SHA256] != j.StoredSHA256 || hs.N != j.StoredSize {
+		d.dropSpool(j)
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "nothing to do: it is made again from the backup; if it recurs, check the state folder's disk",
+			"the spooled copy of %s changed on disk since it was made", j.Version.Rel)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	opts := d.putOptions(ctx, j, hs.Sums[kind], hs.Parts[kind])
+	defer d.clearAcked(j.ID)
+	var body io.ReadSeeker = f
+	if dst.Body != nil {
+		body = dst.Body(ctx, body)
+	}
+	return dst.Provider.Put(ctx, j.RemotePath, body, j.StoredSize, opts)
+}
+
+// makeStored encodes the job's version into the spool, checking it is
+// still the queued version, and records what was made.
+func (d *Daemon) makeStored(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (*os.File, error) {
+	spec, err := jobSpec(dst, j)
+	if err != nil {
+		return nil, err
+	}
+	src, err := openSource(w.Path, j.Version.Rel)
+	if err != nil {
+		return nil, sourceError(filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel)), err)
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !sameFile(st, j.Version) {
+		return nil, errSuperseded
+	}
+	sp := d.o.Spool
+	res, err := sp.Make(j.ID, j.Form, src, j.Version.Size, spec)
+	switch {
+	case errors.Is(err, spool.ErrNoSpace):
+		return nil, providers.Errorf(providers.Fatal, reasonSpoolFull,
+			"free space on the state folder's disk, or move state_dir to a larger disk; uploads to "+dst.Name+" go on by themselves then",
+			"cannot make the %s copy of %s: %w", codecWords(j.Form), j.Version.Rel, err)
+	case err != nil:
+		return nil, providers.Errorf(providers.Temporary, "", "check that the backup and the state folder can be read and written",
+			"make the %s copy of %s: %w", codecWords(j.Form), j.Version.Rel, err)
+	}
+	if res.Original.SHA256 != j.Version.SHA256 || res.Original.Size != j.Version.Size {
+		d.dropSpool(j)
+		return nil, errSuperseded
+	}
+	recipients := spec.Recipients
+	if spec.Passphrase != "" {
+		recipients = []string{"passphrase"}
+	}
+	if err := d.store.SetStored(context.WithoutCancel(ctx), j.ID, res.Stored.Size, res.Stored.SHA256, recipients); err != nil {
+		d.dropSpool(j)
+		return nil, providers.Errorf(providers.Temporary, "", "", "%w", err)
+	}
+	j.StoredSize, j.StoredSHA256, j.Recipients = res.Stored.Size, res.Stored.SHA256, recipients
+	return sp.Open(j.ID, j.Form)
+}
+
+// jobSpec is how the job is encoded: the form fixed when it was queued,
+// with the destination's keys of today.
+func jobSpec(dst *Destination, j *queue.Job) (codec.Spec, error) {
+	compress, encrypt, _ := codec.Layers("x" + j.Form)
+	spec := dst.Codec
+	spec.Compress = compress
+	if !encrypt {
+		spec.Recipients, spec.Passphrase = nil, ""
+	} else if !spec.Encrypted() {
+		return spec, providers.Errorf(providers.Permanent, reasonNoKeys,
+			"put encrypt back in the destination's config and run `offsite retry`; files queued from now on are sent unencrypted",
+			"%s was queued to be stored encrypted at %s, whose config no longer has encrypt", j.Version.Rel, dst.Name)
+	}
+	return spec, nil
+}
+
+func codecWords(form string) string {
+	compress, encrypt, _ := codec.Layers("x" + form)
+	switch {
+	case compress && encrypt:
+		return "compressed, encrypted"
+	case encrypt:
+		return "encrypted"
+	default:
+		return "compressed"
+	}
+}
+
+// dropSpool removes a job's stored form once nothing will send it again.
+func (d *Daemon) dropSpool(j *queue.Job) {
+	if j.Form == "" || d.o.Spool == nil {
+		return
+	}
+	if err := d.o.Spool.Remove(j.ID); err != nil {
+		d.log.Warn("cannot remove a spooled copy; it is removed at the next start", "file", j.Version.Rel, "err", err)
+	}
+}
+
+// sweepSpool removes the spooled copies of jobs that ended while offsite
+// was not running (or whose removal failed), and partial ones.
+func (d *Daemon) sweepSpool(ctx context.Context) {
+	if d.o.Spool == nil {
+		return
+	}
+	live, err := d.store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Pending, queue.Failed, queue.Uploading}})
+	if err != nil {
+		d.log.Warn("cannot read the queue to clean the spool; trying at the next start", "err", err)
+		return
+	}
+	keep := map[int64]bool{}
+	for _, j := range live {
+		keep[j.ID] = true
+	}
+	n, err := d.o.Spool.Sweep(func(id int64) bool { return keep[id] })
+	if err != nil {
+		d.log.Warn("cannot remove every finished spooled copy", "err", err)
+	}
+	if n > 0 {
+		d.log.Info("removed spooled copies of finished uploads", "files", n)
+	}
+}
+
+// sourceError is what the user is told when the backup cannot be opened.
+func sourceError(abs string, err error) error {
+	if errors.Is(err, errLinked) {
+		return providers.Errorf(providers.Permanent, "",
+			"find out who replaced the backup with a link, remove it, and let the program write the backup again",
+			"%s: %w; nothing was sent", abs, errLinked)
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+		return providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "%s was removed before it was sent", abs)
+	}
+	return providers.Errorf(providers.Temporary, "", "check that the service's user may read the backup folder", "open %s: %w", abs, err)
+}
