@@ -91,6 +91,13 @@ type Quotaer interface {
 	Quota(ctx context.Context) (used, total int64, err error)
 }
 
+// ReaderAhead is implemented by adapters that already read the source
+// ahead of the network (several chunks in flight): a caller's own
+// read-ahead would only add memory.
+type ReaderAhead interface {
+	ReadsAhead() bool
+}
+
 // Closer is implemented by providers that hold resources.
 type Closer interface {
 	Close() error

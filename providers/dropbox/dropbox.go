@@ -105,6 +105,10 @@ func New(ctx context.Context, c Config) (*Client, error) {
 
 func (c *Client) HashKind() providers.HashKind { return providers.ContentHash }
 
+// ReadsAhead: two appends are in flight, each read while the other is
+// sent, so the source is already read ahead of the network.
+func (c *Client) ReadsAhead() bool { return true }
+
 // Names are Dropbox's name rules. Dropbox compares paths case-insensitively
 // and keeps the case first written (path_lower beside path_display). Its
 // documentation says nothing of Unicode normalisation; offsite assumes it

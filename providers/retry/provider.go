@@ -53,11 +53,15 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 		if err != nil {
 			return out, err
 		}
+		sent, body = h, h
 		// Reading (and hashing) the next block while this one is sent
-		// keeps the hash off the upload's critical path.
-		ahead = providers.NewReadAhead(ctx, h, readAheadBlock)
-		defer ahead.Close()
-		sent, body = h, ahead
+		// keeps the hash off the upload's critical path, unless the
+		// adapter already reads ahead itself.
+		if ra, ok := providers.As[providers.ReaderAhead](r.p); !ok || !ra.ReadsAhead() {
+			ahead = providers.NewReadAhead(ctx, h, readAheadBlock)
+			defer ahead.Close()
+			body = ahead
+		}
 	}
 	err := Do(ctx, r.policy, r.pacer, func(ctx context.Context) error {
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
@@ -77,7 +81,9 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 		}
 		want := o.Hash
 		if sent != nil {
-			ahead.Close() // no read may race the sum
+			if ahead != nil {
+				ahead.Close() // no read may race the sum
+			}
 			if want, err = sent.Sum(); err != nil {
 				_ = r.p.Delete(ctx, path)
 				return providers.Errorf(providers.Permanent, providers.ReasonSourceGone, "", "read %s again: %w", path, err)
