@@ -179,8 +179,7 @@ func (a *ReadAhead) Seek(offset int64, whence int) (int64, error) {
 	return a.pos, nil
 }
 
-// Close stops the read-ahead; the source stays open.
-func (a *ReadAhead) Close() error {
+// Close stops the read-ahead; the source stays open. It cannot fail.
+func (a *ReadAhead) Close() {
 	a.halt()
-	return nil
 }
