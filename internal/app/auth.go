@@ -31,7 +31,7 @@ func (a *App) Auth(ctx context.Context, dest string, mode AuthMode, in io.Reader
 	}
 	login := a.dests[d.Name].desc.Login
 	if login == nil {
-		return fmt.Errorf("destination %s is a %s destination: it needs no login", dest, d.Type)
+		return fmt.Errorf("destination %s (type %s) needs no login: offsite auth is only for Google Drive, Dropbox and OneDrive", dest, d.Type)
 	}
 	clientID := d.ClientID
 	if clientID == "" && d.Endpoint != "" {
