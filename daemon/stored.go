@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -29,6 +30,7 @@ func (d *Daemon) uploadStored(ctx context.Context, dst *Destination, w Watch, j 
 	if sp == nil {
 		return providers.RemoteFile{}, errors.New("no spool folder configured for compressed or encrypted uploads")
 	}
+	kind := dst.Provider.HashKind()
 	f, err := sp.Open(j.ID, j.Form)
 	if err == nil && j.StoredSHA256 == "" {
 		// Made, but the record did not land (a crash in between): the
@@ -36,30 +38,21 @@ func (d *Daemon) uploadStored(ctx context.Context, dst *Destination, w Watch, j 
 		f.Close()
 		err = fs.ErrNotExist
 	}
+	var hs providers.Hashes
 	if errors.Is(err, fs.ErrNotExist) {
-		f, err = d.makeStored(ctx, dst, w, j)
+		// Made now, with the service's hash of it on the way: no pass
+		// over the copy before it is sent.
+		f, hs, err = d.makeStored(ctx, dst, w, j, kind)
+	} else if err == nil {
+		hs, err = d.checkSpooled(f, j, kind)
 	}
 	if err != nil {
+		if f != nil {
+			f.Close()
+		}
 		return providers.RemoteFile{}, err
 	}
 	defer f.Close()
-	kind := dst.Provider.HashKind()
-	kinds := []providers.HashKind{providers.SHA256}
-	if kind != providers.SHA256 {
-		kinds = append(kinds, kind)
-	}
-	hs, err := providers.Hash(f, kinds...)
-	if err != nil {
-		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check the disk of the state folder", "read the spooled copy of %s: %w", j.Version.Rel, err)
-	}
-	if hs.Sums[providers.SHA256] != j.StoredSHA256 || hs.N != j.StoredSize {
-		d.dropSpool(j)
-		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "nothing to do: it is made again from the backup; if it recurs, check the state folder's disk",
-			"the spooled copy of %s changed on disk since it was made", j.Version.Rel)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return providers.RemoteFile{}, err
-	}
 	opts := d.putOptions(ctx, j, hs.Sums[kind], hs.Parts[kind])
 	defer d.clearAcked(j.ID)
 	var body io.ReadSeeker = f
@@ -69,39 +62,70 @@ func (d *Daemon) uploadStored(ctx context.Context, dst *Destination, w Watch, j 
 	return dst.Provider.Put(ctx, j.RemotePath, body, j.StoredSize, opts)
 }
 
+// checkSpooled hashes a copy an earlier attempt (or process) spooled, and
+// drops it unless it still is what was recorded.
+func (d *Daemon) checkSpooled(f *os.File, j *queue.Job, kind providers.HashKind) (providers.Hashes, error) {
+	kinds := []providers.HashKind{providers.SHA256}
+	if kind != providers.SHA256 {
+		kinds = append(kinds, kind)
+	}
+	hs, err := providers.Hash(f, kinds...)
+	if err != nil {
+		return hs, providers.Errorf(providers.Temporary, "", "check the disk of the state folder", "read the spooled copy of %s: %w", j.Version.Rel, err)
+	}
+	if hs.Sums[providers.SHA256] != j.StoredSHA256 || hs.N != j.StoredSize {
+		d.dropSpool(j)
+		return hs, providers.Errorf(providers.Temporary, "", "nothing to do: it is made again from the backup; if it recurs, check the state folder's disk",
+			"the spooled copy of %s changed on disk since it was made", j.Version.Rel)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return hs, err
+	}
+	return hs, nil
+}
+
 // makeStored encodes the job's version into the spool, checking it is
-// still the queued version, and records what was made.
-func (d *Daemon) makeStored(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (*os.File, error) {
+// still the queued version, and records what was made. It returns the
+// copy open at its start, with its SHA-256 and its hash of kind.
+func (d *Daemon) makeStored(ctx context.Context, dst *Destination, w Watch, j *queue.Job, kind providers.HashKind) (*os.File, providers.Hashes, error) {
 	spec, err := jobSpec(dst, j)
 	if err != nil {
-		return nil, err
+		return nil, providers.Hashes{}, err
 	}
 	src, err := openSource(w.Path, j.Version.Rel)
 	if err != nil {
-		return nil, sourceError(filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel)), err)
+		return nil, providers.Hashes{}, sourceError(filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel)), err)
 	}
 	defer src.Close()
 	st, err := src.Stat()
 	if err != nil {
-		return nil, err
+		return nil, providers.Hashes{}, err
 	}
 	if !sameFile(st, j.Version) {
-		return nil, errSuperseded
+		return nil, providers.Hashes{}, errSuperseded
 	}
 	sp := d.o.Spool
-	res, err := sp.Make(j.ID, j.Form, src, j.Version.Size, spec)
+	var svc hash.Hash
+	var also []io.Writer
+	if kind != providers.SHA256 {
+		if svc, err = providers.NewHash(kind); err != nil {
+			return nil, providers.Hashes{}, err
+		}
+		also = append(also, svc)
+	}
+	res, err := sp.Make(j.ID, j.Form, src, j.Version.Size, spec, also...)
 	switch {
 	case errors.Is(err, spool.ErrNoSpace):
-		return nil, providers.Errorf(providers.Fatal, reasonSpoolFull,
+		return nil, providers.Hashes{}, providers.Errorf(providers.Fatal, reasonSpoolFull,
 			"free space on the state folder's disk, or move state_dir to a larger disk; uploads to "+dst.Name+" go on by themselves then",
 			"cannot make the %s copy of %s: %w", codecWords(j.Form), j.Version.Rel, err)
 	case err != nil:
-		return nil, providers.Errorf(providers.Temporary, "", "check that the backup and the state folder can be read and written",
+		return nil, providers.Hashes{}, providers.Errorf(providers.Temporary, "", "check that the backup and the state folder can be read and written",
 			"make the %s copy of %s: %w", codecWords(j.Form), j.Version.Rel, err)
 	}
 	if res.Original.SHA256 != j.Version.SHA256 || res.Original.Size != j.Version.Size {
 		d.dropSpool(j)
-		return nil, errSuperseded
+		return nil, providers.Hashes{}, errSuperseded
 	}
 	recipients := spec.Recipients
 	if spec.Passphrase != "" {
@@ -109,10 +133,18 @@ func (d *Daemon) makeStored(ctx context.Context, dst *Destination, w Watch, j *q
 	}
 	if err := d.store.SetStored(context.WithoutCancel(ctx), j.ID, res.Stored.Size, res.Stored.SHA256, recipients); err != nil {
 		d.dropSpool(j)
-		return nil, providers.Errorf(providers.Temporary, "", "", "%w", err)
+		return nil, providers.Hashes{}, providers.Errorf(providers.Temporary, "", "", "%w", err)
 	}
 	j.StoredSize, j.StoredSHA256, j.Recipients = res.Stored.Size, res.Stored.SHA256, recipients
-	return sp.Open(j.ID, j.Form)
+	hs := providers.Hashes{N: res.Stored.Size, Sums: map[providers.HashKind]string{providers.SHA256: res.Stored.SHA256}}
+	if svc != nil {
+		hs.Sums[kind] = providers.EncodeHash(kind, svc.Sum(nil))
+		if p, ok := svc.(providers.Parted); ok {
+			hs.Parts = map[providers.HashKind][]string{kind: p.Parts()}
+		}
+	}
+	f, err := sp.Open(j.ID, j.Form)
+	return f, hs, err
 }
 
 // jobSpec is how the job is encoded: the form fixed when it was queued,

@@ -54,8 +54,10 @@ func (d *Dir) Open(id int64, suffix string) (*os.File, error) {
 
 // Make encodes src (size bytes) into job id's stored form and returns what
 // it wrote. The copy becomes visible under its name only once complete and
-// synced, so a crash leaves either nothing or a whole file.
-func (d *Dir) Make(id int64, suffix string, src io.Reader, size int64, spec codec.Spec) (codec.Result, error) {
+// synced, so a crash leaves either nothing or a whole file. Every byte
+// written is also written to each of also (hashes of the stored form that
+// the caller needs, so it does not read the copy again to learn them).
+func (d *Dir) Make(id int64, suffix string, src io.Reader, size int64, spec codec.Spec, also ...io.Writer) (codec.Result, error) {
 	if err := os.MkdirAll(d.path, 0o700); err != nil {
 		return codec.Result{}, fmt.Errorf("create spool folder: %w", err)
 	}
@@ -69,7 +71,11 @@ func (d *Dir) Make(id int64, suffix string, src io.Reader, size int64, spec code
 	if err != nil {
 		return codec.Result{}, fmt.Errorf("create spool file: %w", err)
 	}
-	res, err := codec.Encode(f, src, spec)
+	var dst io.Writer = f
+	if len(also) > 0 {
+		dst = io.MultiWriter(append([]io.Writer{f}, also...)...)
+	}
+	res, err := codec.Encode(dst, src, spec)
 	if err == nil {
 		err = f.Sync()
 	}
