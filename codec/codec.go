@@ -125,6 +125,18 @@ const window = 8 << 20
 // carries the original's size and SHA-256, so a restore can check them
 // from the file alone; `zstd -d` ignores it.
 func Encode(dst io.Writer, src io.Reader, s Spec) (Result, error) {
+	return EncodeChecked(dst, src, s, Sum{})
+}
+
+// ErrChanged: the original read was not the one expected.
+var ErrChanged = errors.New("the original is not the version expected")
+
+// EncodeChecked is Encode that also proves src is the version want names
+// (unless want is zero), from the same pass: when its size or SHA-256
+// differ it returns ErrChanged before the stored form is finished (age's
+// last chunk, zstd's last frame and the trailer are never written), so a
+// stream fed to a destination as it is made is never complete.
+func EncodeChecked(dst io.Writer, src io.Reader, s Spec, want Sum) (Result, error) {
 	var res Result
 	stored := newCounter(dst)
 	var w io.Writer = stored
@@ -164,6 +176,10 @@ func Encode(dst io.Writer, src io.Reader, s Spec) (Result, error) {
 		return res, fmt.Errorf("encode: %w", err)
 	}
 	res.Original = orig.sum()
+	if !want.IsZero() && res.Original != want {
+		return res, fmt.Errorf("encode: read %d bytes with SHA-256 %s, want %d bytes with %s: %w",
+			res.Original.Size, res.Original.SHA256, want.Size, want.SHA256, ErrChanged)
+	}
 	if zw != nil {
 		if err := zw.Close(); err != nil {
 			return res, fmt.Errorf("compress: %w", err)
