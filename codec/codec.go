@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Suffixes of the stored form, in the order they are added.
@@ -117,9 +116,6 @@ type Result struct {
 	Stored   Sum
 }
 
-// Encoder memory: one zstd window and a few blocks, one age chunk.
-const window = 8 << 20
-
 // Encode reads src to its end and writes its stored form to dst. The
 // stored form of a compressed file ends with a zstd skippable frame that
 // carries the original's size and SHA-256, so a restore can check them
@@ -153,19 +149,15 @@ func EncodeChecked(dst io.Writer, src io.Reader, s Spec, want Sum) (Result, erro
 		w = aw
 		closers = append(closers, aw)
 	}
-	var zw *zstd.Encoder
+	var zw *frameWriter
 	if s.Compress {
 		var err error
-		// The fastest level on every core: a backup must leave within its
-		// window on a shop PC, and it compresses about as well.
-		zw, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)), zstd.WithWindowSize(window),
-			zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(true))
-		if err != nil {
+		if zw, err = newFrameWriter(w, min(runtime.GOMAXPROCS(0), 4)); err != nil {
 			return res, fmt.Errorf("compress: %w", err)
 		}
-		// Frees its goroutines when an error returns early; the error of
-		// the Close that counts is checked below.
-		defer func() { _ = zw.Close() }()
+		// Ends the frames still being compressed when an error returns
+		// early; a finished writer has none.
+		defer zw.abort()
 	}
 	orig := newCounter(io.Discard)
 	var sink io.Writer = w
