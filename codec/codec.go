@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Suffixes of the stored form, in the order they are added.
@@ -152,7 +153,7 @@ func EncodeChecked(dst io.Writer, src io.Reader, s Spec, want Sum) (Result, erro
 	var zw *frameWriter
 	if s.Compress {
 		var err error
-		if zw, err = newFrameWriter(w, min(runtime.GOMAXPROCS(0), 4)); err != nil {
+		if zw, err = newFrameWriter(w, min(runtime.GOMAXPROCS(0), 4), frameSize, zstd.SpeedFastest); err != nil {
 			return res, fmt.Errorf("compress: %w", err)
 		}
 		// Ends the frames still being compressed when an error returns

@@ -16,13 +16,14 @@ import (
 // fast again in the whole pipeline; larger frames compressed no better.
 const frameSize = 2 << 20
 
-// frameWriter compresses what is written to it in frames of frameSize, up
-// to workers at once. It holds at most workers+1 originals and workers
-// compressed frames: 2 MiB each.
+// frameWriter compresses what is written to it in frames of size bytes,
+// up to workers at once. It holds at most workers+1 originals and workers
+// compressed frames of that size.
 type frameWriter struct {
 	dst     io.Writer
 	enc     *zstd.Encoder
 	workers int
+	size    int
 	cur     []byte   // the frame being filled
 	queue   []*frame // being compressed, oldest first
 	ins     [][]byte // buffers to reuse
@@ -35,16 +36,17 @@ type frame struct {
 	done    chan struct{}
 }
 
-func newFrameWriter(dst io.Writer, workers int) (*frameWriter, error) {
-	// The fastest level: a backup must leave within its window on a shop
-	// PC, and the default level compressed the till database only 0.5 %
-	// smaller at two thirds of the speed.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(workers), zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithWindowSize(frameSize), zstd.WithEncoderCRC(true))
+// newFrameWriter compresses at level; Encode uses SpeedFastest: a backup
+// must leave within its window on a shop PC, and the default level
+// compressed the till database less than 1 % smaller at two thirds of
+// the speed.
+func newFrameWriter(dst io.Writer, workers, size int, level zstd.EncoderLevel) (*frameWriter, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(workers), zstd.WithEncoderLevel(level),
+		zstd.WithWindowSize(size), zstd.WithEncoderCRC(true))
 	if err != nil {
 		return nil, err
 	}
-	return &frameWriter{dst: dst, enc: enc, workers: workers}, nil
+	return &frameWriter{dst: dst, enc: enc, workers: workers, size: size}, nil
 }
 
 func (w *frameWriter) Write(p []byte) (int, error) {
@@ -56,10 +58,10 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 		if w.cur == nil {
 			w.cur = w.take(&w.ins)
 		}
-		c := copy(w.cur[len(w.cur):frameSize], p)
+		c := copy(w.cur[len(w.cur):w.size], p)
 		w.cur = w.cur[:len(w.cur)+c]
 		p, n = p[c:], n+c
-		if len(w.cur) == frameSize {
+		if len(w.cur) == w.size {
 			w.submit()
 		}
 	}
@@ -73,7 +75,7 @@ func (w *frameWriter) take(list *[][]byte) []byte {
 		*list = (*list)[:l-1]
 		return b[:0]
 	}
-	return make([]byte, 0, frameSize)
+	return make([]byte, 0, w.size)
 }
 
 // submit starts compressing the frame being filled, after writing the
