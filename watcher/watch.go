@@ -352,7 +352,7 @@ func (w *watch) hint(abs string) {
 }
 
 // observe puts rel through the gate and reports it stuck once it has waited
-// too long; why says what holds it back.
+// too long; why says what holds it back ("": nothing that lasts).
 func (w *watch) observe(rel string, s stamp, now time.Time, wait time.Duration, why string) {
 	w.gate.observe(rel, s, now, wait)
 	h := w.waiting[rel]
@@ -360,7 +360,7 @@ func (w *watch) observe(rel string, s stamp, now time.Time, wait time.Duration, 
 		w.waiting[rel] = &waiting{since: now}
 		return
 	}
-	if h.told || now.Sub(h.since) < max(w.stuck, 4*w.cfg.Settle) {
+	if h.told || why == "" || now.Sub(h.since) < max(w.stuck, 4*w.cfg.Settle) {
 		return
 	}
 	h.told = true
@@ -439,7 +439,8 @@ func (w *watch) settleDue() {
 		if now.Sub(fi.ModTime()) < w.holdMax {
 			if why := w.unfinished(abs); why != "" {
 				w.log.Debug("file settled but looks unfinished; waiting", "path", abs, "why", why)
-				w.observe(e.rel, s, now, w.cfg.Settle, "it looks unfinished: "+why)
+				// Not stuck: holdMax sends it within the hour after its last write.
+				w.observe(e.rel, s, now, w.cfg.Settle, "")
 				continue
 			}
 		}
