@@ -220,3 +220,36 @@ func TestHealthzIsRedWhileABackupIsRefused(t *testing.T) {
 		t.Fatalf("after ack: /healthz %d %+v", code, st.Concerns)
 	}
 }
+
+// A file that never became complete is not on its way: the light is red,
+// and status says what the file is and what to do.
+func TestHealthzIsRedWhileAFileNeverSettles(t *testing.T) {
+	a, dir := testApp(t)
+	ctx := context.Background()
+	srv := httptest.NewServer(a.httpHandler(nil))
+	defer srv.Close()
+	if err := os.WriteFile(filepath.Join(dir, "backups", "live.db"), []byte("rows"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := queue.Refusal{Watch: "pos", Rel: "live.db", Reason: "unsettled", Message: "it keeps changing", Since: time.Now().Add(-2 * time.Hour)}
+	if err := a.Store.Refuse(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	code, st := healthz(t, srv)
+	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "refused_unsettled") {
+		t.Fatalf("a file that never settles: /healthz %d, concerns %+v", code, st.Concerns)
+	}
+	var text strings.Builder
+	st.Print(&text)
+	for _, want := range []string{"live.db", "has not become complete", "keeps changing", "finished backup copies"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status text lacks %q:\n%s", want, text.String())
+		}
+	}
+	if err := a.Store.Unrefuse(ctx, "pos", "live.db", "unsettled"); err != nil {
+		t.Fatal(err)
+	}
+	if code, st := healthz(t, srv); code != 200 || !st.OK {
+		t.Fatalf("once withdrawn: /healthz %d %+v", code, st.Concerns)
+	}
+}

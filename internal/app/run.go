@@ -311,4 +311,6 @@ func (c *collector) Missing(watch string, err error) {
 	c.mu.Unlock()
 }
 
-func (c *collector) Back(string) {}
+func (c *collector) Back(string)                           {}
+func (c *collector) Stuck(watcher.File, time.Time, string) {}
+func (c *collector) Unstuck(string, string)                {}

@@ -85,7 +85,7 @@ type IntakeStatus struct {
 type RefusedStatus struct {
 	Watch  string    `json:"watch"`
 	File   string    `json:"file"`
-	Reason string    `json:"reason"` // linked, unreadable
+	Reason string    `json:"reason"` // linked, unreadable, unsettled
 	Error  string    `json:"error"`
 	Since  time.Time `json:"since"`
 }
@@ -489,6 +489,11 @@ func (s *Status) Health() []Concern {
 		case "linked":
 			c.Message = fmt.Sprintf("the backup %s in %s was replaced by a link, so it was not read or sent", termsafe.Quote(r.File), r.Watch)
 			c.Fix = "find out who replaced the backup with a link, delete the link and let the program write its backup again; `offsite ack` clears this once dealt with"
+		case "unsettled":
+			c.Message = fmt.Sprintf("the file %s in %s has not become complete since %s (%s), so it is not sent", termsafe.Quote(r.File), r.Watch,
+				r.Since.Local().Format("2006-01-02 15:04"), termsafe.Quote(r.Error))
+			c.Fix = "if it is the program's live data file, point the watch at the folder of its finished backup copies (or exclude the file); " +
+				"if a backup hangs while being written, close the program or restart the PC; it is sent by itself once it stops changing"
 		default:
 			c.Message = fmt.Sprintf("the backup %s in %s cannot be read, so it is not sent: %s", termsafe.Quote(r.File), r.Watch, termsafe.Quote(r.Error))
 			c.Fix = "give the account offsite runs as read access to the file and check no program keeps it locked; it is queued by itself at the next scan once readable"
