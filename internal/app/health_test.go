@@ -225,6 +225,7 @@ func TestHealthzIsRedWhileABackupIsRefused(t *testing.T) {
 // and status says what the file is and what to do.
 func TestHealthzIsRedWhileAFileNeverSettles(t *testing.T) {
 	a, dir := testApp(t)
+	a.daemon.Store(true) // /healthz is the running daemon's
 	ctx := context.Background()
 	srv := httptest.NewServer(a.httpHandler(nil))
 	defer srv.Close()
@@ -251,5 +252,51 @@ func TestHealthzIsRedWhileAFileNeverSettles(t *testing.T) {
 	}
 	if code, st := healthz(t, srv); code != 200 || !st.OK {
 		t.Fatalf("once withdrawn: /healthz %d %+v", code, st.Concerns)
+	}
+}
+
+// With no daemon running, a backup waiting in the queue or in the folder is
+// on no way: status says so, names the files and how to start it, and a
+// running daemon (its heartbeat fresh) makes it green again.
+func TestStatusIsRedWhileNothingRunsToSendTheBackups(t *testing.T) {
+	a, dir := testApp(t)
+	ctx := context.Background()
+	st, err := a.Status(ctx)
+	if err != nil || !st.OK || st.Daemon == nil || st.Daemon.Running {
+		t.Fatalf("nothing waits, nothing runs: ok %v, daemon %+v, %v; concerns %+v", st.OK, st.Daemon, err, st.Concerns)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "backups", "day.bak"), []byte("today"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = a.Status(ctx)
+	if err != nil || st.OK || !hasConcern(*st, "offsite", "not_running") {
+		t.Fatalf("a backup in the folder and no daemon: ok %v, concerns %+v, %v", st.OK, st.Concerns, err)
+	}
+	var text strings.Builder
+	st.Print(&text)
+	for _, want := range []string{"offsite is not running", "never run here", "day.bak in pos", "offsite service start"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status text lacks %q:\n%s", want, text.String())
+		}
+	}
+	// A daemon that beats is running; one that stopped, or went silent, is not.
+	now := time.Now()
+	if err := a.Store.Beat(ctx, 1, now.Add(-time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = a.Status(ctx); !st.OK || !st.Daemon.Running {
+		t.Fatalf("with a daemon beating: ok %v, concerns %+v", st.OK, st.Concerns)
+	}
+	if err := a.Store.Beat(ctx, 1, now.Add(-time.Hour), now.Add(-10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = a.Status(ctx); st.OK || !strings.Contains(st.Concerns[0].Message, "did not stop cleanly") {
+		t.Fatalf("with a daemon silent for 10 minutes: ok %v, concerns %+v", st.OK, st.Concerns)
+	}
+	if err := a.Store.Stopped(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = a.Status(ctx); st.OK || !strings.Contains(st.Concerns[0].Message, "it stopped") {
+		t.Fatalf("after a clean stop: ok %v, concerns %+v", st.OK, st.Concerns)
 	}
 }

@@ -164,6 +164,7 @@ func (a *App) Run(ctx context.Context) error {
 		return nil
 	}
 	a.intake = p.daemon.IntakeFailing
+	defer a.heartbeat(ctx)()
 	a.Log.Info("offsite running", "watches", len(a.Cfg.Watches), "destinations", len(a.Cfg.Destinations), "state", a.Cfg.StateDir)
 
 	var wg sync.WaitGroup
@@ -230,6 +231,7 @@ func (a *App) Once(ctx context.Context) error {
 		return err
 	}
 	p.once = true
+	defer a.heartbeat(ctx)()
 	// The whole of `once` is one run: a scheduled task that finds nothing
 	// new still tells the dead-man's switch it ran.
 	p.daemon.BeginRun()

@@ -42,6 +42,9 @@ type Status struct {
 	// `offsite ack` is run.
 	Refused []RefusedStatus `json:"refused"`
 	Recent  []JobStatus     `json:"recent"`
+	// Daemon says whether offsite runs to send what waits; while it does
+	// not, backups waiting or not yet queued are on no way.
+	Daemon *RunningStatus `json:"daemon"`
 	// Intake is set while ready backups cannot be recorded in the queue
 	// (state folder's disk full, database unwritable): they are not on
 	// their way anywhere yet. Only the running daemon knows it.
@@ -333,6 +336,9 @@ func (a *App) Status(ctx context.Context) (*Status, error) {
 				Problem: fmt.Sprintf("%d backups could not be queued: %v; free space on the state folder's disk", t.Files, t.Err)}
 		}
 	}
+	if st.Daemon, err = a.running(ctx, st.Time); err != nil {
+		return nil, err
+	}
 	// Last, once every field is filled: the verdict is a function of them.
 	st.Concerns = st.Health()
 	st.OK = len(st.Concerns) == 0
@@ -498,6 +504,9 @@ func (s *Status) Health() []Concern {
 			c.Message = fmt.Sprintf("the backup %s in %s cannot be read, so it is not sent: %s", termsafe.Quote(r.File), r.Watch, termsafe.Quote(r.Error))
 			c.Fix = "give the account offsite runs as read access to the file and check no program keeps it locked; it is queued by itself at the next scan once readable"
 		}
+		out = append(out, c)
+	}
+	if c, ok := s.notRunning(); ok {
 		out = append(out, c)
 	}
 	if in := s.Intake; in != nil {
