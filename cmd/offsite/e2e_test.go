@@ -24,8 +24,8 @@ import (
 
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers/dropbox/fakedropbox"
-	"github.com/offsite-backup/offsite/providers/onedrive/fakegraph"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
+	"github.com/offsite-backup/offsite/providers/onedrive/fakegraph"
 )
 
 // These tests drive the real binary, as a shop's PC would: real files
