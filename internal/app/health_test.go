@@ -269,7 +269,7 @@ func TestStatusIsRedWhileNothingRunsToSendTheBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = a.Status(ctx)
-	if err != nil || st.OK || !hasConcern(*st, "offsite", "not_running") {
+	if err != nil || st.OK || !hasConcern(*st, "service", "not_running") {
 		t.Fatalf("a backup in the folder and no daemon: ok %v, concerns %+v, %v", st.OK, st.Concerns, err)
 	}
 	var text strings.Builder

@@ -142,7 +142,7 @@ func (s *Status) notRunning() (Concern, bool) {
 	case d.LastSeen != nil:
 		since = "it was last seen running " + ago(s.Time, *d.LastSeen) + " and did not stop cleanly"
 	}
-	return Concern{Subject: "offsite", Reason: "not_running",
+	return Concern{Subject: "service", Reason: "not_running",
 		Message: fmt.Sprintf("offsite is not running (%s), so nothing sends them: %s", since, strings.Join(what, "; ")),
 		Fix: "start the service: `offsite service start` (`offsite service status` says whether it runs, the log why it stopped); " +
 			"if `offsite once` runs on a schedule instead, they go at its next run, or run it now"}, true
