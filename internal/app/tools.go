@@ -20,6 +20,7 @@ import (
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/status"
 )
 
 func (a *App) destination(name string) (*config.Destination, error) {
@@ -303,7 +304,7 @@ func (a *App) Retry(ctx context.Context, dest string, w io.Writer) (int, error) 
 		if err != nil {
 			stuck++
 			fmt.Fprintf(w, "✗ %s is still unusable (paused since %s): %s\n    what to do: %s\n", d.Name,
-				p.Since.Local().Format("Mon 2 Jan 15:04"), err, pauseFix(d.Name, a.isLocal(d.Name), a.logsIn(d.Name), p.Reason))
+				p.Since.Local().Format("Mon 2 Jan 15:04"), err, status.PauseFix(d.Name, a.isLocal(d.Name), a.logsIn(d.Name), p.Reason))
 			continue
 		}
 		if _, ok, err := a.Store.Unpause(ctx, d.Name); err != nil {
