@@ -35,6 +35,12 @@ func TestLayers(t *testing.T) {
 		{mod + "retention", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app"}, adapters...)},
 		{mod + "monitor", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
 		{mod + "expect", []string{mod + "queue", mod + "daemon", mod + "providers", mod + "internal/app"}},
+		// The command behaviours (test restores, verify, check) work through
+		// the Provider interface and the queue they are handed; the daemon
+		// and the adapters are the wiring's business.
+		{mod + "drill", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config"}, adapters...)},
+		{mod + "verify", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app", mod + "config"}, adapters...)},
+		{mod + "check", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
 		// The status object is filled in by the wiring; it and the page that
 		// renders it read nothing themselves.
 		{mod + "status", []string{mod + "internal/app", mod + "queue", mod + "daemon", mod + "watcher", mod + "providers", mod + "config"}},
