@@ -18,10 +18,11 @@ import (
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
 	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/status"
 )
 
 // healthz GETs /healthz and returns the code and the decoded body.
-func healthz(t *testing.T, srv *httptest.Server) (int, Status) {
+func healthz(t *testing.T, srv *httptest.Server) (int, status.Status) {
 	t.Helper()
 	resp, err := http.Get(srv.URL + "/healthz")
 	if err != nil {
@@ -32,14 +33,14 @@ func healthz(t *testing.T, srv *httptest.Server) (int, Status) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st Status
+	var st status.Status
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatalf("/healthz body is not the status object: %v\n%s", err, b)
 	}
 	return resp.StatusCode, st
 }
 
-func hasConcern(st Status, subject, reason string) bool {
+func hasConcern(st status.Status, subject, reason string) bool {
 	for _, c := range st.Concerns {
 		if c.Subject == subject && c.Reason == reason && c.Message != "" && c.Fix != "" {
 			return true
@@ -144,13 +145,13 @@ func TestHealthzIsRedWhileAWatchIsMissingOrOverdue(t *testing.T) {
 	}
 	srv := httptest.NewServer(a.httpHandler(nil))
 	defer srv.Close()
-	if code, st := healthz(t, srv); code != 200 || !st.OK || st.Watches[0].State != WatchOK {
+	if code, st := healthz(t, srv); code != 200 || !st.OK || st.Watches[0].State != status.WatchOK {
 		t.Fatalf("/healthz %d %+v", code, st)
 	}
 
 	os.Rename(filepath.Join(dir, "backups"), filepath.Join(dir, "moved"))
 	code, st := healthz(t, srv)
-	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "missing") || st.Watches[0].State != WatchMissing {
+	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "missing") || st.Watches[0].State != status.WatchMissing {
 		t.Fatalf("watched folder gone: /healthz %d %+v", code, st)
 	}
 	os.Rename(filepath.Join(dir, "moved"), filepath.Join(dir, "backups"))

@@ -2,14 +2,12 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/status"
 	"github.com/offsite-backup/offsite/watcher"
 )
 
@@ -54,32 +52,14 @@ func (a *App) heartbeat(ctx context.Context) (stop func()) {
 	}
 }
 
-// RunningStatus says whether a daemon (`run`, or an `once` in progress)
-// is sending backups now.
-type RunningStatus struct {
-	Running  bool       `json:"running"`
-	LastSeen *time.Time `json:"last_seen,omitempty"` // its last heartbeat; left out if none ever ran
-	Stopped  *time.Time `json:"stopped,omitempty"`   // set when it stopped cleanly
-	// Unqueued lists files in the watched folders that no daemon has
-	// queued yet; only looked for while none runs (a running one has them
-	// in hand).
-	Unqueued []UnqueuedFile `json:"unqueued"`
-}
-
-// UnqueuedFile is a backup in a watched folder that is not in the queue.
-type UnqueuedFile struct {
-	Watch string `json:"watch"`
-	File  string `json:"file"`
-}
-
 // running reads the heartbeat and, when nothing runs, which backups in the
 // watched folders are not queued: with no daemon, they are on no way.
-func (a *App) running(ctx context.Context, now time.Time) (*RunningStatus, error) {
+func (a *App) running(ctx context.Context, now time.Time) (*status.Running, error) {
 	l, err := a.Store.Liveness(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rs := &RunningStatus{Unqueued: []UnqueuedFile{}, LastSeen: utcPtr(l.Beat), Stopped: utcPtr(l.Stopped)}
+	rs := &status.Running{Unqueued: []status.Unqueued{}, LastSeen: utcPtr(l.Beat), Stopped: utcPtr(l.Stopped)}
 	rs.Running = l.Stopped.IsZero() && !l.Beat.IsZero() && now.Sub(l.Beat) < staleAfter
 	if rs.Running || a.daemon.Load() {
 		rs.Running = true
@@ -97,53 +77,9 @@ func (a *App) running(ctx context.Context, now time.Time) (*RunningStatus, error
 		}
 		for _, f := range files {
 			if _, ok := known[queue.KnownKey(f.Watch, f.Rel, f.Size, f.ModTime)]; !ok {
-				rs.Unqueued = append(rs.Unqueued, UnqueuedFile{Watch: f.Watch, File: f.Rel})
+				rs.Unqueued = append(rs.Unqueued, status.Unqueued{Watch: f.Watch, File: f.Rel})
 			}
 		}
 	}
 	return rs, nil
-}
-
-// notRunning is the concern of backups that wait while no daemon runs to
-// send them: queued uploads (waiting or failing) and files not queued.
-func (s *Status) notRunning() (Concern, bool) {
-	d := s.Daemon
-	if d == nil || d.Running {
-		return Concern{}, false
-	}
-	waiting := 0
-	for _, ds := range s.Destinations {
-		if ds.Paused == nil { // a paused destination has its own concern
-			waiting += ds.Waiting + ds.Failing
-		}
-	}
-	if waiting == 0 && len(d.Unqueued) == 0 {
-		return Concern{}, false
-	}
-	var what []string
-	if waiting > 0 {
-		what = append(what, fmt.Sprintf("%d upload(s) wait", waiting))
-	}
-	if n := len(d.Unqueued); n > 0 {
-		names := make([]string, 0, 3)
-		for _, f := range d.Unqueued[:min(n, 3)] {
-			names = append(names, termsafe.Quote(f.File)+" in "+f.Watch)
-		}
-		more := ""
-		if n > 3 {
-			more = fmt.Sprintf(" and %d more", n-3)
-		}
-		what = append(what, fmt.Sprintf("%d backup(s) are not queued yet (%s%s)", n, strings.Join(names, ", "), more))
-	}
-	since := "it has never run here"
-	switch {
-	case d.Stopped != nil:
-		since = "it stopped " + ago(s.Time, *d.Stopped)
-	case d.LastSeen != nil:
-		since = "it was last seen running " + ago(s.Time, *d.LastSeen) + " and did not stop cleanly"
-	}
-	return Concern{Subject: "service", Reason: "not_running",
-		Message: fmt.Sprintf("offsite is not running (%s), so nothing sends them: %s", since, strings.Join(what, "; ")),
-		Fix: "start the service: `offsite service start` (`offsite service status` says whether it runs, the log why it stopped); " +
-			"if `offsite once` runs on a schedule instead, they go at its next run, or run it now"}, true
 }
