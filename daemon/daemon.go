@@ -208,6 +208,25 @@ func (d *Daemon) Back(watch string) {
 	d.notify(notify.FolderBack(watch, path))
 }
 
+// Stuck is the watcher's report of a file that has not become complete
+// for a long time: it is not on its way offsite, so status turns red and
+// people hear of it, until it settles (and is queued) or is deleted.
+func (d *Daemon) Stuck(f watcher.File, since time.Time, why string) {
+	ctx := context.Background()
+	r := queue.Refusal{Watch: f.Watch, Rel: f.Rel, Reason: "unsettled", Message: why, Since: since}
+	if err := d.store.Refuse(ctx, r); err != nil {
+		d.log.Error("cannot record a backup that never became complete; only its alert tells of it", "watch", f.Watch, "file", f.Rel, "err", err)
+	}
+	d.notify(neverSettles(f, since, why))
+}
+
+// Unstuck is the watcher's report that a stuck file is gone.
+func (d *Daemon) Unstuck(watch, rel string) {
+	if err := d.store.Unrefuse(context.Background(), watch, rel, "unsettled"); err != nil {
+		d.log.Error("cannot forget a stuck backup that was deleted", "watch", watch, "file", rel, "err", err)
+	}
+}
+
 func (d *Daemon) notify(e notify.Event) {
 	if e.Time.IsZero() {
 		e.Time = d.now()

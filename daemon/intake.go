@@ -374,6 +374,26 @@ func unreadable(f watcher.File, err error) notify.Event {
 	}
 }
 
+// neverSettles tells people about a file that never became complete: a
+// live file (a database the program keeps open) rather than a finished
+// backup, or a copy that hangs. Nothing else would say it is not sent.
+func neverSettles(f watcher.File, since time.Time, why string) notify.Event {
+	return notify.Event{
+		Kind:    notify.KindFailure,
+		Key:     fmt.Sprintf("unsettled/%s/%s/%d", f.Watch, f.Rel, since.UnixNano()),
+		Subject: fmt.Sprintf("offsite: the backup %q has not finished since %s", f.Rel, since.Format("2006-01-02 15:04")),
+		Text: fmt.Sprintf("The file %q in '%s' has not become complete since %s (%s), so it is not copied anywhere: "+
+			"offsite sends a file only once it has stopped changing, so that a half-written copy never goes out.\n\n"+
+			"What to do: %s. It is sent by itself once it stops changing.",
+			f.Rel, f.Watch, since.Format("2006-01-02 15:04"), why, unsettledFix),
+		Fields: map[string]string{"watch": f.Watch, "file": f.Rel, "error": why},
+	}
+}
+
+// unsettledFix is what to do about a file that never becomes complete.
+const unsettledFix = "if it is the program's live data file, point the watch at the folder where the program writes its finished backup copies instead (or exclude the file); " +
+	"if it is a backup that hangs while being written, close the program or restart the PC"
+
 // replacedByLink tells people a backup's name now points elsewhere: read,
 // it could have sent any file the service's account may read offsite.
 func replacedByLink(f watcher.File, err error) notify.Event {

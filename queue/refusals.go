@@ -13,7 +13,7 @@ import (
 type Refusal struct {
 	Watch   string
 	Rel     string
-	Reason  string // "linked" or "unreadable"
+	Reason  string // "linked", "unreadable" or "unsettled" (never became complete)
 	Message string
 	Since   time.Time
 }
@@ -66,4 +66,13 @@ func (s *Store) ClearRefusals(ctx context.Context, watch string) (int, error) {
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// Unrefuse forgets one file's refusal for reason, when the cause went away
+// by itself (the file that never settled was deleted). Other reasons stay.
+func (s *Store) Unrefuse(ctx context.Context, watch, rel, reason string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM refusals WHERE watch=? AND rel_path=? AND reason=?`, watch, rel, reason); err != nil {
+		return fmt.Errorf("forget that %s/%s was not queued: %w", watch, rel, err)
+	}
+	return nil
 }

@@ -156,6 +156,14 @@ var migrations = []string{
 		error TEXT NOT NULL,
 		at INTEGER NOT NULL,
 		PRIMARY KEY(destination, remote_path));`,
+	// The running daemon's heartbeat: status believes a backup is on its
+	// way only while something runs to send it.
+	`CREATE TABLE daemon(
+		id INTEGER PRIMARY KEY CHECK(id=1),
+		pid INTEGER NOT NULL DEFAULT 0,
+		started INTEGER NOT NULL DEFAULT 0,
+		beat INTEGER NOT NULL DEFAULT 0,
+		stopped INTEGER NOT NULL DEFAULT 0);`,
 }
 
 // steps are Go code a migration runs after its SQL, in its transaction,

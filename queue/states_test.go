@@ -134,12 +134,13 @@ func downgrade(t *testing.T, s *Store, v int, drop ...string) {
 
 // undoLater reverses each migration after the third, by its number.
 var undoLater = map[int]func(t *testing.T, s *Store){
-	4: undoSQL(`DROP TABLE refusals`),
-	5: undoSQL(`ALTER TABLE versions DROP COLUMN digests`),
-	6: undoPurposes,
-	7: undoSQL(`DROP TABLE watch_state`, `DROP TABLE failing`, `DROP TABLE marks`),
-	8: undoSQL(dropStoredForm...),
-	9: undoSQL(`DROP TABLE drills`, `DROP TABLE restore_failures`),
+	4:  undoSQL(`DROP TABLE refusals`),
+	5:  undoSQL(`ALTER TABLE versions DROP COLUMN digests`),
+	6:  undoPurposes,
+	7:  undoSQL(`DROP TABLE watch_state`, `DROP TABLE failing`, `DROP TABLE marks`),
+	8:  undoSQL(dropStoredForm...),
+	9:  undoSQL(`DROP TABLE drills`, `DROP TABLE restore_failures`),
+	10: undoSQL(`DROP TABLE daemon`),
 }
 
 func undoSQL(stmts ...string) func(t *testing.T, s *Store) {

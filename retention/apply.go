@@ -34,7 +34,8 @@ type Pruner struct {
 // recorded there, per schedule to the copies it recorded. It only ever
 // deletes files offsite made itself (never anything a listing finds),
 // never the newest verified copy of a watch, and nothing of a watch whose
-// newest upload to that destination is failing. Every decision is printed
+// newest upload to that destination is failing or one of whose copies there
+// failed its last test restore. Every decision is printed
 // to w with its reason; with dryRun nothing is deleted. It returns the
 // "dest:path" of each deleted (or, dry, deletable) file.
 func (r *Pruner) Prune(ctx context.Context, dryRun bool, w io.Writer) (deleted []string, err error) {
@@ -118,6 +119,12 @@ func (r *Pruner) pruneDestination(ctx context.Context, d *config.Destination, dr
 			return deleted, err
 		}
 		items, why := retentionItems(jobs)
+		if why == "" {
+			why, err = r.untrusted(ctx, d.Name, jobs)
+			if err != nil {
+				return deleted, err
+			}
+		}
 		if why != "" {
 			fmt.Fprintf(w, "%s: %s: nothing pruned: %s\n", d.Name, wt.Name, why)
 			continue
@@ -182,6 +189,23 @@ func retentionItems(jobs []*queue.Job) (items []Item, why string) {
 		items = append(items, Item{Path: j.RemotePath, Name: j.Version.Rel, Time: j.Version.ModTime, Protected: i == top})
 	}
 	return items, ""
+}
+
+// untrusted says why dest's copies among jobs must not be pruned: one of
+// them failed its last test restore, so counting it as a kept copy could
+// delete the good older ones it was meant to replace. "" when none did.
+func (r *Pruner) untrusted(ctx context.Context, dest string, jobs []*queue.Job) (string, error) {
+	failed, err := r.Store.RestoreFailures(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, j := range jobs {
+		if _, bad := failed[dest][j.RemotePath]; bad && j.State == queue.Done {
+			return fmt.Sprintf("the copy %s failed its last test restore; old copies stay until `offsite verify --restore %s --repair` replaces it",
+				termsafe.Quote(j.RemotePath), dest), nil
+		}
+	}
+	return "", nil
 }
 
 func jobFor(jobs []*queue.Job, remote string) int64 {
@@ -266,6 +290,14 @@ func (r *Pruner) Schedule(ctx context.Context, s *config.Schedule, dest string, 
 			fmt.Fprintf(w, "%s: schedule %s: nothing pruned: %v\n", dest, s.Name, why)
 			return nil, nil
 		}
+	}
+	why, err := r.untrusted(ctx, dest, jobs)
+	if err != nil {
+		return nil, err
+	}
+	if why != "" {
+		fmt.Fprintf(w, "%s: schedule %s: nothing pruned: %s\n", dest, s.Name, why)
+		return nil, nil
 	}
 	items := make([]Item, len(jobs))
 	newest := 0

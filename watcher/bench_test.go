@@ -32,8 +32,10 @@ func (s *countSink) Ready(f File) {
 		s.once.Do(func() { close(s.done) })
 	}
 }
-func (s *countSink) Missing(string, error) {}
-func (s *countSink) Back(string)           {}
+func (s *countSink) Missing(string, error)         {}
+func (s *countSink) Back(string)                   {}
+func (s *countSink) Stuck(File, time.Time, string) {}
+func (s *countSink) Unstuck(string, string)        {}
 
 func runBench(b *testing.B, cfg Config, sink Sink) (stop func()) {
 	b.Helper()

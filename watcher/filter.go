@@ -8,8 +8,9 @@ import (
 )
 
 // Ignored reports whether a base name is one the watcher never reports, whatever the
-// configuration: editor and Office lock files, download and copy temporaries, dot-files
-// (rsync's .name.XXXXXX, offsite's own .offsite-*) and desktop metadata files.
+// configuration: editor, Office and Access lock files, download and copy temporaries,
+// SQLite's journal and WAL sidecars, dot-files (rsync's .name.XXXXXX, offsite's own
+// .offsite-*) and desktop metadata files.
 // Matching is case-insensitive because the shops run Windows, where Book.TMP is Book.tmp.
 func Ignored(name string) bool {
 	n := strings.ToLower(name)
@@ -27,10 +28,22 @@ func Ignored(name string) bool {
 			return true
 		}
 	}
+	// A database's sidecars are only ever half of something: SQLite's
+	// journal and WAL files beside "pos.db" ("pos.db-wal"), never a backup
+	// on their own, and gone or rewritten once the database is closed.
+	for _, sfx := range sidecars {
+		if stem, ok := strings.CutSuffix(n, sfx); ok && strings.Contains(stem, ".") {
+			return true
+		}
+	}
 	return false
 }
 
-var ignoredExts = []string{".tmp", ".temp", ".part", ".partial", ".crdownload", ".download"}
+// ignoredExts are temporaries and lock files: Access writes name.laccdb
+// (name.ldb before 2007) while a database is open.
+var ignoredExts = []string{".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".laccdb", ".ldb"}
+
+var sidecars = []string{"-journal", "-wal", "-shm"}
 
 // filter applies the built-in ignores, Config.Ignore and the include/exclude globs.
 type filter struct {

@@ -22,6 +22,15 @@ func TestIgnored(t *testing.T) {
 		{"desktop.ini", true},
 		{"Desktop.INI", true},
 		{"Thumbs.db", true},
+		{"Kassa.laccdb", true},
+		{"kassa.LDB", true},
+		{"pos.db-journal", true},
+		{"pos.sqlite-wal", true},
+		{"pos.db-shm", true},
+		{"Kassa.accdb", false},
+		{"pos.db", false},
+		{"year-end-journal", false}, // no database beside it: a name, not a sidecar
+		{"backup-wal.zip", false},
 		{"Cedd4100", false}, // Excel's temp is caught by the gate, not by name
 		{"pos.bak", false},
 		{"tmp.bak", false},

@@ -18,10 +18,13 @@ type recorder struct {
 	ready   []File
 	missing []error
 	back    int
+	stuck   map[string]string // rel -> why, while reported stuck
 	changed chan struct{}
 }
 
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{}, 1)} }
+func newRecorder() *recorder {
+	return &recorder{changed: make(chan struct{}, 1), stuck: make(map[string]string)}
+}
 
 func (r *recorder) poke() {
 	select {
@@ -49,6 +52,27 @@ func (r *recorder) Back(string) {
 	r.back++
 	r.mu.Unlock()
 	r.poke()
+}
+
+func (r *recorder) Stuck(f File, _ time.Time, why string) {
+	r.mu.Lock()
+	r.stuck[f.Rel] = why
+	r.mu.Unlock()
+	r.poke()
+}
+
+func (r *recorder) Unstuck(_, rel string) {
+	r.mu.Lock()
+	delete(r.stuck, rel)
+	r.mu.Unlock()
+	r.poke()
+}
+
+// stuckWhy is why rel is reported stuck, or "".
+func (r *recorder) stuckWhy(rel string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stuck[rel]
 }
 
 // readyFor returns the Ready calls for rel, in order.

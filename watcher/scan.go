@@ -132,7 +132,7 @@ func (w *watch) found(rel string, fi fs.FileInfo) {
 	now := time.Now()
 	if e := w.gate.get(rel); e != nil {
 		if e.seen != s {
-			w.gate.observe(rel, s, now, w.cfg.Settle)
+			w.observe(rel, s, now, w.cfg.Settle, "it keeps changing")
 		}
 		return
 	}
@@ -140,5 +140,5 @@ func (w *watch) found(rel string, fi fs.FileInfo) {
 	if now.Sub(fi.ModTime()) >= w.cfg.Settle {
 		wait = w.quick
 	}
-	w.gate.observe(rel, s, now, wait)
+	w.observe(rel, s, now, wait, "it keeps changing")
 }

@@ -30,7 +30,18 @@ const (
 	// record...): past it the file goes out anyway, so a missed close or an
 	// odd file is never lost.
 	holdMax = time.Hour
+	// stuckAfter is how long a file may wait in the gate (still changing,
+	// still open, unreadable) before the sink hears that it is stuck. A
+	// day-end backup is written in minutes; one that changes for an hour is
+	// a live file, not a finished backup.
+	stuckAfter = time.Hour
 )
+
+// waiting is a file in the gate: since when, and whether it was reported stuck.
+type waiting struct {
+	since time.Time
+	told  bool
+}
 
 // reportedStamp remembers what was last reported for a file; gen is the full scan that
 // last saw it, so files that disappeared are forgotten.
@@ -50,8 +61,10 @@ type watch struct {
 	quick     time.Duration
 	rootEvery time.Duration
 	holdMax   time.Duration
+	stuck     time.Duration
 
 	gate     *gate
+	waiting  map[string]*waiting // files in the gate, by rel
 	reported map[string]reportedStamp
 	gen      uint32
 	dirs     map[string]fs.FileInfo // directories with an OS watch, for identity checks
@@ -72,7 +85,9 @@ func newWatch(c Config, f filter, sink Sink, log *slog.Logger) *watch {
 		quick:     quickCheck,
 		rootEvery: rootCheck,
 		holdMax:   holdMax,
+		stuck:     stuckAfter,
 		gate:      newGate(),
+		waiting:   make(map[string]*waiting),
 		reported:  make(map[string]reportedStamp),
 		dirs:      make(map[string]fs.FileInfo),
 	}
@@ -176,6 +191,7 @@ func (w *watch) goMissing(err error) {
 	w.missing = true
 	w.closeNotify()
 	w.gate.reset()
+	w.unstickAll()
 	w.log.Warn("watched folder missing", "path", w.cfg.Path, "err", err)
 	w.sink.Missing(w.cfg.Name, fmt.Errorf("watch %q: %w", w.cfg.Name, err))
 	if !w.polling() {
@@ -332,13 +348,49 @@ func (w *watch) hint(abs string) {
 	if r, ok := w.reported[rel]; ok && r.stamp == s && w.gate.get(rel) == nil {
 		return // an event that changed nothing we report on (chmod, a sibling's rename)
 	}
-	w.gate.observe(rel, s, time.Now(), w.cfg.Settle)
+	w.observe(rel, s, time.Now(), w.cfg.Settle, "it keeps changing")
+}
+
+// observe puts rel through the gate and reports it stuck once it has waited
+// too long; why says what holds it back ("": nothing that lasts).
+func (w *watch) observe(rel string, s stamp, now time.Time, wait time.Duration, why string) {
+	w.gate.observe(rel, s, now, wait)
+	h := w.waiting[rel]
+	if h == nil {
+		w.waiting[rel] = &waiting{since: now}
+		return
+	}
+	if h.told || why == "" || now.Sub(h.since) < max(w.stuck, 4*w.cfg.Settle) {
+		return
+	}
+	h.told = true
+	abs := w.abs(rel)
+	w.log.Warn("file has not become complete; it is not sent", "path", abs, "since", h.since, "why", why)
+	w.sink.Stuck(File{Watch: w.cfg.Name, Rel: rel, Abs: abs, Size: s.size, ModTime: time.Unix(0, s.mtime)}, h.since, why)
+}
+
+// settled forgets rel's wait: it is reported complete.
+func (w *watch) settled(rel string) { delete(w.waiting, rel) }
+
+// unstick forgets rel's wait and withdraws a stuck report: the file is gone.
+func (w *watch) unstick(rel string) {
+	if h := w.waiting[rel]; h != nil && h.told {
+		w.sink.Unstuck(w.cfg.Name, rel)
+	}
+	delete(w.waiting, rel)
+}
+
+func (w *watch) unstickAll() {
+	for rel := range w.waiting {
+		w.unstick(rel)
+	}
 }
 
 // gone forgets a path that no longer exists: a file deleted before it settled is
 // dropped silently, and a vanished directory's watches are forgotten.
 func (w *watch) gone(rel, abs string) {
 	w.gate.drop(rel)
+	w.unstick(rel)
 	delete(w.reported, rel)
 	prefix := abs + string(filepath.Separator)
 	for d := range w.dirs {
@@ -360,21 +412,24 @@ func (w *watch) settleDue() {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				delete(w.reported, e.rel)
+				w.unstick(e.rel)
 			} else {
 				w.log.Warn("cannot stat file; retrying", "path", abs, "err", err)
-				w.gate.observe(e.rel, e.seen, now, w.cfg.Settle)
+				w.observe(e.rel, e.seen, now, w.cfg.Settle, "it cannot be read: "+err.Error())
 			}
 			continue
 		}
 		if !fi.Mode().IsRegular() {
+			w.unstick(e.rel)
 			continue
 		}
 		s := stampOf(fi)
 		if s != e.seen {
-			w.gate.observe(e.rel, s, now, w.cfg.Settle)
+			w.observe(e.rel, s, now, w.cfg.Settle, "it keeps changing")
 			continue
 		}
 		if r, ok := w.reported[e.rel]; ok && r.stamp == s {
+			w.settled(e.rel)
 			continue
 		}
 		// Held from the last write, not from the first look: `offsite once`
@@ -384,10 +439,12 @@ func (w *watch) settleDue() {
 		if now.Sub(fi.ModTime()) < w.holdMax {
 			if why := w.unfinished(abs); why != "" {
 				w.log.Debug("file settled but looks unfinished; waiting", "path", abs, "why", why)
-				w.gate.observe(e.rel, s, now, w.cfg.Settle)
+				// Not stuck: holdMax sends it within the hour after its last write.
+				w.observe(e.rel, s, now, w.cfg.Settle, "")
 				continue
 			}
 		}
+		w.settled(e.rel)
 		w.reported[e.rel] = reportedStamp{stamp: s, gen: w.gen}
 		w.sink.Ready(File{Watch: w.cfg.Name, Rel: e.rel, Abs: abs, Size: fi.Size(), ModTime: fi.ModTime(), ID: pathID(abs, fi)})
 	}

@@ -52,6 +52,12 @@ type Sink interface {
 	Ready(f File)                    // a complete file (new, or changed since last reported)
 	Missing(watch string, err error) // the watched folder vanished or is unreadable
 	Back(watch string)               // it is back (a full scan follows)
+	// Stuck reports a file that has waited since `since` without becoming
+	// complete (why says what holds it): it is not on its way offsite, and
+	// only the sink can keep that visible. Unstuck withdraws it when the file
+	// is gone; a file that becomes complete is reported by Ready instead.
+	Stuck(f File, since time.Time, why string)
+	Unstuck(watch, rel string)
 }
 
 // Watcher watches every configured folder. Create it with New and start it with Run.

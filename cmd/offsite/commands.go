@@ -3,12 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/internal/app"
+	"github.com/offsite-backup/offsite/internal/service"
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
@@ -44,7 +45,7 @@ func cmdRun(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			return runManaged(c.Context(), a.Cfg.File, a.Run)
+			return service.Run(c.Context(), a.Cfg.File, a.Run)
 		},
 	}
 }
@@ -394,6 +395,36 @@ func cmdResume(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&watch, "watch", "", "only this watch")
 	return cmd
+}
+
+// cmdService installs offsite as a Windows service, a systemd unit or a
+// launchd job, running `offsite run -c CONFIG` at boot and restarting it
+// when it stops unexpectedly.
+func cmdService(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:       "service install|uninstall|start|stop|status",
+		Short:     "Run offsite as a system service that starts at boot",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"install", "uninstall", "start", "stop", "status"},
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil && args[0] == "install" {
+				return err
+			}
+			var cfgPath string
+			if cfg != nil {
+				cfgPath, _ = filepath.Abs(cfg.File)
+			}
+			switch args[0] {
+			case "status":
+				fmt.Fprintln(g.stdout, service.Status(cfgPath))
+				return nil
+			case "install":
+				return service.Install(cfgPath, g.stdout, false)
+			}
+			return service.Control(cfgPath, args[0], g.stdout)
+		},
+	}
 }
 
 // withApp opens the state folder for one command (lock names the command

@@ -25,6 +25,7 @@ import (
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers/dropbox/fakedropbox"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
+	"github.com/offsite-backup/offsite/providers/onedrive/fakegraph"
 )
 
 // These tests drive the real binary, as a shop's PC would: real files
@@ -309,6 +310,30 @@ func TestKillLoopDropbox(t *testing.T) {
 		t.Errorf("Dropbox received %d upload bytes for %d bytes of files after %d kills, more than %d", sent, total, kills, limit)
 	}
 	t.Logf("%d kills, %d files, each once locally and once on Dropbox; %d upload bytes for %d", kills, len(want), sent, total)
+}
+
+// TestKillLoopOneDrive: the same through OneDrive, whose upload sessions
+// live at URLs of their own and accept byte ranges in multiples of 320 KiB:
+// a restart resumes each from the range the service says it holds.
+func TestKillLoopOneDrive(t *testing.T) {
+	cloud := fakecloud.New(0)
+	g, err := fakegraph.New(cloud, filepath.Join(t.TempDir(), "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serveEmulator(t, cloud, g.Register)
+	kills, want := cloudKillLoop(t, "onedrive", srv.URL, "640KiB", 3_000_000, g.Files)
+	var total int64
+	for _, f := range g.Files() {
+		total += f.Size
+	}
+	// As with Dropbox: a kill costs at most two ranges of a session and the
+	// small files in flight.
+	sent := cloud.StatsOf("onedrive").UploadBytes
+	if limit := total + int64(kills)*(2*640<<10+4*200_000); sent > limit {
+		t.Errorf("OneDrive received %d upload bytes for %d bytes of files after %d kills, more than %d", sent, total, kills, limit)
+	}
+	t.Logf("%d kills, %d files, each once locally and once on OneDrive; %d upload bytes for %d", kills, len(want), sent, total)
 }
 
 // cloudKillLoop runs the kill loop with a cloud destination of type typ

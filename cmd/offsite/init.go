@@ -7,17 +7,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/offsite-backup/offsite"
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/app"
 	"github.com/offsite-backup/offsite/internal/drives"
+	"github.com/offsite-backup/offsite/internal/service"
 	"github.com/offsite-backup/offsite/internal/setup"
 )
 
@@ -56,7 +54,7 @@ a starting point to edit by hand.`,
 				if watch != "" || to != "" {
 					return fmt.Errorf("--example writes the annotated example as it is; leave out --watch and --to, or leave out --example")
 				}
-				if err := writeNew(path, offsite.ExampleConfig()); err != nil {
+				if err := setup.WriteNew(path, offsite.ExampleConfig()); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "wrote %s (the annotated example: edit the watches and destinations in it)\nnext: offsite check -c %s\n", path, path)
@@ -65,28 +63,7 @@ a starting point to edit by hand.`,
 			if watch == "" || to == "" {
 				return fmt.Errorf("give both the backup folder with --watch and where copies go with --to (or neither, to be asked)")
 			}
-			w, _ := filepath.Abs(watch)
-			t, _ := filepath.Abs(to)
-			body := fmt.Sprintf(`# offsite config: see config.example.yaml for every key.
-state_dir: %s
-
-watches:
-  - name: %s
-    path: %s
-    settle: 5s            # a file must be unchanged this long before it is sent
-    expect_every: 26h     # alert when no new backup arrives within this window
-    destinations: [copy]
-
-destinations:
-  - name: copy
-    type: local
-    path: %s
-
-# notify:
-#   - url: smtp://user:${SMTP_PASSWORD}@mail.example.com:587/?from=shop@example.com&to=owner@example.com
-#     on: [failure, missed, report]
-`, yamlQuote(filepath.Join(filepath.Dir(mustAbs(path)), "offsite-state")), name, yamlQuote(w), yamlQuote(t))
-			if err := writeNew(path, body); err != nil {
+			if err := setup.WriteNew(path, setup.Starter(path, watch, to, name)); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "wrote %s\nnext: offsite check -c %s, then offsite run -c %s (or offsite service install)\n", path, path, path)
@@ -100,94 +77,43 @@ destinations:
 	return cmd
 }
 
-// writeNew creates path with body, never replacing a file that appeared
-// since the check above.
-func writeNew(path, body string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists; edit it, or pass -c NEWFILE", path)
-		}
-		return fmt.Errorf("write the config: %w", err)
-	}
-	if _, err := f.WriteString(body); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func mustAbs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
-}
-
-// yamlQuote quotes a path for YAML (Windows paths have backslashes and colons).
-func yamlQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
 // runWizard wires the questions to the terminal (or pipe) and the steps
 // after them to the commands of the same name.
 func runWizard(ctx context.Context, g *globals, path string, in io.Reader) error {
-	var secret func() (string, error)
-	echo := true
-	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		echo = false
-		secret = func() (string, error) {
-			b, err := term.ReadPassword(int(f.Fd()))
-			return string(b), err
-		}
-	}
-	prompt := setup.NewPrompt(in, g.stdout, secret)
-	prompt.Echo = echo
 	home, _ := os.UserHomeDir()
-	open := func(cfgPath string) (*app.App, error) {
+	// Each step opens the config just written, as its command would.
+	with := func(cfgPath string, fn func(*app.App) error) error {
 		cfg, err := config.Load(cfgPath)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return app.OpenConfig(cfg, g.logger(cfg), "")
+		a, err := app.OpenConfig(cfg, g.logger(cfg), "")
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return fn(a)
 	}
 	w := &setup.Wizard{
-		Prompt:  prompt,
+		Prompt:  setup.TerminalPrompt(in, g.stdout),
 		Out:     g.stdout,
 		CfgPath: path,
 		Finder:  setup.Finder{Roots: setup.Roots(runtime.GOOS, os.Getenv, home)},
 		Drive:   drives.Advice,
 		Steps: setup.Steps{
 			Auth: func(ctx context.Context, cfgPath, dest string, in io.Reader, out io.Writer) error {
-				a, err := open(cfgPath)
-				if err != nil {
-					return err
-				}
-				defer a.Close()
-				return a.Auth(ctx, dest, app.AuthDefault, in, out)
+				return with(cfgPath, func(a *app.App) error { return a.Auth(ctx, dest, app.AuthDefault, in, out) })
 			},
-			NotifyTest: func(ctx context.Context, cfgPath string, out io.Writer) (int, error) {
-				a, err := open(cfgPath)
-				if err != nil {
-					return 0, err
-				}
-				defer a.Close()
-				return a.NotifyTest(ctx, out), nil
+			NotifyTest: func(ctx context.Context, cfgPath string, out io.Writer) (n int, err error) {
+				err = with(cfgPath, func(a *app.App) error { n = a.NotifyTest(ctx, out); return nil })
+				return n, err
 			},
-			Check: func(ctx context.Context, cfgPath string, out io.Writer) (int, error) {
-				a, err := open(cfgPath)
-				if err != nil {
-					return 0, err
-				}
-				defer a.Close()
-				return a.Check(ctx, out, false), nil
+			Check: func(ctx context.Context, cfgPath string, out io.Writer) (n int, err error) {
+				err = with(cfgPath, func(a *app.App) error { n = a.Check(ctx, out, false); return nil })
+				return n, err
 			},
 			InstallService: func(_ context.Context, cfgPath string, out io.Writer) error {
-				return installService(cfgPath, out, true)
+				return service.Install(cfgPath, out, true)
 			},
 		},
 	}

@@ -11,13 +11,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/logfile"
+	"github.com/offsite-backup/offsite/internal/service"
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
@@ -36,7 +36,7 @@ func main() {
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	if err != nil {
 		printError(os.Stderr, err)
-		reportServiceFailure(err)
+		service.ReportFailure(err)
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
@@ -144,38 +144,14 @@ func (g *globals) logger(cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: g.level(cfg)}))
 }
 
-// daemonLogger also keeps the log in the state folder: offsite.log,
-// rotated while it runs once it passes 10 MiB, with the five previous files
-// as offsite.log.1 … .5. A Windows service or a scheduled `once` has no
-// console, and a technician wants the history.
+// daemonLogger also keeps the log in the state folder's offsite.log.
 func (g *globals) daemonLogger(cfg *config.Config) (*slog.Logger, func()) {
-	opts := &slog.HandlerOptions{Level: g.level(cfg)}
-	console := slog.NewTextHandler(g.stderr, opts)
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return slog.New(console), func() {}
-	}
-	f, err := logfile.Open(filepath.Join(cfg.StateDir, "offsite.log"), logfile.DefaultMaxSize, logfile.DefaultKeep)
-	if err != nil {
-		fmt.Fprintf(g.stderr, "offsite: %v; logging to the console only\n", err)
-		return slog.New(console), func() {}
-	}
-	return slog.New(slog.NewMultiHandler(console, slog.NewTextHandler(f, opts))), func() { f.Close() }
+	return logfile.Logger(g.stderr, cfg.StateDir, g.level(cfg))
 }
 
 func (g *globals) level(cfg *config.Config) slog.Level {
-	level := slog.LevelInfo
-	if cfg != nil {
-		switch cfg.LogLevel {
-		case "debug":
-			level = slog.LevelDebug
-		case "warn":
-			level = slog.LevelWarn
-		case "error":
-			level = slog.LevelError
-		}
+	if cfg == nil {
+		return logfile.Level("", g.verbose)
 	}
-	if g.verbose {
-		level = slog.LevelDebug
-	}
-	return level
+	return logfile.Level(cfg.LogLevel, g.verbose)
 }

@@ -140,12 +140,12 @@ func TestDaemonDrillAlertsAndReports(t *testing.T) {
 		return out
 	}
 	start := time.Now()
-	e.a.drillIfDue(ctx, p, start) // the first look starts the clock
+	e.a.drillRunner(p).RunIfDue(ctx, start) // the first look starts the clock
 	if notes := e.a.drillNotes(ctx, start); len(notes) != 0 {
 		t.Fatalf("a drill ran at once on a new install: %q", notes)
 	}
 	now := start.Add(30*24*time.Hour + time.Minute)
-	e.a.drillIfDue(ctx, p, now)
+	e.a.drillRunner(p).RunIfDue(ctx, now)
 	if f := events(notify.KindFailure); len(f) != 0 {
 		t.Fatalf("alerts after a good drill: %v", f)
 	}
@@ -159,11 +159,11 @@ func TestDaemonDrillAlertsAndReports(t *testing.T) {
 	b, _ := os.ReadFile(p2)
 	b[len(b)/2] ^= 0x80
 	os.WriteFile(p2, b, 0o644)
-	e.a.drillIfDue(ctx, p, now.Add(24*time.Hour))
+	e.a.drillRunner(p).RunIfDue(ctx, now.Add(24*time.Hour))
 	if f := events(notify.KindFailure); len(f) != 0 {
 		t.Fatalf("a drill ran before drill.every passed: %v", f)
 	}
-	e.a.drillIfDue(ctx, p, now.Add(30*24*time.Hour+time.Minute))
+	e.a.drillRunner(p).RunIfDue(ctx, now.Add(30*24*time.Hour+time.Minute))
 	f := events(notify.KindFailure)
 	if len(f) != 1 || !strings.Contains(f[0].Text, "pos/day.bak.zst") || !strings.Contains(f[0].Text, "verify --restore local-zstd --repair") {
 		t.Fatalf("failure alerts: %+v", f)

@@ -18,10 +18,11 @@ import (
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/providers/gdrive/fakedrive"
 	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/status"
 )
 
 // healthz GETs /healthz and returns the code and the decoded body.
-func healthz(t *testing.T, srv *httptest.Server) (int, Status) {
+func healthz(t *testing.T, srv *httptest.Server) (int, status.Status) {
 	t.Helper()
 	resp, err := http.Get(srv.URL + "/healthz")
 	if err != nil {
@@ -32,14 +33,14 @@ func healthz(t *testing.T, srv *httptest.Server) (int, Status) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st Status
+	var st status.Status
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatalf("/healthz body is not the status object: %v\n%s", err, b)
 	}
 	return resp.StatusCode, st
 }
 
-func hasConcern(st Status, subject, reason string) bool {
+func hasConcern(st status.Status, subject, reason string) bool {
 	for _, c := range st.Concerns {
 		if c.Subject == subject && c.Reason == reason && c.Message != "" && c.Fix != "" {
 			return true
@@ -144,13 +145,13 @@ func TestHealthzIsRedWhileAWatchIsMissingOrOverdue(t *testing.T) {
 	}
 	srv := httptest.NewServer(a.httpHandler(nil))
 	defer srv.Close()
-	if code, st := healthz(t, srv); code != 200 || !st.OK || st.Watches[0].State != WatchOK {
+	if code, st := healthz(t, srv); code != 200 || !st.OK || st.Watches[0].State != status.WatchOK {
 		t.Fatalf("/healthz %d %+v", code, st)
 	}
 
 	os.Rename(filepath.Join(dir, "backups"), filepath.Join(dir, "moved"))
 	code, st := healthz(t, srv)
-	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "missing") || st.Watches[0].State != WatchMissing {
+	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "missing") || st.Watches[0].State != status.WatchMissing {
 		t.Fatalf("watched folder gone: /healthz %d %+v", code, st)
 	}
 	os.Rename(filepath.Join(dir, "moved"), filepath.Join(dir, "backups"))
@@ -218,5 +219,85 @@ func TestHealthzIsRedWhileABackupIsRefused(t *testing.T) {
 	}
 	if code, st := healthz(t, srv); code != 200 || !st.OK {
 		t.Fatalf("after ack: /healthz %d %+v", code, st.Concerns)
+	}
+}
+
+// A file that never became complete is not on its way: the light is red,
+// and status says what the file is and what to do.
+func TestHealthzIsRedWhileAFileNeverSettles(t *testing.T) {
+	a, dir := testApp(t)
+	a.daemon.Store(true) // /healthz is the running daemon's
+	ctx := context.Background()
+	srv := httptest.NewServer(a.httpHandler(nil))
+	defer srv.Close()
+	if err := os.WriteFile(filepath.Join(dir, "backups", "live.db"), []byte("rows"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := queue.Refusal{Watch: "pos", Rel: "live.db", Reason: "unsettled", Message: "it keeps changing", Since: time.Now().Add(-2 * time.Hour)}
+	if err := a.Store.Refuse(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	code, st := healthz(t, srv)
+	if code != http.StatusServiceUnavailable || !hasConcern(st, "watch pos", "refused_unsettled") {
+		t.Fatalf("a file that never settles: /healthz %d, concerns %+v", code, st.Concerns)
+	}
+	var text strings.Builder
+	st.Print(&text)
+	for _, want := range []string{"live.db", "has not become complete", "keeps changing", "finished backup copies"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status text lacks %q:\n%s", want, text.String())
+		}
+	}
+	if err := a.Store.Unrefuse(ctx, "pos", "live.db", "unsettled"); err != nil {
+		t.Fatal(err)
+	}
+	if code, st := healthz(t, srv); code != 200 || !st.OK {
+		t.Fatalf("once withdrawn: /healthz %d %+v", code, st.Concerns)
+	}
+}
+
+// With no daemon running, a backup waiting in the queue or in the folder is
+// on no way: status says so, names the files and how to start it, and a
+// running daemon (its heartbeat fresh) makes it green again.
+func TestStatusIsRedWhileNothingRunsToSendTheBackups(t *testing.T) {
+	a, dir := testApp(t)
+	ctx := context.Background()
+	st, err := a.Status(ctx)
+	if err != nil || !st.OK || st.Daemon == nil || st.Daemon.Running {
+		t.Fatalf("nothing waits, nothing runs: ok %v, daemon %+v, %v; concerns %+v", st.OK, st.Daemon, err, st.Concerns)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "backups", "day.bak"), []byte("today"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = a.Status(ctx)
+	if err != nil || st.OK || !hasConcern(*st, "service", "not_running") {
+		t.Fatalf("a backup in the folder and no daemon: ok %v, concerns %+v, %v", st.OK, st.Concerns, err)
+	}
+	var text strings.Builder
+	st.Print(&text)
+	for _, want := range []string{"offsite is not running", "never run here", "day.bak in pos", "offsite service start"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status text lacks %q:\n%s", want, text.String())
+		}
+	}
+	// A daemon that beats is running; one that stopped, or went silent, is not.
+	now := time.Now()
+	if err := a.Store.Beat(ctx, 1, now.Add(-time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = a.Status(ctx); !st.OK || !st.Daemon.Running {
+		t.Fatalf("with a daemon beating: ok %v, concerns %+v", st.OK, st.Concerns)
+	}
+	if err := a.Store.Beat(ctx, 1, now.Add(-time.Hour), now.Add(-10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = a.Status(ctx); st.OK || !strings.Contains(st.Concerns[0].Message, "did not stop cleanly") {
+		t.Fatalf("with a daemon silent for 10 minutes: ok %v, concerns %+v", st.OK, st.Concerns)
+	}
+	if err := a.Store.Stopped(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = a.Status(ctx); st.OK || !strings.Contains(st.Concerns[0].Message, "it stopped") {
+		t.Fatalf("after a clean stop: ok %v, concerns %+v", st.OK, st.Concerns)
 	}
 }

@@ -47,13 +47,7 @@ func (a *App) httpHandler(p *pipeline) http.Handler {
 		}
 	})
 	o := statuspage.Options{
-		Status: func(ctx context.Context) ([]byte, error) {
-			st, err := a.Status(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return json.Marshal(st)
-		},
+		Status: a.Status,
 		PauseAlerts: func(ctx context.Context, watch string, until time.Time) error {
 			return a.Pause(ctx, watch, until, false)
 		},

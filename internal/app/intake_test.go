@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/status"
 )
 
 // TestIntakeFailureShowsInStatusAndHealth makes the queue refuse new files
@@ -65,10 +66,10 @@ destinations:
 	for i := range 4 {
 		os.WriteFile(filepath.Join(watch, fmt.Sprintf("day-%d.bak", i)), []byte(strings.Repeat("x", 100+i)), 0o644)
 	}
-	health := func() (int, Status) {
+	health := func() (int, status.Status) {
 		rec := httptest.NewRecorder()
 		a.httpHandler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/healthz", nil))
-		var st Status
+		var st status.Status
 		json.Unmarshal(rec.Body.Bytes(), &st)
 		return rec.Code, st
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/offsite-backup/offsite/status"
 )
 
 func getPage(t *testing.T, srv *httptest.Server) (int, string) {
@@ -55,7 +57,7 @@ func TestPageAndHealthzShowOneStatus(t *testing.T) {
 		t.Fatalf("today in the status: %+v", today)
 	}
 	n := st.Watches[0].Newest
-	if n == nil || n.File != "day.bak" || !n.Verified || len(n.Copies) != 1 || n.Copies[0] != (CopyStatus{"usb", "done"}) {
+	if n == nil || n.File != "day.bak" || !n.Verified || len(n.Copies) != 1 || n.Copies[0] != (status.Copy{Destination: "usb", State: "done"}) {
 		t.Fatalf("newest backup in the status: %+v", n)
 	}
 	var text strings.Builder

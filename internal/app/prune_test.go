@@ -115,6 +115,41 @@ func TestPruneHoldsWhileNewestUploadFails(t *testing.T) {
 	}
 }
 
+// The newest copy failed its test restore: it is no copy to keep in place
+// of the good older ones, so nothing of that watch there is pruned until
+// it is replaced.
+func TestPruneHoldsWhileACopyFailedItsTestRestore(t *testing.T) {
+	a, watch, usb := keepApp(t, "    keep: {last: 1}\n", "")
+	jobs := tenDays(t, a, watch, usb)
+	ctx := context.Background()
+	bad := queue.TestRestore{At: time.Now(), Destination: "usb", Remote: jobs[9].RemotePath, Watch: "pos", File: "pos-10.bak",
+		Error: "the restored bytes are not the original backup"}
+	if err := a.Store.RecordTestRestores(ctx, []queue.TestRestore{bad}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	deleted, err := a.Prune(ctx, false, &out)
+	if err != nil || len(deleted) != 0 {
+		t.Fatalf("deleted %v, %v while the kept copy is known to be damaged", deleted, err)
+	}
+	if !strings.Contains(out.String(), "failed its last test restore") || !strings.Contains(out.String(), "verify --restore usb --repair") {
+		t.Errorf("output does not say why or what to do:\n%s", out.String())
+	}
+	for day := 1; day <= 10; day++ {
+		if !exists(filepath.Join(usb, "pos", fmt.Sprintf("pos-%02d.bak", day))) {
+			t.Fatalf("day %d deleted", day)
+		}
+	}
+	// A later test restore that passes lifts the hold.
+	bad.Error = ""
+	if err := a.Store.RecordTestRestores(ctx, []queue.TestRestore{bad}); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, err = a.Prune(ctx, false, &out); err != nil || len(deleted) != 9 {
+		t.Fatalf("deleted %d (%v), want 9", len(deleted), err)
+	}
+}
+
 func TestPruneWithoutKeepDeletesNothing(t *testing.T) {
 	a, watch, usb := keepApp(t, "", "")
 	tenDays(t, a, watch, usb)

@@ -164,6 +164,7 @@ func (a *App) Run(ctx context.Context) error {
 		return nil
 	}
 	a.intake = p.daemon.IntakeFailing
+	defer a.heartbeat(ctx)()
 	a.Log.Info("offsite running", "watches", len(a.Cfg.Watches), "destinations", len(a.Cfg.Destinations), "state", a.Cfg.StateDir)
 
 	var wg sync.WaitGroup
@@ -187,7 +188,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { a.monitorFor(p).Run(ctx) })
-	wg.Go(func() { a.drillLoop(ctx, p) })
+	wg.Go(func() { a.drillRunner(p).Loop(ctx) })
 	wg.Go(func() { a.RunSchedules(ctx, p, time.Now) })
 	if a.Cfg.HTTP != "" {
 		srv := &http.Server{Addr: a.Cfg.HTTP, Handler: a.httpHandler(p), ReadHeaderTimeout: 10 * time.Second}
@@ -230,6 +231,7 @@ func (a *App) Once(ctx context.Context) error {
 		return err
 	}
 	p.once = true
+	defer a.heartbeat(ctx)()
 	// The whole of `once` is one run: a scheduled task that finds nothing
 	// new still tells the dead-man's switch it ran.
 	p.daemon.BeginRun()
@@ -311,4 +313,6 @@ func (c *collector) Missing(watch string, err error) {
 	c.mu.Unlock()
 }
 
-func (c *collector) Back(string) {}
+func (c *collector) Back(string)                           {}
+func (c *collector) Stuck(watcher.File, time.Time, string) {}
+func (c *collector) Unstuck(string, string)                {}

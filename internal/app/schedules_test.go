@@ -16,6 +16,7 @@ import (
 	"github.com/offsite-backup/offsite/daemon"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/queue"
+	"github.com/offsite-backup/offsite/status"
 )
 
 const weeklySchedule = `schedules:
@@ -315,7 +316,7 @@ func TestScheduleCopyShowsInStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ = a.Status(ctx)
-	if !st.OK || !slices.ContainsFunc(st.Recent, func(j JobStatus) bool { return j.Remote == "weekly/pos/day.bak" && j.Destination == "usb" }) {
+	if !st.OK || !slices.ContainsFunc(st.Recent, func(j status.Job) bool { return j.Remote == "weekly/pos/day.bak" && j.Destination == "usb" }) {
 		t.Fatalf("status after the copy: ok %v %v, recent %+v", st.OK, st.Concerns, st.Recent)
 	}
 }

@@ -3,6 +3,7 @@ package layers
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,8 +11,10 @@ import (
 // TestLayers fails when a provider package imports the pipeline, or the
 // queue imports a provider adapter: providers know how to store bytes,
 // nothing about why. Only internal/app and cmd wire: no other package
-// imports internal/app, and the policy packages (schedule, retention,
-// monitor) reach uploads only through the queue, never the daemon.
+// imports internal/app, only internal/app picks adapters, and the policy
+// and command packages (schedule, retention, monitor, drill, verify,
+// check) reach uploads only through the queue and the Provider interface,
+// never the daemon.
 func TestLayers(t *testing.T) {
 	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}}: {{join .Imports \" \"}}", "../../...").CombinedOutput()
 	if err != nil {
@@ -35,7 +38,19 @@ func TestLayers(t *testing.T) {
 		{mod + "retention", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app"}, adapters...)},
 		{mod + "monitor", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
 		{mod + "expect", []string{mod + "queue", mod + "daemon", mod + "providers", mod + "internal/app"}},
-		// The status page knows the status object only by its JSON contract.
+		// The command behaviours (test restores, verify, check) work through
+		// the Provider interface and the queue they are handed; the daemon
+		// and the adapters are the wiring's business.
+		{mod + "drill", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config"}, adapters...)},
+		{mod + "verify", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app", mod + "config"}, adapters...)},
+		{mod + "check", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
+		// The service manager and the init questions are handed the steps
+		// they run; they open no queue and no destination themselves.
+		{mod + "internal/service", []string{mod + "internal/app", mod + "config", mod + "queue", mod + "daemon", mod + "providers"}},
+		{mod + "internal/setup", []string{mod + "internal/app", mod + "queue", mod + "daemon", mod + "watcher", mod + "providers"}},
+		// The status object is filled in by the wiring; it and the page that
+		// renders it read nothing themselves.
+		{mod + "status", []string{mod + "internal/app", mod + "queue", mod + "daemon", mod + "watcher", mod + "providers", mod + "config"}},
 		{mod + "internal/statuspage", []string{mod + "internal/app", mod + "queue", mod + "daemon", mod + "watcher", mod + "providers", mod + "config"}},
 	}
 	checked := 0
@@ -67,6 +82,19 @@ func TestLayers(t *testing.T) {
 		for _, imp := range strings.Fields(imports) {
 			if imp == mod+"internal/app" {
 				t.Errorf("%s imports %s: only cmd/... wires the parts through internal/app (see docs/architecture.md)", pkg, imp)
+			}
+		}
+	}
+	// Only the wiring picks adapters: every other package is handed a
+	// providers.Provider (the adapters' own packages aside).
+	for _, line := range strings.Split(string(out), "\n") {
+		pkg, imports, ok := strings.Cut(line, ": ")
+		if !ok || strings.HasPrefix(pkg, mod+"internal/app") || strings.HasPrefix(pkg, mod+"providers/") {
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			if slices.Contains(adapters, imp) || imp == mod+"providers/email" {
+				t.Errorf("%s imports the adapter %s: only internal/app composes destinations (see docs/architecture.md)", pkg, imp)
 			}
 		}
 	}

@@ -5,7 +5,10 @@ package logfile
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -115,4 +118,36 @@ func (l *File) Close() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
+}
+
+// Logger logs as text to console and, when the state folder can hold it,
+// to its offsite.log, rotated at DefaultMaxSize with DefaultKeep previous
+// files: a Windows service or a scheduled `once` has no console, and a
+// technician wants the history. The func returned closes the file.
+func Logger(console io.Writer, stateDir string, level slog.Level) (*slog.Logger, func()) {
+	opts := &slog.HandlerOptions{Level: level}
+	text := slog.NewTextHandler(console, opts)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return slog.New(text), func() {}
+	}
+	f, err := Open(filepath.Join(stateDir, "offsite.log"), DefaultMaxSize, DefaultKeep)
+	if err != nil {
+		fmt.Fprintf(console, "offsite: %v; logging to the console only\n", err)
+		return slog.New(text), func() {}
+	}
+	return slog.New(slog.NewMultiHandler(text, slog.NewTextHandler(f, opts))), func() { f.Close() }
+}
+
+// Level is the log level a config's log_level names (info when empty or
+// unknown); verbose (-v) is debug whatever the config says.
+func Level(name string, verbose bool) slog.Level {
+	switch {
+	case verbose || name == "debug":
+		return slog.LevelDebug
+	case name == "warn":
+		return slog.LevelWarn
+	case name == "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,34 @@ func TestOpenRotatesAnOversizedFile(t *testing.T) {
 	}
 	if st, err := os.Stat(name + ".1"); err != nil || st.Size() != 2000 {
 		t.Fatalf("old log not kept as .1: %v", err)
+	}
+}
+
+// TestLoggerKeepsTheLogInTheStateFolder: a daemon's log reaches both the
+// console and offsite.log, and -v or log_level picks the level.
+func TestLoggerKeepsTheLogInTheStateFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	var console strings.Builder
+	log, closeLog := Logger(&console, dir, Level("warn", false))
+	log.Info("not shown at warn")
+	log.Warn("disk nearly full")
+	closeLog()
+	b, err := os.ReadFile(filepath.Join(dir, "offsite.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{"console": console.String(), "offsite.log": string(b)} {
+		if !strings.Contains(got, "disk nearly full") || strings.Contains(got, "not shown") {
+			t.Errorf("%s: %q", name, got)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		verbose bool
+		want    slog.Level
+	}{{"", false, slog.LevelInfo}, {"error", false, slog.LevelError}, {"error", true, slog.LevelDebug}, {"debug", false, slog.LevelDebug}} {
+		if got := Level(tc.name, tc.verbose); got != tc.want {
+			t.Errorf("Level(%q, %v) = %v, want %v", tc.name, tc.verbose, got, tc.want)
+		}
 	}
 }

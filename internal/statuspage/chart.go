@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/status"
 )
 
 // chart is the 30-day bar chart of uploaded bytes, laid out on the server
@@ -41,7 +42,7 @@ const (
 	chartBase = 180.0
 )
 
-func newChart(days []Day) chart {
+func newChart(days []status.Day) chart {
 	c := chart{Width: chartW, Height: chartH, Left: chartL, Base: chartBase, Right: chartW - chartR, Top: chartTop}
 	c.Mid = (c.Top + c.Base) / 2
 	var top, total int64
@@ -84,7 +85,7 @@ func newChart(days []Day) chart {
 
 // dayTitle is one day in words: "Mon 2 Nov: 3 files, 12 MiB uploaded; 1
 // failed at first and went through later".
-func dayTitle(d Day) string {
+func dayTitle(d status.Day) string {
 	var b strings.Builder
 	b.WriteString(dayDate(d.Date, "Mon 2 Jan") + ": ")
 	if d.Files == 0 {

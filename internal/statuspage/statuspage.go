@@ -1,6 +1,6 @@
 // Package statuspage serves the status page: one server-rendered HTML page
-// (html/template, embedded, no script) that shows the status object for a
-// person, and two buttons, "back up now" and "pause alerts until", as POST
+// (html/template, embedded, no script) that shows the status object
+// (package status) for a person, and two buttons, "back up now" and "pause alerts until", as POST
 // forms guarded against cross-site requests.
 package statuspage
 
@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
-	"encoding/json"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/status"
 )
 
 //go:embed page.html
@@ -27,9 +27,9 @@ var files embed.FS
 
 // Options connects the page to the program.
 type Options struct {
-	// Status returns the status object in its JSON form, as `offsite
-	// status --json` prints it.
-	Status func(context.Context) ([]byte, error)
+	// Status returns the status object, the one `offsite status` and
+	// /healthz show.
+	Status func(context.Context) (*status.Status, error)
 	// BackupNow looks for new backups in every watched folder now and runs
 	// the schedules that are due. Nil when no daemon runs in this process:
 	// the button then says so instead of doing nothing.
@@ -56,6 +56,8 @@ type Handler struct {
 var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 	"bytes": notify.HumanBytes,
 	"ago":   ago,
+	"state": destState,
+	"depth": depth,
 	"when":  func(t time.Time) string { return t.Local().Format("Mon 2 Jan 15:04") },
 	"day":   func(t time.Time) string { return t.Local().Format("Mon 2 Jan 2006") },
 	"percent": func(done, total int64) int64 {
@@ -95,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // view is what the template renders.
 type view struct {
-	Status
+	status.Status
 	Chart     chart
 	Token     string
 	Refresh   int
@@ -103,7 +105,7 @@ type view struct {
 	Flash     string // what the last button did
 	Error     string // why it did not
 	Tomorrow  string // the earliest date the pause form takes
-	Uploading map[string][]Job
+	Uploading map[string][]status.Job
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -120,19 +122,15 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, flash, problem string) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	raw, err := h.o.Status(ctx)
-	var st Status
-	if err == nil {
-		err = json.Unmarshal(raw, &st)
-	}
+	st, err := h.o.Status(ctx)
 	if err != nil {
 		h.o.Log.Error("status page cannot read the status", "err", err)
 		http.Error(w, "offsite cannot read its queue database: "+err.Error()+"\nRun `offsite status` on this computer to see more.", http.StatusInternalServerError)
 		return
 	}
-	v := view{Status: st, Chart: newChart(st.Days), Token: h.token, Refresh: int(h.o.Refresh / time.Second),
+	v := view{Status: *st, Chart: newChart(st.Days), Token: h.token, Refresh: int(h.o.Refresh / time.Second),
 		CanBackup: h.o.BackupNow != nil, Flash: flash, Error: problem,
-		Tomorrow: h.o.Now().AddDate(0, 0, 1).Format(time.DateOnly), Uploading: map[string][]Job{}}
+		Tomorrow: h.o.Now().AddDate(0, 0, 1).Format(time.DateOnly), Uploading: map[string][]status.Job{}}
 	for _, u := range st.Uploading {
 		v.Uploading[u.Destination] = append(v.Uploading[u.Destination], u)
 	}

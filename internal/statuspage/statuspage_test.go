@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/offsite-backup/offsite/status"
 )
 
 var now = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
@@ -20,21 +21,21 @@ var now = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
 func tp(t time.Time) *time.Time { return &t }
 
 // green is a status with everything offsite.
-func green() Status {
-	return Status{Time: now, OK: true, Concerns: []Concern{},
-		Destinations: []Destination{
+func green() status.Status {
+	return status.Status{Time: now, OK: true, Concerns: []status.Concern{},
+		Destinations: []status.Destination{
 			{Name: "usb", Type: "local", Done: 12, BytesDone: 5 << 20, LastSuccess: tp(now.Add(-2 * time.Hour))},
 			{Name: "cloud", Type: "gdrive", Done: 12, BytesDone: 5 << 20, LastSuccess: tp(now.Add(-2 * time.Hour))},
 		},
-		Watches: []Watch{{Name: "pos", Path: `C:\POS\Backup`, State: "ok", LastArrival: tp(now.Add(-2 * time.Hour)),
-			Newest: &Newest{File: "day.bak", Size: 1 << 20, Seen: now.Add(-2 * time.Hour), Verified: true,
-				Copies: []Copy{{"cloud", "done"}, {"usb", "done"}}}}},
-		Uploading: []Job{}, Removed: []Job{}, Days: days(30),
+		Watches: []status.Watch{{Name: "pos", Path: `C:\POS\Backup`, State: "ok", LastArrival: tp(now.Add(-2 * time.Hour)),
+			Newest: &status.Newest{File: "day.bak", Size: 1 << 20, Seen: now.Add(-2 * time.Hour), Verified: true,
+				Copies: []status.Copy{{Destination: "cloud", State: "done"}, {Destination: "usb", State: "done"}}}}},
+		Uploading: []status.Job{}, Removed: []status.Job{}, Days: days(30),
 	}
 }
 
-func days(n int) []Day {
-	out := make([]Day, n)
+func days(n int) []status.Day {
+	out := make([]status.Day, n)
 	for i := range out {
 		out[i].Date = now.AddDate(0, 0, i-(n-1)).Format(time.DateOnly)
 	}
@@ -42,7 +43,7 @@ func days(n int) []Day {
 }
 
 type fixture struct {
-	st       Status
+	st       status.Status
 	err      error
 	backups  int
 	paused   []string
@@ -54,11 +55,12 @@ type fixture struct {
 func (f *fixture) server(t *testing.T) (*httptest.Server, *Handler) {
 	t.Helper()
 	o := Options{
-		Status: func(context.Context) ([]byte, error) {
+		Status: func(context.Context) (*status.Status, error) {
 			if f.err != nil {
 				return nil, f.err
 			}
-			return json.Marshal(f.st)
+			st := f.st
+			return &st, nil
 		},
 		PauseAlerts: func(_ context.Context, watch string, until time.Time) error {
 			if f.pauseErr != nil {
@@ -143,16 +145,16 @@ func TestUnpluggedDiskPage(t *testing.T) {
 	st := green()
 	st.OK = false
 	st.Destinations[0].Waiting = 3
-	st.Destinations[0].Paused = &Pause{Reason: "missing", Message: "/media/usb does not exist",
+	st.Destinations[0].Paused = &status.Pause{Reason: "missing", Message: "/media/usb does not exist",
 		Problem: "the backup disk is not plugged in (or the network share is not connected)",
 		Fix:     "plug the backup disk in or connect the network share; then `offsite retry --to usb` tries it at once",
 		Since:   now.Add(-time.Hour), NextTry: now.Add(5 * time.Minute)}
-	st.Concerns = []Concern{{Subject: "destination usb", Reason: "paused", Message: "uploads to usb are paused: /media/usb does not exist; 3 upload(s) wait",
+	st.Concerns = []status.Concern{{Subject: "destination usb", Reason: "paused", Message: "uploads to usb are paused: /media/usb does not exist; 3 upload(s) wait",
 		Fix: "plug the backup disk in or connect the network share"}}
 	st.Watches[0].State = "overdue"
 	st.Watches[0].OverdueSince = tp(now.Add(-3 * time.Hour))
 	st.Watches[0].Newest.Verified = false
-	st.Watches[0].Newest.Copies = []Copy{{"cloud", "done"}, {"usb", "pending"}}
+	st.Watches[0].Newest.Copies = []status.Copy{{Destination: "cloud", State: "done"}, {Destination: "usb", State: "pending"}}
 	f := &fixture{st: st}
 	srv, _ := f.server(t)
 	_, _, body := get(t, srv, "/")
@@ -169,7 +171,7 @@ func TestFailingCloudPage(t *testing.T) {
 	st := green()
 	st.OK = false
 	st.Destinations[1].Failing, st.Destinations[1].Alerting, st.Destinations[1].GivenUp = 2, 2, 1
-	st.Concerns = []Concern{{Subject: "destination cloud", Reason: "failing", Message: "2 upload(s) to cloud keep failing; last error: HTTP 500",
+	st.Concerns = []status.Concern{{Subject: "destination cloud", Reason: "failing", Message: "2 upload(s) to cloud keep failing; last error: HTTP 500",
 		Fix: "fix the cause named in the error"}}
 	f := &fixture{st: st}
 	srv, _ := f.server(t)
@@ -180,7 +182,7 @@ func TestFailingCloudPage(t *testing.T) {
 
 func TestUploadsInProgressHaveProgressBars(t *testing.T) {
 	st := green()
-	st.Uploading = []Job{
+	st.Uploading = []status.Job{
 		{Watch: "pos", File: "year-end.zip", Destination: "cloud", Size: 1000, Acked: 400},
 		{Watch: "pos", File: "day.bak", Destination: "usb", Size: 2048},
 	}
@@ -203,9 +205,9 @@ func TestUploadsInProgressHaveProgressBars(t *testing.T) {
 // proportional to the bytes, and a red mark on each day with a failure.
 func TestChartMarksFailedDays(t *testing.T) {
 	st := green()
-	st.Days[29] = Day{Date: st.Days[29].Date, Files: 2, Bytes: 4 << 20}
-	st.Days[28] = Day{Date: st.Days[28].Date, Files: 1, Bytes: 2 << 20, Retried: 1}
-	st.Days[10] = Day{Date: st.Days[10].Date, Failing: 3}
+	st.Days[29] = status.Day{Date: st.Days[29].Date, Files: 2, Bytes: 4 << 20}
+	st.Days[28] = status.Day{Date: st.Days[28].Date, Files: 1, Bytes: 2 << 20, Retried: 1}
+	st.Days[10] = status.Day{Date: st.Days[10].Date, Failing: 3}
 	f := &fixture{st: st}
 	srv, _ := f.server(t)
 	_, _, body := get(t, srv, "/")
@@ -233,21 +235,21 @@ func TestRemovedBackupsAreListed(t *testing.T) {
 	srv, _ := f.server(t)
 	_, _, body := get(t, srv, "/")
 	mustNotContain(t, body, "Deleted before they were sent")
-	f.st.Removed = []Job{{Watch: "pos", File: "mon.bak", Destination: "cloud", At: now.Add(-time.Hour)}}
+	f.st.Removed = []status.Job{{Watch: "pos", File: "mon.bak", Destination: "cloud", At: now.Add(-time.Hour)}}
 	_, _, body = get(t, srv, "/")
 	mustContain(t, body, "Deleted before they were sent", "mon.bak (pos) → cloud", "<code>offsite ack</code>")
 }
 
 func TestLastTestRestore(t *testing.T) {
 	st := green()
-	st.TestRestore = &TestRestore{At: now.Add(-26 * time.Hour), Destination: "cloud", Watch: "pos", File: "day.bak", OK: true}
+	st.TestRestore = &status.TestRestore{At: now.Add(-26 * time.Hour), Destination: "cloud", Watch: "pos", File: "day.bak", OK: true}
 	f := &fixture{st: st}
 	srv, _ := f.server(t)
 	_, _, body := get(t, srv, "/")
 	mustContain(t, body, "✓ Restored and checked</span>: day.bak from cloud, 26 hours ago")
 	mustNotContain(t, body, "No test restore yet")
 
-	f.st.TestRestore = &TestRestore{At: now.Add(-72 * time.Hour), Destination: "usb", File: "day.bak", Message: "the copy differs from the backup"}
+	f.st.TestRestore = &status.TestRestore{At: now.Add(-72 * time.Hour), Destination: "usb", File: "day.bak", Message: "the copy differs from the backup"}
 	_, _, body = get(t, srv, "/")
 	mustContain(t, body, "✗ Failed</span>: day.bak from usb, 3 days ago", "the copy differs from the backup")
 }

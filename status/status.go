@@ -1,22 +1,18 @@
-package app
+// Package status is the status object: what `offsite status`, its --json
+// form, /healthz and the status page show. It holds the verdict (Health)
+// worked out from the object alone, and its text form (Print); filling it
+// in is a read-only query of the queue and the folders, done by the wiring.
+package status
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/offsite-backup/offsite/config"
-	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/internal/termsafe"
 	"github.com/offsite-backup/offsite/notify"
-	"github.com/offsite-backup/offsite/queue"
 )
 
 // Status is what `offsite status` shows; its JSON form is documented in
@@ -27,35 +23,38 @@ type Status struct {
 	StateDir string    `json:"state_dir"`
 	// OK is the green light: true only while every backup is offsite or on
 	// its way. Concerns says why not; /healthz answers 503 while !OK.
-	OK           bool                `json:"ok"`
-	Concerns     []Concern           `json:"concerns"`
-	Destinations []DestinationStatus `json:"destinations"`
-	Watches      []WatchStatus       `json:"watches"`
-	Uploading    []JobStatus         `json:"uploading"`
-	Problems     []JobStatus         `json:"problems"`
+	OK           bool          `json:"ok"`
+	Concerns     []Concern     `json:"concerns"`
+	Destinations []Destination `json:"destinations"`
+	Watches      []Watch       `json:"watches"`
+	Uploading    []Job         `json:"uploading"`
+	Problems     []Job         `json:"problems"`
 	// Removed lists backups deleted from their folder before they reached a
 	// destination, until `offsite ack`. They are alerted, not retried.
-	Removed []JobStatus `json:"removed"`
+	Removed []Job `json:"removed"`
 	// Refused lists backup files seen but not queued (replaced by a link,
 	// unreadable) while they are still in their folder: nothing is on its
 	// way for them, so each keeps the light red until it is queued or
 	// `offsite ack` is run.
-	Refused []RefusedStatus `json:"refused"`
-	Recent  []JobStatus     `json:"recent"`
+	Refused []Refused `json:"refused"`
+	Recent  []Job     `json:"recent"`
+	// Daemon says whether offsite runs to send what waits; while it does
+	// not, backups waiting or not yet queued are on no way.
+	Daemon *Running `json:"daemon"`
 	// Intake is set while ready backups cannot be recorded in the queue
 	// (state folder's disk full, database unwritable): they are not on
 	// their way anywhere yet. Only the running daemon knows it.
-	Intake *IntakeStatus `json:"intake,omitempty"`
+	Intake *Intake `json:"intake,omitempty"`
 	// Days is the last 30 calendar days in the PC's time zone, oldest
 	// first: what was uploaded each day and what failed.
-	Days []DayStatus `json:"uploads_by_day"`
+	Days []Day `json:"uploads_by_day"`
 	// TestRestore is the newest test restore: a stored copy read back and
 	// checked against the backup. Nil until one has run.
-	TestRestore *TestRestoreStatus `json:"last_test_restore,omitempty"`
+	TestRestore *TestRestore `json:"last_test_restore,omitempty"`
 }
 
-// DayStatus is one day of uploads (queue.Day).
-type DayStatus struct {
+// Day is one day of uploads (queue.Day).
+type Day struct {
 	Date    string `json:"date"` // YYYY-MM-DD
 	Files   int    `json:"files"`
 	Bytes   int64  `json:"bytes"`
@@ -63,8 +62,8 @@ type DayStatus struct {
 	Failing int    `json:"failing"` // uploads that failed and have not gone through yet, on the day of their latest attempt
 }
 
-// TestRestoreStatus is the outcome of one test restore.
-type TestRestoreStatus struct {
+// TestRestore is the outcome of one test restore.
+type TestRestore struct {
 	At          time.Time `json:"at"`
 	Destination string    `json:"destination"`
 	Watch       string    `json:"watch,omitempty"`
@@ -73,19 +72,19 @@ type TestRestoreStatus struct {
 	Message     string    `json:"message,omitempty"` // what went wrong, when !OK
 }
 
-// IntakeStatus is the "intake" problem: backups found but not queued.
-type IntakeStatus struct {
+// Intake is the "intake" problem: backups found but not queued.
+type Intake struct {
 	Problem string    `json:"problem"`
 	Files   int       `json:"files"`
 	Error   string    `json:"error"`
 	Since   time.Time `json:"since"`
 }
 
-// RefusedStatus is one backup file offsite saw and would not queue.
-type RefusedStatus struct {
+// Refused is one backup file offsite saw and would not queue.
+type Refused struct {
 	Watch  string    `json:"watch"`
 	File   string    `json:"file"`
-	Reason string    `json:"reason"` // linked, unreadable
+	Reason string    `json:"reason"` // linked, unreadable, unsettled
 	Error  string    `json:"error"`
 	Since  time.Time `json:"since"`
 }
@@ -98,32 +97,33 @@ type Concern struct {
 	Fix     string `json:"fix"`
 }
 
-type DestinationStatus struct {
+// Destination is one destination: its uploads and whether it is paused.
+type Destination struct {
 	Name    string `json:"name"`
 	Type    string `json:"type"`
-	local   bool   // a disk or share of this PC (the type's descriptor)
-	login   bool   // logs in with `offsite auth` (the type's descriptor)
 	Done    int    `json:"done"`
 	Waiting int    `json:"waiting"`
 	Failing int    `json:"failing"`
 	// Alerting counts failing uploads tried retry.alert_after times or more:
 	// a failure alert went out and the light is not green.
-	Alerting    int          `json:"alerting"`
-	GivenUp     int          `json:"given_up"`
-	BytesDone   int64        `json:"bytes_done"`
-	LastSuccess *time.Time   `json:"last_success,omitempty"`
-	Paused      *PauseStatus `json:"paused,omitempty"`
+	Alerting    int        `json:"alerting"`
+	GivenUp     int        `json:"given_up"`
+	BytesDone   int64      `json:"bytes_done"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	Paused      *Pause     `json:"paused,omitempty"`
 	// StoredAs is the suffix new uploads get (".zst", ".age", ".zst.age").
 	StoredAs string `json:"stored_as,omitempty"`
 	// RetiredKey counts stored backups only a key no longer in encrypt:
 	// recipients can open.
 	RetiredKey int `json:"retired_key_copies,omitempty"`
 	// RestoreFailed counts stored copies whose last test restore failed.
-	RestoreFailed int    `json:"restore_failed,omitempty"`
-	restoreError  string // one of them, for the concern
+	RestoreFailed int `json:"restore_failed,omitempty"`
+	// RestoreError is one of them, for the concern; not in the JSON form.
+	RestoreError string `json:"-"`
 }
 
-type PauseStatus struct {
+// Pause is why a destination is paused, and when it is tried again.
+type Pause struct {
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 	// Problem is the cause in a shop owner's words ("the backup disk is
@@ -143,7 +143,8 @@ const (
 	WatchOverdue    = "overdue"    // no new backup within expect_every / by expect_cron
 )
 
-type WatchStatus struct {
+// Watch is one watched folder and its newest backup.
+type Watch struct {
 	Name  string `json:"name"`
 	Path  string `json:"path"`
 	State string `json:"state"`
@@ -154,29 +155,30 @@ type WatchStatus struct {
 	SilencedTo   *time.Time `json:"alerts_silenced_until,omitempty"`
 	HeldTo       *time.Time `json:"uploads_held_until,omitempty"`
 	// Newest is the newest backup seen in the folder and where it is.
-	Newest *NewestStatus `json:"newest,omitempty"`
-	expect string        // the rule, in words, for the concern
+	Newest *Newest `json:"newest,omitempty"`
+	// Expect is the rule, in words, for the concern; not in the JSON form.
+	Expect string `json:"-"`
 }
 
-// NewestStatus is a watch's newest backup: verified once every destination
+// Newest is a watch's newest backup: verified once every destination
 // it goes to holds a copy checked against the service's own hash.
-type NewestStatus struct {
-	File     string       `json:"file"`
-	Size     int64        `json:"size"`
-	Seen     time.Time    `json:"seen"`
-	Verified bool         `json:"verified"`
-	Copies   []CopyStatus `json:"copies"`
+type Newest struct {
+	File     string    `json:"file"`
+	Size     int64     `json:"size"`
+	Seen     time.Time `json:"seen"`
+	Verified bool      `json:"verified"`
+	Copies   []Copy    `json:"copies"`
 }
 
 // offsite says where the newest backup is: "verified", or which
 // destinations it still waits for.
-func (n *NewestStatus) offsite() string {
+func (n *Newest) offsite() string {
 	if n.Verified {
 		return "verified"
 	}
 	var waiting []string
 	for _, c := range n.Copies {
-		if c.State != string(queue.Done) {
+		if c.State != "done" { // the job state queue.Done
 			waiting = append(waiting, c.Destination+" "+c.State)
 		}
 	}
@@ -186,13 +188,14 @@ func (n *NewestStatus) offsite() string {
 	return "not verified yet (" + strings.Join(waiting, ", ") + ")"
 }
 
-// CopyStatus is the newest backup's upload to one destination.
-type CopyStatus struct {
+// Copy is the newest backup's upload to one destination.
+type Copy struct {
 	Destination string `json:"destination"`
 	State       string `json:"state"` // a job state: pending, uploading, done, failed, ...
 }
 
-type JobStatus struct {
+// Job is one upload of a backup to a destination.
+type Job struct {
 	Watch       string    `json:"watch"`
 	File        string    `json:"file"`
 	Destination string    `json:"destination"`
@@ -205,229 +208,6 @@ type JobStatus struct {
 	NextTry     time.Time `json:"next_try,omitzero"`
 	Hash        string    `json:"hash,omitempty"`
 	At          time.Time `json:"at,omitzero"`
-}
-
-// utc returns t in UTC; a time stored as 0 (1970) means "not set" and
-// becomes the zero time, which JSON leaves out.
-func utc(t time.Time) time.Time {
-	if t.IsZero() || t.UnixNano() <= 0 {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
-func utcPtr(t time.Time) *time.Time {
-	if t = utc(t); t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-// Status reads the queue and looks at the watched folders.
-func (a *App) Status(ctx context.Context) (*Status, error) {
-	st := &Status{Time: time.Now().UTC(), StateDir: a.Cfg.StateDir,
-		Concerns: []Concern{}, Destinations: []DestinationStatus{}, Watches: []WatchStatus{},
-		Uploading: []JobStatus{}, Problems: []JobStatus{}, Recent: []JobStatus{}}
-	sum, err := a.Store.Summary(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the queue: %w", err)
-	}
-	pauses, err := a.Store.Pauses(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read paused destinations: %w", err)
-	}
-	alerting, err := a.Store.FailingPast(ctx, a.Cfg.Retry.AlertAfter)
-	if err != nil {
-		return nil, err
-	}
-	retired, err := a.RetiredKeyCopies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	drilled := a.drillFailures(ctx)
-	byName := map[string]queue.DestinationStatus{}
-	for _, s := range sum {
-		byName[s.Destination] = s
-	}
-	for _, d := range a.Cfg.Destinations {
-		s := byName[d.Name]
-		ds := DestinationStatus{Name: d.Name, Type: d.Type, local: a.isLocal(d.Name), login: a.logsIn(d.Name), Done: s.Counts[queue.Done], BytesDone: s.Bytes,
-			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
-			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess),
-			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name], RestoreFailed: len(drilled[d.Name])}
-		for remote, e := range drilled[d.Name] {
-			if ds.restoreError == "" || remote+": " < ds.restoreError {
-				ds.restoreError = remote + ": " + e // the first by name, so the message is stable
-			}
-		}
-		for _, p := range pauses {
-			if p.Destination == d.Name {
-				ds.Paused = &PauseStatus{Reason: p.Reason, Message: p.Message, Since: utc(p.Since), NextTry: utc(p.RetryAt),
-					Problem: pauseProblem(ds.local, p.Reason), Fix: pauseFix(d.Name, ds.local, ds.login, p.Reason)}
-			}
-		}
-		st.Destinations = append(st.Destinations, ds)
-	}
-	for i := range a.Cfg.Watches {
-		ws, err := a.watchStatus(ctx, &a.Cfg.Watches[i], st.Time)
-		if err != nil {
-			return nil, err
-		}
-		st.Watches = append(st.Watches, ws)
-	}
-	uploading, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Uploading}, Limit: 50})
-	if err != nil {
-		return nil, fmt.Errorf("read uploads in progress: %w", err)
-	}
-	for _, j := range uploading {
-		st.Uploading = append(st.Uploading, jobStatus(j))
-	}
-	problems, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 50})
-	if err != nil {
-		return nil, fmt.Errorf("read failing uploads: %w", err)
-	}
-	for _, j := range problems {
-		st.Problems = append(st.Problems, jobStatus(j))
-	}
-	removed, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Removed}, Unacked: true, Limit: 50})
-	if err != nil {
-		return nil, err
-	}
-	st.Removed = []JobStatus{}
-	for _, j := range removed {
-		st.Removed = append(st.Removed, jobStatus(j))
-	}
-	if st.Refused, err = a.refused(ctx); err != nil {
-		return nil, err
-	}
-	recent, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Done}, Limit: 10})
-	if err != nil {
-		return nil, fmt.Errorf("read recent uploads: %w", err)
-	}
-	for _, j := range recent {
-		st.Recent = append(st.Recent, jobStatus(j))
-	}
-	var dests []string
-	for _, d := range a.Cfg.Destinations {
-		dests = append(dests, d.Name)
-	}
-	days, err := a.Store.Daily(ctx, dests, 30, st.Time, time.Local)
-	if err != nil {
-		return nil, err
-	}
-	st.Days = make([]DayStatus, 0, len(days))
-	for _, d := range days {
-		st.Days = append(st.Days, DayStatus{Date: d.Date.Format(time.DateOnly), Files: d.Files, Bytes: d.Bytes, Retried: d.Retried, Failing: d.Failing})
-	}
-	drills, err := a.Store.Drills(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if t := drills.Newest; t != nil {
-		st.TestRestore = &TestRestoreStatus{At: utc(t.At), Destination: t.Destination, Watch: t.Watch, File: t.File,
-			OK: t.Error == "", Message: t.Error}
-	}
-	if a.intake != nil {
-		if t, failing := a.intake(); failing {
-			st.Intake = &IntakeStatus{Files: t.Files, Error: t.Err.Error(), Since: t.Since,
-				Problem: fmt.Sprintf("%d backups could not be queued: %v; free space on the state folder's disk", t.Files, t.Err)}
-		}
-	}
-	// Last, once every field is filled: the verdict is a function of them.
-	st.Concerns = st.Health()
-	st.OK = len(st.Concerns) == 0
-	return st, nil
-}
-
-// refused lists the refusals whose file is still where it was refused: one
-// that was since deleted is no backup waiting to leave.
-func (a *App) refused(ctx context.Context) ([]RefusedStatus, error) {
-	rs, err := a.Store.Refusals(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := []RefusedStatus{}
-	for _, r := range rs {
-		w := a.Cfg.Watch(r.Watch)
-		if w == nil {
-			continue
-		}
-		if _, err := os.Lstat(filepath.Join(w.Path, filepath.FromSlash(r.Rel))); errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		out = append(out, RefusedStatus{Watch: r.Watch, File: r.Rel, Reason: r.Reason, Error: r.Message, Since: r.Since.UTC()})
-	}
-	return out, nil
-}
-
-// watchStatus looks at a watched folder and its expected backups, as the
-// daemon's alerts do: a folder that is gone, or a backup that did not come.
-func (a *App) watchStatus(ctx context.Context, w *config.Watch, now time.Time) (WatchStatus, error) {
-	ws := WatchStatus{Name: w.Name, Path: w.Path, State: WatchOK}
-	last, err := a.Store.LastArrival(ctx, w.Name)
-	if err != nil {
-		return ws, fmt.Errorf("read the newest backup of %s: %w", w.Name, err)
-	}
-	ws.LastArrival = utcPtr(last)
-	if n, ok, err := a.Store.NewestVersion(ctx, w.Name); err != nil {
-		return ws, err
-	} else if ok {
-		ns := &NewestStatus{File: n.Rel, Size: n.Size, Seen: utc(n.FirstSeen), Verified: n.Verified(), Copies: []CopyStatus{}}
-		for _, j := range n.Jobs {
-			ns.Copies = append(ns.Copies, CopyStatus{Destination: j.Destination, State: string(j.State)})
-		}
-		ws.Newest = ns
-	}
-	silence := a.silence(ctx, w.Name)
-	ws.SilencedTo = utcPtr(until(silence, now))
-	ws.HeldTo = utcPtr(a.heldUntil(ctx, w.Name, now))
-	switch fi, err := os.Stat(w.Path); {
-	case errors.Is(err, fs.ErrNotExist):
-		ws.State, ws.Error = WatchMissing, "the folder does not exist"
-		return ws, nil
-	case err != nil:
-		ws.State, ws.Error = WatchUnreadable, err.Error()
-		return ws, nil
-	case !fi.IsDir():
-		ws.State, ws.Error = WatchUnreadable, "it is a file, not a folder"
-		return ws, nil
-	}
-	c, err := expect.New(expect.Rule{Every: time.Duration(w.ExpectEvery), Cron: w.ExpectCron, Location: w.Location()})
-	if err != nil || (w.ExpectEvery == 0 && w.ExpectCron == "") {
-		return ws, nil
-	}
-	ref := last
-	if ref.IsZero() {
-		// Before the first backup, count from when watching began, as the
-		// monitor does; status only reads it.
-		t, err := a.Store.WatchedSince(ctx, w.Name)
-		if err != nil {
-			return ws, err
-		}
-		if t.IsZero() {
-			return ws, nil
-		}
-		ref = t
-	}
-	if missed, since := c.Missed(now, ref, silence); missed {
-		ws.State, ws.OverdueSince = WatchOverdue, utcPtr(since)
-		if w.ExpectCron != "" {
-			ws.expect = "by the schedule " + w.ExpectCron
-		} else {
-			ws.expect = "at least every " + time.Duration(w.ExpectEvery).String()
-		}
-	}
-	return ws, nil
-}
-
-func jobStatus(j *queue.Job) JobStatus {
-	js := JobStatus{Watch: j.Version.Watch, File: j.Version.Rel, Destination: j.Destination, Remote: j.RemotePath,
-		State: string(j.State), Size: j.Version.Size, Attempts: j.Attempts, Error: j.LastError, Hash: j.RemoteHash, At: utc(j.UpdatedAt),
-		Acked: j.Acked}
-	if j.State == queue.Failed {
-		js.NextTry = utc(j.NextAttempt)
-	}
-	return js
 }
 
 // Health is the verdict, worked out from the status alone so that every
@@ -453,7 +233,7 @@ func (s *Status) Health() []Concern {
 		}
 		if d.RestoreFailed > 0 {
 			out = append(out, Concern{Subject: subject, Reason: "restore_failed",
-				Message: fmt.Sprintf("%d stored backup(s) at %s failed their test restore; one: %s", d.RestoreFailed, d.Name, d.restoreError),
+				Message: fmt.Sprintf("%d stored backup(s) at %s failed their test restore; one: %s", d.RestoreFailed, d.Name, d.RestoreError),
 				Fix:     fmt.Sprintf("run `offsite verify --restore %s --repair` to upload them again from the watched folder; restore from another destination meanwhile", d.Name)})
 		}
 		if d.GivenUp > 0 {
@@ -478,7 +258,7 @@ func (s *Status) Health() []Concern {
 				since = "since " + w.LastArrival.Local().Format("Mon 2 Jan 15:04")
 			}
 			out = append(out, Concern{Subject: subject, Reason: w.State,
-				Message: fmt.Sprintf("no new backup in %s %s; one is expected %s", w.Name, since, w.expect),
+				Message: fmt.Sprintf("no new backup in %s %s; one is expected %s", w.Name, since, w.Expect),
 				Fix: fmt.Sprintf("check that the program writing these backups still runs and saves into %s; for a closure, `offsite pause --until DATE --watch %s`",
 					w.Path, w.Name)})
 		}
@@ -489,10 +269,18 @@ func (s *Status) Health() []Concern {
 		case "linked":
 			c.Message = fmt.Sprintf("the backup %s in %s was replaced by a link, so it was not read or sent", termsafe.Quote(r.File), r.Watch)
 			c.Fix = "find out who replaced the backup with a link, delete the link and let the program write its backup again; `offsite ack` clears this once dealt with"
+		case "unsettled":
+			c.Message = fmt.Sprintf("the file %s in %s has not become complete since %s (%s), so it is not sent", termsafe.Quote(r.File), r.Watch,
+				r.Since.Local().Format("2006-01-02 15:04"), termsafe.Quote(r.Error))
+			c.Fix = "if it is the program's live data file, point the watch at the folder of its finished backup copies (or exclude the file); " +
+				"if a backup hangs while being written, close the program or restart the PC; it is sent by itself once it stops changing"
 		default:
 			c.Message = fmt.Sprintf("the backup %s in %s cannot be read, so it is not sent: %s", termsafe.Quote(r.File), r.Watch, termsafe.Quote(r.Error))
 			c.Fix = "give the account offsite runs as read access to the file and check no program keeps it locked; it is queued by itself at the next scan once readable"
 		}
+		out = append(out, c)
+	}
+	if c, ok := s.notRunning(); ok {
 		out = append(out, c)
 	}
 	if in := s.Intake; in != nil {
@@ -515,8 +303,8 @@ func (s *Status) lastError(dest, state string) string {
 	return ""
 }
 
-// pauseProblem says why a destination is paused in a shop owner's words.
-func pauseProblem(local bool, reason string) string {
+// PauseProblem says why a destination is paused in a shop owner's words.
+func PauseProblem(local bool, reason string) string {
 	switch reason {
 	case "auth":
 		return "the saved sign-in was refused: it expired or was revoked"
@@ -538,8 +326,8 @@ func pauseProblem(local bool, reason string) string {
 	return "it cannot be used at the moment"
 }
 
-// pauseFix is what to do about a paused destination, by the pause's reason.
-func pauseFix(name string, local, login bool, reason string) string {
+// PauseFix is what to do about a paused destination, by the pause's reason.
+func PauseFix(name string, local, login bool, reason string) string {
 	var fix string
 	switch reason {
 	case "auth":
@@ -688,4 +476,66 @@ func ago(now, t time.Time) string {
 		return "in " + s
 	}
 	return s + " ago"
+}
+
+// Running says whether a daemon (`run`, or an `once` in progress)
+// is sending backups now.
+type Running struct {
+	Running  bool       `json:"running"`
+	LastSeen *time.Time `json:"last_seen,omitempty"` // its last heartbeat; left out if none ever ran
+	Stopped  *time.Time `json:"stopped,omitempty"`   // set when it stopped cleanly
+	// Unqueued lists files in the watched folders that no daemon has
+	// queued yet; only looked for while none runs (a running one has them
+	// in hand).
+	Unqueued []Unqueued `json:"unqueued"`
+}
+
+// Unqueued is a backup in a watched folder that is not in the queue.
+type Unqueued struct {
+	Watch string `json:"watch"`
+	File  string `json:"file"`
+}
+
+// notRunning is the concern of backups that wait while no daemon runs to
+// send them: queued uploads (waiting or failing) and files not queued.
+func (s *Status) notRunning() (Concern, bool) {
+	d := s.Daemon
+	if d == nil || d.Running {
+		return Concern{}, false
+	}
+	waiting := 0
+	for _, ds := range s.Destinations {
+		if ds.Paused == nil { // a paused destination has its own concern
+			waiting += ds.Waiting + ds.Failing
+		}
+	}
+	if waiting == 0 && len(d.Unqueued) == 0 {
+		return Concern{}, false
+	}
+	var what []string
+	if waiting > 0 {
+		what = append(what, fmt.Sprintf("%d upload(s) wait", waiting))
+	}
+	if n := len(d.Unqueued); n > 0 {
+		names := make([]string, 0, 3)
+		for _, f := range d.Unqueued[:min(n, 3)] {
+			names = append(names, termsafe.Quote(f.File)+" in "+f.Watch)
+		}
+		more := ""
+		if n > 3 {
+			more = fmt.Sprintf(" and %d more", n-3)
+		}
+		what = append(what, fmt.Sprintf("%d backup(s) are not queued yet (%s%s)", n, strings.Join(names, ", "), more))
+	}
+	since := "it has never run here"
+	switch {
+	case d.Stopped != nil:
+		since = "it stopped " + ago(s.Time, *d.Stopped)
+	case d.LastSeen != nil:
+		since = "it was last seen running " + ago(s.Time, *d.LastSeen) + " and did not stop cleanly"
+	}
+	return Concern{Subject: "service", Reason: "not_running",
+		Message: fmt.Sprintf("offsite is not running (%s), so nothing sends them: %s", since, strings.Join(what, "; ")),
+		Fix: "start the service: `offsite service start` (`offsite service status` says whether it runs, the log why it stopped); " +
+			"if `offsite once` runs on a schedule instead, they go at its next run, or run it now"}, true
 }

@@ -1,4 +1,9 @@
-package main
+// Package service runs offsite as a system service (a Windows service, a
+// systemd unit, a launchd job) through kardianos/service: installing and
+// controlling it, running the daemon under the service manager, and
+// saying what the manager answered, and any failure that ends offsite,
+// where a technician looks (the Event Log on Windows).
+package service
 
 import (
 	"context"
@@ -6,108 +11,76 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/kardianos/service"
-	"github.com/spf13/cobra"
-
-	"github.com/offsite-backup/offsite/internal/setup"
+	kservice "github.com/kardianos/service"
 )
 
-// cmdService installs offsite as a Windows service, a systemd unit or a
-// launchd job, running `offsite run -c CONFIG` at boot and restarting it
-// when it stops unexpectedly.
-func cmdService(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:       "service install|uninstall|start|stop|status",
-		Short:     "Run offsite as a system service that starts at boot",
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"install", "uninstall", "start", "stop", "status"},
-		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil && args[0] == "install" {
-				return err
-			}
-			var cfgPath string
-			if cfg != nil {
-				cfgPath, _ = filepath.Abs(cfg.File)
-			}
-			if args[0] == "status" {
-				fmt.Fprintln(g.stdout, serviceStatus(cfgPath))
-				return nil
-			}
-			if args[0] == "install" {
-				return installService(cfgPath, g.stdout, false)
-			}
-			return controlService(cfgPath, args[0], g.stdout)
-		},
-	}
-	return cmd
-}
-
 // newService is offsite's service as the OS service manager sees it.
-func newService(cfgPath string) (service.Service, error) {
+func newService(cfgPath string) (kservice.Service, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find the offsite program to register: %w", err)
 	}
-	svc, err := service.New(&managed{}, serviceConfig(exe, cfgPath))
+	svc, err := kservice.New(&managed{}, serviceConfig(exe, cfgPath))
 	if err != nil {
 		return nil, fmt.Errorf("this system has no service manager offsite can use (%v): run `offsite run` from a startup script instead", err)
 	}
 	return svc, nil
 }
 
-// installService registers the service for cfgPath, and starts it too
-// when start is set. Without an administrator shell it says how to get one
+// Install registers the service for cfgPath, and starts it too when
+// start is set. Without an administrator shell it says how to get one
 // rather than pass on the service manager's "access denied".
-func installService(cfgPath string, out io.Writer, start bool) error {
-	if err := controlService(cfgPath, "install", out); err != nil {
+func Install(cfgPath string, out io.Writer, start bool) error {
+	if err := Control(cfgPath, "install", out); err != nil {
 		return err
 	}
 	if start {
-		return controlService(cfgPath, "start", out)
+		return Control(cfgPath, "start", out)
 	}
 	return nil
 }
 
-func controlService(cfgPath, action string, out io.Writer) error {
-	manager := setup.Manager(service.Platform())
-	if !setup.IsAdmin() {
-		return setup.NotAdminError(manager, action)
+// Control runs a service manager action (install, uninstall, start, stop)
+// on the service for cfgPath, refusing at once outside an administrator
+// shell.
+func Control(cfgPath, action string, out io.Writer) error {
+	manager := managerName(kservice.Platform())
+	if !isAdmin() {
+		return notAdminError(manager, action)
 	}
 	svc, err := newService(cfgPath)
 	if err != nil {
 		return err
 	}
-	if err := service.Control(svc, action); err != nil {
-		return fmt.Errorf("service %s: %w (%s)", action, err, serviceStatus(cfgPath))
+	if err := kservice.Control(svc, action); err != nil {
+		return fmt.Errorf("service %s: %w (%s)", action, err, Status(cfgPath))
 	}
 	fmt.Fprintf(out, "service %s: done\n", action)
 	return nil
 }
 
-// serviceStatus is one sentence: running, stopped (and what to run), or
+// Status is one sentence: running, stopped (and what to run), or
 // not installed (and how to install it).
-func serviceStatus(cfgPath string) string {
+func Status(cfgPath string) string {
 	svc, err := newService(cfgPath)
 	if err != nil {
 		return err.Error()
 	}
-	return setup.DescribeService(svc, service.Platform(), serviceName)
+	return describe(svc, kservice.Platform(), serviceName)
 }
 
 const serviceName = "offsite"
 
-func serviceConfig(exe, cfgPath string) *service.Config {
-	return &service.Config{
+func serviceConfig(exe, cfgPath string) *kservice.Config {
+	return &kservice.Config{
 		Name:        serviceName,
 		DisplayName: "offsite backup uploader",
 		Description: "Copies new backup files to offsite destinations.",
 		Executable:  exe,
 		Arguments:   []string{"run", "-c", cfgPath},
-		Option: service.KeyValue{
+		Option: kservice.KeyValue{
 			"DelayedAutoStart":       true,
 			"OnFailure":              "restart",
 			"OnFailureDelayDuration": "10s",
@@ -121,13 +94,13 @@ func serviceConfig(exe, cfgPath string) *service.Config {
 // process after 30 seconds.
 type managed struct {
 	run    func(context.Context) error
-	log    service.Logger // the system log: Windows' Event Log, syslog; may be nil
+	log    kservice.Logger // the system log: Windows' Event Log, syslog; may be nil
 	cfg    string
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func (m *managed) Start(service.Service) error {
+func (m *managed) Start(kservice.Service) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan error, 1)
 	m.info(fmt.Sprintf("offsite started with the config %s; what it does is logged in offsite.log in the state folder", m.cfg))
@@ -149,7 +122,7 @@ func (m *managed) Start(service.Service) error {
 	return nil
 }
 
-func (m *managed) Stop(service.Service) error {
+func (m *managed) Stop(kservice.Service) error {
 	if m.cancel == nil {
 		return nil
 	}
@@ -174,15 +147,15 @@ func (m *managed) error(msg string) {
 	}
 }
 
-// runManaged runs fn directly from a terminal, and through the service
-// manager when the OS started us as a service.
-func runManaged(ctx context.Context, cfgPath string, fn func(context.Context) error) error {
-	if service.Interactive() {
+// Run runs fn directly from a terminal, and through the service manager
+// when the OS started this process as a service.
+func Run(ctx context.Context, cfgPath string, fn func(context.Context) error) error {
+	if kservice.Interactive() {
 		return fn(ctx)
 	}
 	exe, _ := os.Executable()
 	m := &managed{run: fn, cfg: cfgPath}
-	svc, err := service.New(m, serviceConfig(exe, cfgPath))
+	svc, err := kservice.New(m, serviceConfig(exe, cfgPath))
 	if err != nil {
 		return fn(ctx)
 	}
@@ -192,16 +165,16 @@ func runManaged(ctx context.Context, cfgPath string, fn func(context.Context) er
 	return svc.Run()
 }
 
-// reportServiceFailure writes an error that ends offsite to the system log
+// ReportFailure writes an error that ends offsite to the system log
 // (on Windows the Application Event Log, source offsite) when it runs as a
 // service: there is no console to print it on, and a config mistake would
 // otherwise show only as "terminated unexpectedly".
-func reportServiceFailure(err error) {
-	if service.Interactive() {
+func ReportFailure(err error) {
+	if kservice.Interactive() {
 		return
 	}
 	exe, _ := os.Executable()
-	svc, serr := service.New(&managed{}, serviceConfig(exe, ""))
+	svc, serr := kservice.New(&managed{}, serviceConfig(exe, ""))
 	if serr != nil {
 		return
 	}

@@ -1,10 +1,10 @@
 //go:build windows
 
-package setup
+package service
 
 import "golang.org/x/sys/windows"
 
-// IsAdmin reports whether this process runs elevated: an administrator
+// isAdmin reports whether this process runs elevated: an administrator
 // whose shell was not started with "Run as administrator" holds a filtered
 // token and may not create services.
-func IsAdmin() bool { return windows.GetCurrentProcessToken().IsElevated() }
+func isAdmin() bool { return windows.GetCurrentProcessToken().IsElevated() }

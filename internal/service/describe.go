@@ -1,4 +1,4 @@
-package setup
+package service
 
 import (
 	"errors"
@@ -7,67 +7,67 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kardianos/service"
+	kservice "github.com/kardianos/service"
 )
 
-// StatusSource answers whether the service is installed and running; a
+// statusSource answers whether the service is installed and running; a
 // kardianos/service Service is one.
-type StatusSource interface {
-	Status() (service.Status, error)
+type statusSource interface {
+	Status() (kservice.Status, error)
 }
 
-// DescribeService asks src and says the answer as one sentence; platform
+// describe asks src and says the answer as one sentence; platform
 // is kardianos/service's Platform(), name the service's name.
-func DescribeService(src StatusSource, platform, name string) string {
+func describe(src statusSource, platform, name string) string {
 	st, err := src.Status()
-	if err != nil && !errors.Is(err, service.ErrNotInstalled) {
+	if err != nil && !errors.Is(err, kservice.ErrNotInstalled) {
 		// Some managers answer a bare exit status for "no such service".
-		if f := UnitFile(platform, name); f != "" {
+		if f := unitFile(platform, name); f != "" {
 			if _, serr := os.Stat(f); errors.Is(serr, fs.ErrNotExist) {
-				err = service.ErrNotInstalled
+				err = kservice.ErrNotInstalled
 			}
 		}
 	}
-	return ServiceSentence(st, err, Manager(platform))
+	return sentence(st, err, managerName(platform))
 }
 
-// ServiceSentence turns the service manager's answer into one sentence
+// sentence turns the service manager's answer into one sentence
 // that says what to do, instead of a bare exit status. manager names it
 // ("Windows services", "systemd").
-func ServiceSentence(st service.Status, err error, manager string) string {
+func sentence(st kservice.Status, err error, manager string) string {
 	switch {
-	case errors.Is(err, service.ErrNotInstalled):
-		return "offsite is not installed as a service: run `offsite service install` in " + AdminShell(manager) + ", then `offsite service start`"
+	case errors.Is(err, kservice.ErrNotInstalled):
+		return "offsite is not installed as a service: run `offsite service install` in " + adminShell(manager) + ", then `offsite service start`"
 	case err != nil && strings.Contains(err.Error(), "failed state"):
 		return "offsite is installed but stopped after an error: read offsite.log in the state folder, then run `offsite service start`"
 	case err != nil:
-		return fmt.Sprintf("could not tell whether offsite's service runs: %s answered %q; `offsite service install` in %s installs it, offsite.log in the state folder says why it stopped", manager, err.Error(), AdminShell(manager))
-	case st == service.StatusRunning:
+		return fmt.Sprintf("could not tell whether offsite's service runs: %s answered %q; `offsite service install` in %s installs it, offsite.log in the state folder says why it stopped", manager, err.Error(), adminShell(manager))
+	case st == kservice.StatusRunning:
 		return "offsite is running as a service"
-	case st == service.StatusStopped:
+	case st == kservice.StatusStopped:
 		return "offsite is installed but stopped: run `offsite service start`"
 	}
 	return "offsite's service is in a state " + manager + " did not name; see docs/windows.md"
 }
 
-// AdminShell says which shell installing a service needs, for a sentence
+// adminShell says which shell installing a service needs, for a sentence
 // that says how to get one.
-func AdminShell(manager string) string {
+func adminShell(manager string) string {
 	if manager == "Windows services" {
 		return "an administrator PowerShell (right-click Start → Terminal (Admin) or Windows PowerShell (Admin))"
 	}
 	return "a root shell (sudo offsite …)"
 }
 
-// NotAdminError is the refusal `service install` gives in an ordinary
+// notAdminError is the refusal `service install` gives in an ordinary
 // shell: the service manager would refuse it anyway, less clearly.
-func NotAdminError(manager, action string) error {
-	return fmt.Errorf("offsite service %s needs %s: open one and run the command again there", action, AdminShell(manager))
+func notAdminError(manager, action string) error {
+	return fmt.Errorf("offsite service %s needs %s: open one and run the command again there", action, adminShell(manager))
 }
 
-// Manager names the service manager kardianos/service chose (its
+// managerName names the service manager kardianos/service chose (its
 // Platform string) the way a person knows it.
-func Manager(platform string) string {
+func managerName(platform string) string {
 	switch {
 	case platform == "windows-service":
 		return "Windows services"
@@ -83,11 +83,11 @@ func Manager(platform string) string {
 	return platform
 }
 
-// UnitFile is where the service's definition lives for managers whose
+// unitFile is where the service's definition lives for managers whose
 // status command cannot tell "not installed" from other failures (System
 // V's `service NAME status` exits 1 for both); "" when the manager says
 // so itself or the place is not known.
-func UnitFile(platform, name string) string {
+func unitFile(platform, name string) string {
 	switch platform {
 	case "unix-systemv":
 		return "/etc/init.d/" + name

@@ -1,0 +1,85 @@
+package setup
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+)
+
+// Starter is the config `offsite init --watch --to` writes at cfgPath:
+// every backup appearing in watch is copied to the folder to (a USB disk
+// or network share), the state folder beside the config.
+func Starter(cfgPath, watch, to, name string) string {
+	w, _ := filepath.Abs(watch)
+	t, _ := filepath.Abs(to)
+	return fmt.Sprintf(`# offsite config: see config.example.yaml for every key.
+state_dir: %s
+
+watches:
+  - name: %s
+    path: %s
+    settle: 5s            # a file must be unchanged this long before it is sent
+    expect_every: 26h     # alert when no new backup arrives within this window
+    destinations: [copy]
+
+destinations:
+  - name: copy
+    type: local
+    path: %s
+
+# notify:
+#   - url: smtp://user:${SMTP_PASSWORD}@mail.example.com:587/?from=shop@example.com&to=owner@example.com
+#     on: [failure, missed, report]
+`, quote(filepath.Join(filepath.Dir(mustAbs(cfgPath)), "offsite-state")), name, quote(w), quote(t))
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// WriteNew creates path (0600) with body, never replacing a file that is
+// there, even one that appeared since the caller looked.
+func WriteNew(path, body string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists; edit it, or pass -c NEWFILE", path)
+		}
+		return fmt.Errorf("write the config: %w", err)
+	}
+	if _, err := f.WriteString(body); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// TerminalPrompt is NewPrompt for the program's own input: on a terminal
+// passwords are read without echo; from a pipe each answer is echoed, so
+// the transcript reads like a typed session.
+func TerminalPrompt(in io.Reader, out io.Writer) *Prompt {
+	var secret func() (string, error)
+	echo := true
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		echo = false
+		secret = func() (string, error) {
+			b, err := term.ReadPassword(int(f.Fd()))
+			return string(b), err
+		}
+	}
+	p := NewPrompt(in, out, secret)
+	p.Echo = echo
+	return p
+}
