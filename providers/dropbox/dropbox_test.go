@@ -63,19 +63,24 @@ func TestRateLimitWaitsForRetryAfter(t *testing.T) {
 		if x.status != 429 {
 			continue
 		}
-		// Appends run two at a time: what matters is that none starts
-		// within the second the service asked for.
-		var next time.Duration = -1
+		// Appends run two at a time, so the other one may have passed the
+		// pacer just before the 429 came back and begin a moment after it;
+		// no more than that one may start within the second the service
+		// asked for.
+		early, after := 0, 0
 		for _, y := range hits {
-			if d := y.at.Sub(x.done); d >= 0 && (next < 0 || d < next) {
-				next = d
+			if d := y.at.Sub(x.done); d >= 0 {
+				after++
+				if d < time.Second {
+					early++
+				}
 			}
 		}
-		if next < 0 {
+		if after == 0 {
 			t.Fatal("no request after the 429")
 		}
-		if next < time.Second {
-			t.Errorf("a request began %v after a 429 with Retry-After: 1", next)
+		if early > 1 {
+			t.Errorf("%d requests began within a second of a 429 with Retry-After: 1", early)
 		}
 		if !c.pacer.Until().IsZero() {
 			t.Error("pacer still holding after the upload finished")
