@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	_ "modernc.org/sqlite"
 )
 
@@ -103,4 +105,79 @@ func must(b *testing.B) string {
 		b.Fatal(err)
 	}
 	return public
+}
+
+// BenchmarkZstdSettings compares zstd settings on the till database
+// (OFFSITE_BENCH_DB_MB), compression alone on every core, from memory: the
+// speed (MB/s of the original) and the ratio of each. "stream" is one
+// frame from the streaming encoder, as offsite used before; "frames" are
+// independent frames compressed at once (frameWriter).
+func BenchmarkZstdSettings(b *testing.B) {
+	mb := 64
+	if s := os.Getenv("OFFSITE_BENCH_DB_MB"); s != "" {
+		mb, _ = strconv.Atoi(s)
+	}
+	p := filepath.Join(b.TempDir(), "pos.sqlite")
+	realisticDB(b, p, mb)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	stream := func(level zstd.EncoderLevel) func(io.Writer) error {
+		return func(w io.Writer) error {
+			zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(8<<20),
+				zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(true))
+			if err != nil {
+				return err
+			}
+			if _, err := zw.Write(data); err != nil {
+				return err
+			}
+			return zw.Close()
+		}
+	}
+	frames := func(size int, level zstd.EncoderLevel) func(io.Writer) error {
+		return func(w io.Writer) error {
+			fw, err := newFrameWriter(w, workers, size, level)
+			if err != nil {
+				return err
+			}
+			if _, err := fw.Write(data); err != nil {
+				return err
+			}
+			return fw.Close()
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		encode func(io.Writer) error
+	}{
+		{"stream-8MiB-fastest", stream(zstd.SpeedFastest)},
+		{"stream-8MiB-default", stream(zstd.SpeedDefault)},
+		{"frames-1MiB-fastest", frames(1<<20, zstd.SpeedFastest)},
+		{"frames-2MiB-fastest", frames(2<<20, zstd.SpeedFastest)},
+		{"frames-4MiB-fastest", frames(4<<20, zstd.SpeedFastest)},
+		{"frames-2MiB-default", frames(2<<20, zstd.SpeedDefault)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var n countWriter
+			start := time.Now()
+			for range b.N {
+				n = 0
+				if err := c.encode(&n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(data))*float64(b.N)/1e6/time.Since(start).Seconds(), "MB/s")
+			b.ReportMetric(float64(len(data))/float64(n), "ratio")
+		})
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }

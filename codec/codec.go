@@ -117,14 +117,23 @@ type Result struct {
 	Stored   Sum
 }
 
-// Encoder memory: one zstd window and a few blocks, one age chunk.
-const window = 8 << 20
-
 // Encode reads src to its end and writes its stored form to dst. The
 // stored form of a compressed file ends with a zstd skippable frame that
 // carries the original's size and SHA-256, so a restore can check them
 // from the file alone; `zstd -d` ignores it.
 func Encode(dst io.Writer, src io.Reader, s Spec) (Result, error) {
+	return EncodeChecked(dst, src, s, Sum{})
+}
+
+// ErrChanged: the original read was not the one expected.
+var ErrChanged = errors.New("the original is not the version expected")
+
+// EncodeChecked is Encode that also proves src is the version want names
+// (unless want is zero), from the same pass: when its size or SHA-256
+// differ it returns ErrChanged before the stored form is finished (age's
+// last chunk, zstd's last frame and the trailer are never written), so a
+// stream fed to a destination as it is made is never complete.
+func EncodeChecked(dst io.Writer, src io.Reader, s Spec, want Sum) (Result, error) {
 	var res Result
 	stored := newCounter(dst)
 	var w io.Writer = stored
@@ -141,19 +150,15 @@ func Encode(dst io.Writer, src io.Reader, s Spec) (Result, error) {
 		w = aw
 		closers = append(closers, aw)
 	}
-	var zw *zstd.Encoder
+	var zw *frameWriter
 	if s.Compress {
 		var err error
-		// The fastest level on every core: a backup must leave within its
-		// window on a shop PC, and it compresses about as well.
-		zw, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)), zstd.WithWindowSize(window),
-			zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(true))
-		if err != nil {
+		if zw, err = newFrameWriter(w, min(runtime.GOMAXPROCS(0), 4), frameSize, zstd.SpeedFastest); err != nil {
 			return res, fmt.Errorf("compress: %w", err)
 		}
-		// Frees its goroutines when an error returns early; the error of
-		// the Close that counts is checked below.
-		defer func() { _ = zw.Close() }()
+		// Ends the frames still being compressed when an error returns
+		// early; a finished writer has none.
+		defer zw.abort()
 	}
 	orig := newCounter(io.Discard)
 	var sink io.Writer = w
@@ -164,6 +169,10 @@ func Encode(dst io.Writer, src io.Reader, s Spec) (Result, error) {
 		return res, fmt.Errorf("encode: %w", err)
 	}
 	res.Original = orig.sum()
+	if !want.IsZero() && res.Original != want {
+		return res, fmt.Errorf("encode: read %d bytes with SHA-256 %s, want %d bytes with %s: %w",
+			res.Original.Size, res.Original.SHA256, want.Size, want.SHA256, ErrChanged)
+	}
 	if zw != nil {
 		if err := zw.Close(); err != nil {
 			return res, fmt.Errorf("compress: %w", err)

@@ -26,6 +26,9 @@ const (
 // resume after a restart) sends those same bytes, since age output
 // differs on every run. The service's hash is checked against them.
 func (d *Daemon) uploadStored(ctx context.Context, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
+	if s, ok := providers.StreamerOf(dst.Provider); ok {
+		return d.streamStored(ctx, s, dst, w, j)
+	}
 	sp := d.o.Spool
 	if sp == nil {
 		return providers.RemoteFile{}, errors.New("no spool folder configured for compressed or encrypted uploads")
@@ -92,18 +95,11 @@ func (d *Daemon) makeStored(ctx context.Context, dst *Destination, w Watch, j *q
 	if err != nil {
 		return nil, providers.Hashes{}, err
 	}
-	src, err := openSource(w.Path, j.Version.Rel)
-	if err != nil {
-		return nil, providers.Hashes{}, sourceError(filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel)), err)
-	}
-	defer src.Close()
-	st, err := src.Stat()
+	src, err := openVersion(w, j)
 	if err != nil {
 		return nil, providers.Hashes{}, err
 	}
-	if !sameFile(st, j.Version) {
-		return nil, providers.Hashes{}, errSuperseded
-	}
+	defer src.Close()
 	sp := d.o.Spool
 	var svc hash.Hash
 	var also []io.Writer
@@ -145,6 +141,105 @@ func (d *Daemon) makeStored(ctx context.Context, dst *Destination, w Watch, j *q
 	}
 	f, err := sp.Open(j.ID, j.Form)
 	return f, hs, err
+}
+
+// openVersion opens the job's source, if it still looks like the queued
+// version (its content is proven while it is read).
+func openVersion(w Watch, j *queue.Job) (*os.File, error) {
+	src, err := openSource(w.Path, j.Version.Rel)
+	if err != nil {
+		return nil, sourceError(filepath.Join(w.Path, filepath.FromSlash(j.Version.Rel)), err)
+	}
+	st, err := src.Stat()
+	if err == nil && !sameFile(st, j.Version) {
+		err = errSuperseded
+	}
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+// errPutEnded is what the encoder meets when the destination stopped
+// reading the stream (its own error says why).
+var errPutEnded = errors.New("the destination stopped reading")
+
+// streamStored sends a job's stored form to a destination that takes
+// streams (a local folder: a temp file renamed into place is atomic
+// without a session): it is encoded straight into the destination, with
+// no copy in the spool and no free space needed there. The original is
+// proven to be the queued version in the same pass; if it is not, the
+// stream is cut before its end and nothing lands. The stored form's size
+// and SHA-256 are recorded once the destination holds it and its hash
+// matched what was sent.
+func (d *Daemon) streamStored(ctx context.Context, s providers.Streamer, dst *Destination, w Watch, j *queue.Job) (providers.RemoteFile, error) {
+	spec, err := jobSpec(dst, j)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	src, err := openVersion(w, j)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	defer src.Close()
+	// A copy an earlier attempt spooled (before this destination took
+	// streams) is not sent: a stream is made afresh each time.
+	d.dropSpool(j)
+	pr, pw := io.Pipe()
+	type encoded struct {
+		res codec.Result
+		err error
+	}
+	done := make(chan encoded, 1)
+	go func() {
+		res, err := codec.EncodeChecked(pw, src, spec, codec.Sum{Size: j.Version.Size, SHA256: j.Version.SHA256})
+		pw.CloseWithError(err) // nil: the stream ends with io.EOF
+		done <- encoded{res, err}
+	}()
+	// No session to save: a stream is never resumed.
+	opts := providers.PutOptions{ModTime: j.Version.ModTime}
+	var body io.Reader = pr
+	if dst.Body != nil {
+		body = dst.Body(ctx, providers.Unseekable(pr))
+	}
+	rf, err := s.PutStream(ctx, j.RemotePath, body, opts)
+	pr.CloseWithError(errPutEnded) // unblocks the encoder if the destination gave up early
+	enc := <-done
+	switch {
+	case errors.Is(enc.err, codec.ErrChanged):
+		if err == nil {
+			// Cannot happen (the stream was cut before its end), but a
+			// changed source must never count as this version.
+			_ = dst.Provider.Delete(context.WithoutCancel(ctx), j.RemotePath)
+		}
+		return providers.RemoteFile{}, errSuperseded
+	case err != nil && enc.err != nil && errors.Is(err, enc.err) && ctx.Err() == nil:
+		// The destination stopped because the encoder did (the backup
+		// could not be read): that is the cause to report.
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "check that the backup can be read",
+			"make the %s copy of %s: %w", codecWords(j.Form), j.Version.Rel, enc.err)
+	case err != nil:
+		return providers.RemoteFile{}, err
+	case enc.err != nil:
+		// The destination took a stream that did not end well; it is
+		// not this version.
+		_ = dst.Provider.Delete(context.WithoutCancel(ctx), j.RemotePath)
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "",
+			"make the %s copy of %s: %w", codecWords(j.Form), j.Version.Rel, enc.err)
+	}
+	res := enc.res
+	recipients := spec.Recipients
+	if spec.Passphrase != "" {
+		recipients = []string{"passphrase"}
+	}
+	if err := d.store.SetStored(context.WithoutCancel(ctx), j.ID, res.Stored.Size, res.Stored.SHA256, recipients); err != nil {
+		// Unrecorded, it is not counted; the next attempt makes it again.
+		_ = dst.Provider.Delete(context.WithoutCancel(ctx), j.RemotePath)
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "", "%w", err)
+	}
+	j.StoredSize, j.StoredSHA256, j.Recipients = res.Stored.Size, res.Stored.SHA256, recipients
+	return rf, nil
 }
 
 // jobSpec is how the job is encoded: the form fixed when it was queued,

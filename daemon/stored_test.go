@@ -6,16 +6,22 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
 	"github.com/offsite-backup/offsite/codec"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/providers/local"
+	"github.com/offsite-backup/offsite/providers/retry"
 	"github.com/offsite-backup/offsite/queue"
 	"github.com/offsite-backup/offsite/spool"
 )
@@ -183,5 +189,135 @@ func TestPlainJobBroughtBackAfterEncryptIsSentEncrypted(t *testing.T) {
 	jobs, _ = f.store.Jobs(ctx, queue.Filter{})
 	if j := jobs[0]; j.State != queue.Done || j.Form != ".age" || j.RemotePath != "pos/day.bak.age" || j.Attempts != 0 {
 		t.Fatalf("job %+v", j)
+	}
+}
+
+// streamingLocal is the local adapter seen as a destination that takes
+// streams; during a stream, after its first bytes, it calls during.
+type streamingLocal struct {
+	*local.Client
+	during func()
+}
+
+func (s *streamingLocal) PutStream(ctx context.Context, p string, r io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(r, first); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	if s.during != nil {
+		s.during()
+	}
+	return s.Client.PutStream(ctx, p, io.MultiReader(bytes.NewReader(first), r), o)
+}
+
+// streamed makes the fixture's destination one that takes streams, as the
+// app's stack over a local folder is.
+func (f *fixture) streamed(during func()) {
+	f.d.o.Destinations[0].Provider = retry.New(&streamingLocal{Client: local.New(local.Config{Root: f.dst}), during: during},
+		retry.Policy{Initial: time.Millisecond, Attempts: 1}, nil)
+}
+
+func TestStreamedUploadWritesNoSpoolCopy(t *testing.T) {
+	f := newFixture(t, func(int) error { return nil })
+	id, dir := f.encrypted(t, ".zst.age")
+	// A spool that is looked at would be the wrong path.
+	f.d.o.Spool.WithFreeSpace(func(string) (int64, error) {
+		t.Error("the spool's free space was checked for a streamed upload")
+		return 1 << 40, nil
+	})
+	f.streamed(func() {
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("spool folder while streaming: %v, want none", spoolFiles(t, dir))
+		}
+	})
+	data := bytes.Repeat([]byte("2026-11-23;kassa 1;19.99\n"), 40000)
+	f.add(t, "day.bak", data)
+	if err := f.d.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := os.ReadFile(filepath.Join(f.dst, "pos", "day.bak.zst.age"))
+	if err != nil {
+		t.Fatalf("stored name: %v", err)
+	}
+	var out bytes.Buffer
+	if _, err := codec.Decode(&out, bytes.NewReader(stored), "day.bak.zst.age", codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Fatal("restored bytes differ")
+	}
+	jobs, _ := f.store.Jobs(context.Background(), queue.Filter{})
+	j := jobs[0]
+	if j.State != queue.Done || j.StoredSHA256 != sha(stored) || j.StoredSize != int64(len(stored)) || j.RemoteHash != sha(stored) {
+		t.Fatalf("job %+v: want the stored form's size and hash recorded", j)
+	}
+	if len(j.Recipients) != 1 || j.Recipients[0] != id.Recipient().String() {
+		t.Fatalf("recipients %q", j.Recipients)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("spool folder after the upload: %v, want none", spoolFiles(t, dir))
+	}
+}
+
+// A backup rewritten in place while it is encoded (same size, and after
+// the checks of its size and time before the upload) must not land as
+// this version: the stream is cut before its end.
+func TestSourceChangedWhileStreamingLeavesNoCopy(t *testing.T) {
+	for _, form := range []string{".zst.age", ".age"} {
+		t.Run(form, func(t *testing.T) {
+			f := newFixture(t, func(int) error { return nil })
+			_, dir := f.encrypted(t, form)
+			data := make([]byte, 16<<20)
+			rand.NewChaCha8([32]byte{1}).Read(data)
+			src := filepath.Join(f.src, "day.bak")
+			changed := false
+			f.streamed(func() {
+				// Far beyond what the encoder has read yet.
+				w, err := os.OpenFile(src, os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = w.WriteAt([]byte("rewritten"), int64(len(data)-100))
+				w.Close()
+				changed = err == nil
+			})
+			f.add(t, "day.bak", data)
+			f.d.Drain(context.Background())
+			if !changed {
+				t.Fatal("the source was not changed during the stream")
+			}
+			if st := f.states(t); st[queue.Superseded] != 1 || st[queue.Done] != 0 {
+				t.Fatalf("states %v, want superseded", st)
+			}
+			if left, _ := os.ReadDir(filepath.Join(f.dst, "pos")); len(left) != 0 {
+				t.Fatalf("destination holds %v for a version that changed while it was read", left)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("spool folder: %v, want none", spoolFiles(t, dir))
+			}
+		})
+	}
+}
+
+// The queue's own rule still holds before the stream starts: a version
+// rewritten after it was queued is superseded, and nothing is written.
+func TestRewrittenSourceIsNotStreamed(t *testing.T) {
+	f := newFixture(t, func(int) error { return nil })
+	f.encrypted(t, ".zst.age")
+	streamed := false
+	f.streamed(func() { streamed = true })
+	f.add(t, "day.bak", []byte("first"))
+	if err := os.WriteFile(filepath.Join(f.src, "day.bak"), []byte("secnd"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.d.Drain(context.Background())
+	if st := f.states(t); st[queue.Superseded] != 1 {
+		t.Fatalf("states %v, want superseded", st)
+	}
+	if left, _ := os.ReadDir(filepath.Join(f.dst, "pos")); len(left) != 0 {
+		t.Fatalf("destination holds %v", left)
+	}
+	if streamed {
+		t.Fatal("a superseded version was streamed")
 	}
 }

@@ -9,6 +9,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 )
@@ -101,4 +102,58 @@ type ReaderAhead interface {
 // Closer is implemented by providers that hold resources.
 type Closer interface {
 	Close() error
+}
+
+// Streamer is implemented by providers that can store a body of unknown
+// length while it is being made: each write lands atomically on its own
+// (a temp file synced and renamed into place) and needs no resumable
+// session, so nothing has to be kept to send again. A compressed or
+// encrypted copy then goes straight to the destination as it is encoded,
+// instead of into the spool first.
+type Streamer interface {
+	// PutStream stores what r yields, up to io.EOF, at path, replacing
+	// what is there, as Put does. r is read once, in order. When a Read
+	// fails (the producer gave up, for instance because the source
+	// changed) nothing new is visible at path and the error is returned.
+	// o.Hash, o.Parts and o.Session are ignored: a stream's hash is known
+	// only at its end, and it cannot be resumed.
+	PutStream(ctx context.Context, path string, r io.Reader, o PutOptions) (RemoteFile, error)
+}
+
+// StreamerOf returns p's Streamer when every layer of p (each wrapper,
+// see As) passes streams on and the adapter beneath takes them: a stream
+// must meet each wrapper's limits and checks, never slip past one that
+// knows only Put.
+func StreamerOf(p Provider) (Streamer, bool) {
+	top, ok := p.(Streamer)
+	if !ok {
+		return nil, false
+	}
+	for {
+		if _, ok := p.(Streamer); !ok {
+			return nil, false
+		}
+		u, wraps := p.(interface{ Unwrap() Provider })
+		if !wraps {
+			return top, true
+		}
+		if p = u.Unwrap(); p == nil {
+			return nil, false // a wrapper whose adapter is not built yet
+		}
+	}
+}
+
+// ErrNoStream is what a wrapper's PutStream answers when nothing beneath
+// it takes streams (StreamerOf said no).
+var ErrNoStream = Errorf(Permanent, "", "", "this destination cannot take a stream; send the file with Put")
+
+// Unseekable lets a stream pass where an io.ReadSeeker is expected (rate
+// limits, gates): reads pass through; any Seek fails, as a stream is
+// read once.
+func Unseekable(r io.Reader) io.ReadSeeker { return unseekable{r} }
+
+type unseekable struct{ io.Reader }
+
+func (unseekable) Seek(int64, int) (int64, error) {
+	return 0, errors.New("a stream cannot be rewound")
 }

@@ -78,6 +78,21 @@ func (l *lazy) Put(ctx context.Context, path string, r io.ReadSeeker, size int64
 	return rf, l.check(err)
 }
 
+var _ providers.Streamer = (*lazy)(nil)
+
+func (l *lazy) PutStream(ctx context.Context, path string, r io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	s, ok := providers.StreamerOf(p)
+	if !ok {
+		return providers.RemoteFile{}, providers.ErrNoStream
+	}
+	rf, err := s.PutStream(ctx, path, r, o)
+	return rf, l.check(err)
+}
+
 func (l *lazy) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
 	p, err := l.get(ctx)
 	if err != nil {

@@ -139,6 +139,20 @@ func (g *guarded) Put(ctx context.Context, path string, r io.ReadSeeker, size in
 	return g.Provider.Put(ctx, path, body, size, o)
 }
 
+var _ providers.Streamer = (*guarded)(nil)
+
+// PutStream applies the window and the bandwidth limits to a stream. Its
+// size is known only at its end, so there is no quota check before it: a
+// destination that fills up fails the write (Fatal, quota) instead.
+func (g *guarded) PutStream(ctx context.Context, path string, r io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
+	s, ok := providers.StreamerOf(g.Provider)
+	if !ok {
+		return providers.RemoteFile{}, providers.ErrNoStream
+	}
+	body := throttle.GateReader(ctx, throttle.NewReader(ctx, providers.Unseekable(r), g.limiters...), g.open(), windowPoll)
+	return s.PutStream(ctx, path, body, o)
+}
+
 // Quota and Close pass through: embedding does not promote the optional
 // interfaces, and the retry decorator above looks for them.
 func (g *guarded) Quota(ctx context.Context) (used, total int64, err error) {

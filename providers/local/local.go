@@ -193,8 +193,22 @@ func (c *Client) createTemp(root *os.Root, dir string) (*os.File, string, error)
 	return nil, "", fmt.Errorf("no free temp name in %s", dir)
 }
 
+var _ providers.Streamer = (*Client)(nil)
+
 // Put writes size bytes from r to path through a synced temp file and a rename.
 func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
+	return c.put(ctx, p, r, size, o)
+}
+
+// PutStream writes r, to its end, to path the same way: the temp file and
+// the rename already make the write atomic, so a stream needs nothing kept
+// to send again. A failed Read of r leaves only the temp file, removed.
+func (c *Client) PutStream(ctx context.Context, p string, r io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
+	return c.put(ctx, p, r, -1, o)
+}
+
+// put writes r to p; size < 0 reads r to its end.
+func (c *Client) put(ctx context.Context, p string, r io.Reader, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
 	if err := c.checkRoot(); err != nil {
 		return providers.RemoteFile{}, err
 	}
@@ -231,7 +245,16 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	}()
 	h := sha256.New()
 	w := io.MultiWriter(f, h)
-	var src io.Reader = io.LimitReader(r, size)
+	src := r
+	if size >= 0 {
+		src = io.LimitReader(r, size)
+	}
+	var read *readErr
+	if size < 0 {
+		// A stream's producer failing is its own error, not the disk's.
+		read = &readErr{r: src}
+		src = read
+	}
 	if ctx.Done() != nil {
 		src = &ctxReader{ctx: ctx, r: src}
 	}
@@ -244,9 +267,12 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 		if ctx.Err() != nil {
 			return providers.RemoteFile{}, ctx.Err()
 		}
+		if read != nil && read.err != nil {
+			return providers.RemoteFile{}, fmt.Errorf("write %s: %w", cleanRel(p), read.err)
+		}
 		return providers.RemoteFile{}, c.classify("write", err)
 	}
-	if n != size {
+	if size >= 0 && n != size {
 		return providers.RemoteFile{}, providers.Errorf(providers.Permanent, providers.ReasonSourceGone,
 			"the file shrank while it was read; it will be picked up again once it is stable",
 			"short read: got %d of %d bytes", n, size)
@@ -477,6 +503,20 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// readErr keeps the error of its reader's last failed Read.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 type progressReader struct {

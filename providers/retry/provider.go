@@ -103,6 +103,36 @@ func (r *Provider) Put(ctx context.Context, path string, body io.ReadSeeker, siz
 	return out, err
 }
 
+var _ providers.Streamer = (*Provider)(nil)
+
+// PutStream sends a stream in one attempt: it cannot be rewound, so the
+// queue tries the job again later instead. Its bytes are hashed as they
+// pass and checked against what the service stored, as Put's are.
+func (r *Provider) PutStream(ctx context.Context, path string, body io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
+	s, ok := providers.StreamerOf(r.p)
+	if !ok {
+		return providers.RemoteFile{}, providers.ErrNoStream
+	}
+	kind := r.p.HashKind()
+	h, err := providers.NewHash(kind)
+	if err != nil {
+		return providers.RemoteFile{}, err
+	}
+	if err := r.pacer.Wait(ctx); err != nil {
+		return providers.RemoteFile{}, err
+	}
+	rf, err := s.PutStream(ctx, path, io.TeeReader(body, h), o)
+	if err != nil {
+		return rf, err
+	}
+	if want := providers.EncodeHash(kind, h.Sum(nil)); !providers.SameHash(kind, want, rf.Hash) {
+		_ = r.p.Delete(ctx, path)
+		return providers.RemoteFile{}, providers.Errorf(providers.Temporary, providers.ReasonChecksum, "",
+			"checksum mismatch for %s: sent %s %s, service stored %q", path, kind, want, rf.Hash)
+	}
+	return rf, nil
+}
+
 // readAheadBlock is the read-ahead's block: two are read ahead at most,
 // a chunk of the adapters' default sizes (8–10 MiB).
 const readAheadBlock = 5 << 20
