@@ -111,6 +111,23 @@ func (s *Store) RecordTestRestores(ctx context.Context, tested []TestRestore) er
 	return tx.Commit()
 }
 
+// RecordLost notes copies found gone from their destination for good
+// (deleted there, and no longer in the watched folder to send again) as
+// failed checks, kept like a failed test restore: status shows them and
+// retention waits, until a newer copy of the file is there or a test
+// passes. The newest test restore is left as it was.
+func (s *Store) RecordLost(ctx context.Context, lost []TestRestore) error {
+	for _, t := range lost {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO restore_failures(destination, remote_path, error, at) VALUES(?,?,?,?)
+			ON CONFLICT(destination, remote_path) DO UPDATE SET error=excluded.error, at=excluded.at`,
+			t.Destination, t.Remote, t.Error, t.At.UnixNano())
+		if err != nil {
+			return fmt.Errorf("record the lost copy %s at %s: %w", t.Remote, t.Destination, err)
+		}
+	}
+	return nil
+}
+
 // RestoreFailures returns the copies whose last test restore failed:
 // destination → remote path → error.
 func (s *Store) RestoreFailures(ctx context.Context) (map[string]map[string]string, error) {

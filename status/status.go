@@ -233,8 +233,9 @@ func (s *Status) Health() []Concern {
 		}
 		if d.RestoreFailed > 0 {
 			out = append(out, Concern{Subject: subject, Reason: "restore_failed",
-				Message: fmt.Sprintf("%d stored backup(s) at %s failed their test restore; one: %s", d.RestoreFailed, d.Name, d.RestoreError),
-				Fix:     fmt.Sprintf("run `offsite verify --restore %s --repair` to upload them again from the watched folder; restore from another destination meanwhile", d.Name)})
+				Message: fmt.Sprintf("%d stored backup(s) at %s failed their test restore or are gone from it; one: %s", d.RestoreFailed, d.Name, d.RestoreError),
+				Fix: fmt.Sprintf("run `offsite verify --restore %s --repair` to upload them again from the watched folder; one the folder no longer holds clears once the next backup's copy is there; "+
+					"restore from another destination meanwhile", d.Name)})
 		}
 		if d.GivenUp > 0 {
 			msg := fmt.Sprintf("%d upload(s) to %s were given up: they cannot succeed as they are", d.GivenUp, d.Name)

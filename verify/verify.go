@@ -78,24 +78,22 @@ func (v *Verifier) All(ctx context.Context, w io.Writer, repair bool) (Result, e
 			r.Unchecked++
 			continue
 		}
-		rf, err := p.Stat(ctx, j.RemotePath)
-		var why string
+		rf, why, err := Check(ctx, p, j)
 		switch {
-		case errors.Is(err, providers.ErrNotFound):
-			why = "missing at the destination"
-			fmt.Fprintf(w, "✗ %s:%s: %s\n", j.Destination, j.RemotePath, why)
 		case err != nil:
 			// Not known to be gone: nothing to repair, only to report.
 			fmt.Fprintf(w, "✗ %s:%s: could not check: %s\n", j.Destination, termsafe.Quote(j.RemotePath), termsafe.Quote(err.Error()))
 			r.Bad++
 			r.Unchecked++
 			continue
-		case rf.Size != storedSize(j) || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
-			why = "changed at the destination since upload"
-			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, storedSize(j), j.RemoteHash)
-		default:
+		case why == "":
 			r.OK++
 			continue
+		}
+		if why == Missing {
+			fmt.Fprintf(w, "✗ %s:%s: %s\n", j.Destination, termsafe.Quote(j.RemotePath), why)
+		} else {
+			fmt.Fprintf(w, "✗ %s:%s: changed since upload (size %d, hash %s; uploaded %d, %s)\n", j.Destination, termsafe.Quote(j.RemotePath), rf.Size, rf.Hash, storedSize(j), j.RemoteHash)
 		}
 		r.Bad++
 		if !repair {
@@ -123,6 +121,28 @@ func (v *Verifier) All(ctx context.Context, w io.Writer, repair bool) (Result, e
 		fmt.Fprintln(w, "run `offsite verify --repair` to upload the missing or changed ones again")
 	}
 	return r, nil
+}
+
+// What Check finds wrong with a copy.
+const (
+	Missing = "missing at the destination"
+	Changed = "changed at the destination since upload"
+)
+
+// Check asks p whether j's copy is still there as it was uploaded: why is
+// "" when it is, else Missing or Changed (rf is what the service holds);
+// err is set when the destination could not be asked.
+func Check(ctx context.Context, p providers.Provider, j *queue.Job) (rf providers.RemoteFile, why string, err error) {
+	rf, err = p.Stat(ctx, j.RemotePath)
+	switch {
+	case errors.Is(err, providers.ErrNotFound):
+		return rf, Missing, nil
+	case err != nil:
+		return rf, "", err
+	case rf.Size != storedSize(j) || (j.RemoteHash != "" && rf.Hash != "" && !providers.SameHash(p.HashKind(), rf.Hash, j.RemoteHash)):
+		return rf, Changed, nil
+	}
+	return rf, "", nil
 }
 
 // storedSize is the size of what was sent for j: its stored form's, when

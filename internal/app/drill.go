@@ -61,6 +61,15 @@ func (a *App) drillRunner(p *pipeline) *drill.Runner {
 		Readable: a.readable, Open: a.opener(nil), Notifier: p.notifier, Log: a.Log}
 }
 
+// presence is the daemon's daily look at the newest copies at each cloud
+// destination, alerting through p's notifier.
+func (a *App) presence(p *pipeline) *verify.Presence {
+	return &verify.Presence{V: a.verifier(), Every: 24 * time.Hour, Recent: 35 * 24 * time.Hour, Limit: 300, Notifier: p.notifier,
+		Checks: func(dest string) bool {
+			return a.Cfg.Destination(dest) != nil && a.cannot(dest, "verified") == nil && !a.isLocal(dest)
+		}}
+}
+
 // drillNotes are the weekly report's lines about test restores.
 func (a *App) drillNotes(ctx context.Context, now time.Time) []string {
 	notes, err := drill.Notes(ctx, a.Store, now)

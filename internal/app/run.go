@@ -189,6 +189,7 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	wg.Go(func() { a.monitorFor(p).Run(ctx) })
 	wg.Go(func() { a.drillRunner(p).Loop(ctx) })
+	wg.Go(func() { a.presence(p).Loop(ctx) })
 	wg.Go(func() { a.RunSchedules(ctx, p, time.Now) })
 	if a.Cfg.HTTP != "" {
 		srv := &http.Server{Addr: a.Cfg.HTTP, Handler: a.httpHandler(p), ReadHeaderTimeout: 10 * time.Second}

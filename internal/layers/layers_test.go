@@ -42,7 +42,7 @@ func TestLayers(t *testing.T) {
 		// the Provider interface and the queue they are handed; the daemon
 		// and the adapters are the wiring's business.
 		{mod + "drill", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config"}, adapters...)},
-		{mod + "verify", append([]string{mod + "daemon", mod + "watcher", mod + "notify", mod + "internal/app", mod + "config"}, adapters...)},
+		{mod + "verify", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config"}, adapters...)},
 		{mod + "check", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
 		// The service manager and the init questions are handed the steps
 		// they run; they open no queue and no destination themselves.
