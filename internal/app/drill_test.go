@@ -11,6 +11,7 @@ import (
 
 	"github.com/offsite-backup/offsite/internal/fakecloud"
 	"github.com/offsite-backup/offsite/notify"
+	"github.com/offsite-backup/offsite/verify"
 )
 
 func TestVerifyRestoreChecksEveryStoredForm(t *testing.T) {
@@ -251,5 +252,44 @@ func TestCheckKeysSaysWhetherAnIdentityOpensTheUploads(t *testing.T) {
 	os.WriteFile(notKey, []byte("hello"), 0o600)
 	if n := e.a.CheckKeys(&out, []string{notKey}); n == 0 || !strings.Contains(out.String(), "is not an age identity file") {
 		t.Fatalf("not a key file: %d problems\n%s", n, out.String())
+	}
+}
+
+// TestCopyDeletedAtTheCloudIsSentAgain: the daemon's daily look finds the
+// newest copy deleted at a cloud destination and sends it again; a local
+// folder's copy is left to verify (its disk may be one of several).
+func TestCopyDeletedAtTheCloudIsSentAgain(t *testing.T) {
+	e := newStoredEnvOf(t, []string{"gdrive", "local"}, forms[:1])
+	os.WriteFile(filepath.Join(e.watch, "day.bak"), backupBytes(300<<10, 6), 0o644)
+	ctx := context.Background()
+	if err := e.a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{"gdrive-plain", "local-plain"} {
+		p, err := e.a.providerByName(ctx, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Delete(ctx, "pos/day.bak"); err != nil {
+			t.Fatalf("delete at %s: %v", dest, err)
+		}
+	}
+	pl, err := e.a.pipeline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.a.presence(pl).Check(ctx, time.Now())
+	if err != nil || c != (verify.Checked{Requeued: 1}) {
+		t.Fatalf("check: %+v %v", c, err)
+	}
+	if err := e.a.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.a.providerByName(ctx, "gdrive-plain")
+	if _, err := p.Stat(ctx, "pos/day.bak"); err != nil {
+		t.Fatalf("not sent again: %v", err)
+	}
+	if c, err := e.a.presence(pl).Check(ctx, time.Now()); err != nil || c != (verify.Checked{OK: 1}) {
+		t.Fatalf("check after: %+v %v", c, err)
 	}
 }
