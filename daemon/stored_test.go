@@ -72,21 +72,7 @@ func TestEncryptedUploadSendsTheStoredForm(t *testing.T) {
 	if bytes.Contains(stored, data[:100]) {
 		t.Fatal("plaintext reached the destination")
 	}
-	var out bytes.Buffer
-	if _, err := codec.Decode(&out, bytes.NewReader(stored), "day.bak.zst.age", codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), data) {
-		t.Fatal("restored bytes differ")
-	}
-	jobs, _ := f.store.Jobs(context.Background(), queue.Filter{})
-	j := jobs[0]
-	if j.State != queue.Done || j.StoredSHA256 != sha(stored) || j.StoredSize != int64(len(stored)) || j.RemoteHash != sha(stored) {
-		t.Fatalf("job %+v: want the stored form's size and hash recorded", j)
-	}
-	if len(j.Recipients) != 1 || j.Recipients[0] != id.Recipient().String() {
-		t.Fatalf("recipients %q", j.Recipients)
-	}
+	f.checkStored(t, id, data, stored)
 	if left := spoolFiles(t, dir); len(left) != 0 {
 		t.Fatalf("spool not emptied after the upload: %v", left)
 	}
@@ -239,21 +225,7 @@ func TestStreamedUploadWritesNoSpoolCopy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stored name: %v", err)
 	}
-	var out bytes.Buffer
-	if _, err := codec.Decode(&out, bytes.NewReader(stored), "day.bak.zst.age", codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), data) {
-		t.Fatal("restored bytes differ")
-	}
-	jobs, _ := f.store.Jobs(context.Background(), queue.Filter{})
-	j := jobs[0]
-	if j.State != queue.Done || j.StoredSHA256 != sha(stored) || j.StoredSize != int64(len(stored)) || j.RemoteHash != sha(stored) {
-		t.Fatalf("job %+v: want the stored form's size and hash recorded", j)
-	}
-	if len(j.Recipients) != 1 || j.Recipients[0] != id.Recipient().String() {
-		t.Fatalf("recipients %q", j.Recipients)
-	}
+	f.checkStored(t, id, data, stored)
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("spool folder after the upload: %v, want none", spoolFiles(t, dir))
 	}
@@ -319,5 +291,26 @@ func TestRewrittenSourceIsNotStreamed(t *testing.T) {
 	}
 	if streamed {
 		t.Fatal("a superseded version was streamed")
+	}
+}
+
+// checkStored: the stored copy decodes with id to data, and the job
+// records its size, hash and recipients.
+func (f *fixture) checkStored(t *testing.T, id *age.X25519Identity, data, stored []byte) {
+	t.Helper()
+	var out bytes.Buffer
+	if _, err := codec.Decode(&out, bytes.NewReader(stored), "day.bak.zst.age", codec.Keys{Identities: []age.Identity{id}}, codec.Sum{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Fatal("restored bytes differ")
+	}
+	jobs, _ := f.store.Jobs(context.Background(), queue.Filter{})
+	j := jobs[0]
+	if j.State != queue.Done || j.StoredSHA256 != sha(stored) || j.StoredSize != int64(len(stored)) || j.RemoteHash != sha(stored) {
+		t.Fatalf("job %+v: want the stored form's size and hash recorded", j)
+	}
+	if len(j.Recipients) != 1 || j.Recipients[0] != id.Recipient().String() {
+		t.Fatalf("recipients %q", j.Recipients)
 	}
 }
