@@ -4,23 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/offsite-backup/offsite/internal/units"
 )
 
 // HumanBytes uses 1024-based units labelled as `offsite status` labels
 // them (KiB, MiB, ...), so a report and the status agree.
-func HumanBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", f), ".0") + " " + units[i]
-}
+func HumanBytes(n int64) string { return units.Bytes(n) }
 
 // humanDuration says "2 days 3 hours", "26 hours", "45 minutes", "12 seconds":
 // the two largest units, which is all a person wants to know.

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/offsite-backup/offsite/codec"
+	"github.com/offsite-backup/offsite/internal/units"
 )
 
 // ErrNoSpace: the state folder's disk cannot hold the stored form.
@@ -63,7 +64,7 @@ func (d *Dir) Make(id int64, suffix string, src io.Reader, size int64, spec code
 	}
 	if free, err := d.free(d.path); err == nil && free < Need(size) {
 		return codec.Result{}, fmt.Errorf("%w: %s needs about %s, %s has %s free", ErrNoSpace,
-			human(size), human(Need(size)), d.path, human(free))
+			units.Bytes(size), units.Bytes(Need(size)), d.path, units.Bytes(free))
 	}
 	final := d.Path(id, suffix)
 	tmp := final + ".part"
@@ -105,7 +106,7 @@ func (d *Dir) Scratch(src io.Reader, size int64, spec codec.Spec) (*os.File, cod
 	}
 	if free, err := d.free(d.path); err == nil && free < Need(size) {
 		return nil, codec.Result{}, fmt.Errorf("%w: %s needs about %s, %s has %s free", ErrNoSpace,
-			human(size), human(Need(size)), d.path, human(free))
+			units.Bytes(size), units.Bytes(Need(size)), d.path, units.Bytes(free))
 	}
 	f, err := os.CreateTemp(d.path, scratchPrefix+"*")
 	if err != nil {
@@ -194,17 +195,4 @@ func parse(name string) (id int64, partial bool) {
 		return 0, false
 	}
 	return id, strings.HasSuffix(name, ".part")
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

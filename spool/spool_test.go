@@ -46,7 +46,7 @@ func TestMakeRefusesWhenTheDiskIsTooSmall(t *testing.T) {
 	d := New(filepath.Join(t.TempDir(), "spool"))
 	d.free = func(string) (int64, error) { return 10 << 20, nil }
 	_, err := d.Make(1, ".age", strings.NewReader("x"), 1<<30, codec.Spec{Compress: true})
-	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "1.0 GiB") {
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "1 GiB") {
 		t.Fatalf("got %v, want ErrNoSpace naming the size", err)
 	}
 	if ids := d.IDs(); len(ids) != 0 {

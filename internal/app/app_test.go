@@ -46,32 +46,6 @@ func TestQueueOutboxKeepsTheOutboxContract(t *testing.T) {
 	})
 }
 
-// TestLazyDestinationPicksUpALaterLogin: a cloud destination with no login
-// fails Fatal/auth, and works once a token appears, without a restart.
-func TestLazyDestinationPicksUpALaterLogin(t *testing.T) {
-	token := filepath.Join(t.TempDir(), "tok")
-	builds := 0
-	l := &lazy{kind: providers.SHA256, build: func(context.Context) (providers.Provider, error) {
-		builds++
-		if _, err := os.Stat(token); err != nil {
-			return nil, providers.Errorf(providers.Fatal, providers.ReasonAuth, "run `offsite auth cloud`", "not logged in")
-		}
-		return memProvider{}, nil
-	}}
-	_, err := l.Stat(context.Background(), "x")
-	if providers.KindOf(err) != providers.Fatal || providers.ReasonOf(err) != providers.ReasonAuth {
-		t.Fatalf("before login: %v", err)
-	}
-	os.WriteFile(token, []byte("{}"), 0o600)
-	l.lastTry = time.Time{} // past the rebuild back-off
-	if _, err := l.Stat(context.Background(), "x"); err != nil {
-		t.Fatalf("after login: %v", err)
-	}
-	if builds != 2 {
-		t.Fatalf("built %d times", builds)
-	}
-}
-
 type memProvider struct{}
 
 func (memProvider) Put(context.Context, string, io.ReadSeeker, int64, providers.PutOptions) (providers.RemoteFile, error) {

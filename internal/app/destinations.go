@@ -19,6 +19,7 @@ import (
 	"github.com/offsite-backup/offsite/providers/onedrive"
 	"github.com/offsite-backup/offsite/providers/registry"
 	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/providers/stack"
 	"github.com/offsite-backup/offsite/spool"
 )
 
@@ -34,11 +35,11 @@ type destination struct {
 	// lookup is why the type is unknown; the config rejects that, so it
 	// only shows for a config built without validation.
 	lookup error
-	p      *lazy
+	p      *stack.Lazy
 }
 
 // composeAll builds every destination's stack once. Nothing is dialled:
-// the adapter is made on first use (see lazy).
+// the adapter is made on first use (see stack.Lazy).
 func (a *App) composeAll() map[string]*destination {
 	out := make(map[string]*destination, len(a.Cfg.Destinations))
 	for i := range a.Cfg.Destinations {
@@ -54,7 +55,7 @@ func (a *App) composeAll() map[string]*destination {
 // destination's one pacer, and outermost the lazy login. The pacer is
 // made here, once, so every caller of this destination and every rebuild
 // of its adapter after a new login keeps to one Retry-After.
-func (a *App) compose(d *config.Destination, desc registry.Descriptor, lookupErr error) *lazy {
+func (a *App) compose(d *config.Destination, desc registry.Descriptor, lookupErr error) *stack.Lazy {
 	pacer := &retry.Pacer{}
 	call := a.callPolicy(d)
 	build := func(ctx context.Context) (providers.Provider, error) {
@@ -72,9 +73,10 @@ func (a *App) compose(d *config.Destination, desc registry.Descriptor, lookupErr
 		// quota check, the upload window and the bandwidth limits.
 		whole := call
 		whole.Attempts = 2
-		return retry.New(a.guard(p, d, a.bw), whole, pacer), nil
+		limits := stack.Limits{Limiters: a.limiters(d, a.bw), Window: a.uploadWindow(d), Log: a.Log}
+		return retry.New(stack.Guard(p, limits), whole, pacer), nil
 	}
-	return &lazy{kind: desc.Hash, build: build}
+	return stack.NewLazy(desc.Hash, build)
 }
 
 // callPolicy is the seconds-scale retry of one call or chunk, inside the
@@ -125,7 +127,7 @@ type sweeper interface {
 }
 
 // Destinations hands the daemon every configured destination. Cloud
-// adapters are built on first use (see lazy): one that cannot log in yet
+// adapters are built on first use (see stack.Lazy): one that cannot log in yet
 // holds its own jobs while the other destinations keep working.
 func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
 	var out []*daemon.Destination
@@ -135,7 +137,7 @@ func (a *App) Destinations(ctx context.Context) []*daemon.Destination {
 		if dst.desc.Login == nil {
 			// Needs no login: build it now, so a type that cannot be
 			// built is reported at start-up, and sweep what a crash left.
-			if _, err := dst.p.get(ctx); err != nil {
+			if _, err := dst.p.Built(ctx); err != nil {
 				a.Log.Error("destination unusable", "destination", d.Name, "err", err)
 				continue
 			}

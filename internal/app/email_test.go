@@ -189,7 +189,7 @@ func TestEmailOversizedFileAlertsOnce(t *testing.T) {
 		t.Fatalf("%d failure alerts, want 1: %v", len(f), f)
 	}
 	text := fmt.Sprint(f[0]["text"])
-	for _, want := range []string{"day.bak", "2.0 KiB, larger than the 1.0 KiB", "compress", "cloud"} {
+	for _, want := range []string{"day.bak", "2 KiB, larger than the 1 KiB", "compress", "cloud"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("alert lacks %q:\n%s", want, text)
 		}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"github.com/offsite-backup/offsite/providers/oauth"
 	"github.com/offsite-backup/offsite/providers/providertest"
 	"github.com/offsite-backup/offsite/providers/retry"
+	"github.com/offsite-backup/offsite/providers/stack"
 )
 
 // openStack opens an App on a config with the one destination described
@@ -145,24 +145,7 @@ func TestOneProviderPerDestination(t *testing.T) {
 	if r2, _ := providers.As[*retry.Provider](again); r2.Pacer().Until().IsZero() {
 		t.Fatal("a Retry-After held through one caller does not hold the other")
 	}
-	if _, ok := providers.As[*guarded](p); !ok {
+	if _, ok := providers.As[*stack.Guarded](p); !ok {
 		t.Fatal("no limits guard in the stack")
-	}
-}
-
-// TestWrappersAgreeWhenNoQuota: an adapter that cannot tell its space
-// gets one answer through every layer of the stack, not "unlimited" from
-// one wrapper and an error from another.
-func TestWrappersAgreeWhenNoQuota(t *testing.T) {
-	a := &App{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	g := a.guard(memProvider{}, &config.Destination{Name: "m"}, nil)
-	r := retry.New(g, retry.Policy{Attempts: 1}, nil)
-	l := &lazy{kind: providers.SHA256, build: func(context.Context) (providers.Provider, error) { return r, nil }}
-	bare := &lazy{kind: providers.SHA256, build: func(context.Context) (providers.Provider, error) { return memProvider{}, nil }}
-	for name, p := range map[string]providers.Provider{"guard": g, "retry": r, "lazy": l, "lazy over the adapter": bare} {
-		used, total, err := p.(providers.Quotaer).Quota(context.Background())
-		if !errors.Is(err, providers.ErrNoQuota) || used != 0 || total != 0 {
-			t.Errorf("%s: Quota = %d, %d, %v; want ErrNoQuota", name, used, total, err)
-		}
 	}
 }

@@ -187,7 +187,7 @@ func (a *App) checkDestination(ctx context.Context, d *config.Destination) error
 	}
 	if a.cannot(d.Name, "read") != nil {
 		dst := a.dests[d.Name]
-		p, err := dst.p.get(ctx)
+		p, err := dst.p.Built(ctx)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/offsite-backup/offsite/internal/smtpmail"
+	"github.com/offsite-backup/offsite/internal/units"
 	"github.com/offsite-backup/offsite/providers"
 )
 
@@ -87,7 +88,7 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 	if size > c.max {
 		return providers.RemoteFile{}, providers.Errorf(providers.Permanent, "",
 			"compress the backup (compress: zstd), raise max_size if the mail provider takes larger mails, or send this watch to a cloud destination",
-			"%s is %s, larger than the %s this mailbox destination sends (max_size); nothing was sent", name, humanBytes(size), humanBytes(c.max))
+			"%s is %s, larger than the %s this mailbox destination sends (max_size); nothing was sent", name, units.Bytes(size), units.Bytes(c.max))
 	}
 	when := o.ModTime
 	if when.IsZero() {
@@ -145,7 +146,7 @@ func (c *Client) Put(ctx context.Context, p string, r io.ReadSeeker, size int64,
 // SendTest sends a short mail without attachment, for `offsite check`.
 func (c *Client) SendTest(ctx context.Context) error {
 	text := fmt.Sprintf("This is a test mail from offsite check.\n\nBackups sent to the destination '%s' arrive at this address as attachments, one mail per file, each of at most %s.\n",
-		c.name, humanBytes(c.max))
+		c.name, units.Bytes(c.max))
 	return classify(c.smtp.Send(ctx, smtpmail.Message{Subject: "offsite test mail for " + c.name, Text: text, Date: c.now()}))
 }
 
@@ -182,7 +183,7 @@ func (c *Client) body(p, name string, size int64, when time.Time, sum string) st
 	var b strings.Builder
 	fmt.Fprintf(&b, "offsite sent this backup as the attached file.\n\n")
 	fmt.Fprintf(&b, "File:     %s\n", providers.EscapeName(p))
-	fmt.Fprintf(&b, "Size:     %s (%d bytes)\n", humanBytes(size), size)
+	fmt.Fprintf(&b, "Size:     %s (%d bytes)\n", units.Bytes(size), size)
 	fmt.Fprintf(&b, "Made:     %s\n", when.Format("Mon 2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "SHA-256:  %s\n\n", sum)
 	fmt.Fprintf(&b, "To restore: save the attachment %q", name)
@@ -237,17 +238,4 @@ func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -1,4 +1,11 @@
-package app
+// Package stack holds the wrappers composed around a destination's
+// adapter, once, into the one provider every caller shares: the adapter,
+// its limits (Guard: quota check, upload window, bandwidth), the retry
+// decorator with the destination's pacer (providers/retry), and outermost
+// the lazy login (Lazy). Each wrapper embeds or forwards the Provider,
+// changes only what it is for, and has an Unwrap, so providers.As and
+// providers.StreamerOf see through it.
+package stack
 
 import (
 	"context"
@@ -9,13 +16,13 @@ import (
 	"github.com/offsite-backup/offsite/providers"
 )
 
-// lazy builds a destination's adapter on first use and again after a
+// Lazy builds a destination's adapter on first use and again after a
 // Fatal login error, so `offsite auth NAME` run while the service is up
 // takes effect without a restart, and a destination not logged in yet at
 // start-up neither stops the others nor needs a restart later. Until it
 // can be built, every call fails Fatal with the build error, which holds
 // its jobs and raises one alert.
-type lazy struct {
+type Lazy struct {
 	build func(context.Context) (providers.Provider, error)
 	kind  providers.HashKind
 
@@ -25,9 +32,20 @@ type lazy struct {
 	lastTry time.Time
 }
 
-var _ providers.Provider = (*lazy)(nil)
+var _ providers.Provider = (*Lazy)(nil)
 
-func (l *lazy) get(ctx context.Context) (providers.Provider, error) {
+// NewLazy is a provider of hash kind whose adapter build makes on first
+// use.
+func NewLazy(kind providers.HashKind, build func(context.Context) (providers.Provider, error)) *Lazy {
+	return &Lazy{kind: kind, build: build}
+}
+
+// Built returns the adapter, building it now if it is not yet: a
+// destination that needs no login is built at start-up, so a type that
+// cannot be is reported then.
+func (l *Lazy) Built(ctx context.Context) (providers.Provider, error) { return l.get(ctx) }
+
+func (l *Lazy) get(ctx context.Context) (providers.Provider, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.p != nil {
@@ -51,7 +69,7 @@ func (l *lazy) get(ctx context.Context) (providers.Provider, error) {
 
 // check forgets the adapter after a refused login, so the next call reads
 // the token file again.
-func (l *lazy) check(err error) error {
+func (l *Lazy) check(err error) error {
 	if providers.KindOf(err) == providers.Fatal && providers.ReasonOf(err) == providers.ReasonAuth {
 		l.mu.Lock()
 		_ = providers.CloseOf(l.p) // the login was refused; nothing of it is worth keeping
@@ -61,15 +79,15 @@ func (l *lazy) check(err error) error {
 	return err
 }
 
-func (l *lazy) Unwrap() providers.Provider {
+func (l *Lazy) Unwrap() providers.Provider {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.p
 }
 
-func (l *lazy) HashKind() providers.HashKind { return l.kind }
+func (l *Lazy) HashKind() providers.HashKind { return l.kind }
 
-func (l *lazy) Put(ctx context.Context, path string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
+func (l *Lazy) Put(ctx context.Context, path string, r io.ReadSeeker, size int64, o providers.PutOptions) (providers.RemoteFile, error) {
 	p, err := l.get(ctx)
 	if err != nil {
 		return providers.RemoteFile{}, err
@@ -78,9 +96,9 @@ func (l *lazy) Put(ctx context.Context, path string, r io.ReadSeeker, size int64
 	return rf, l.check(err)
 }
 
-var _ providers.Streamer = (*lazy)(nil)
+var _ providers.Streamer = (*Lazy)(nil)
 
-func (l *lazy) PutStream(ctx context.Context, path string, r io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
+func (l *Lazy) PutStream(ctx context.Context, path string, r io.Reader, o providers.PutOptions) (providers.RemoteFile, error) {
 	p, err := l.get(ctx)
 	if err != nil {
 		return providers.RemoteFile{}, err
@@ -93,7 +111,7 @@ func (l *lazy) PutStream(ctx context.Context, path string, r io.Reader, o provid
 	return rf, l.check(err)
 }
 
-func (l *lazy) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
+func (l *Lazy) Stat(ctx context.Context, path string) (providers.RemoteFile, error) {
 	p, err := l.get(ctx)
 	if err != nil {
 		return providers.RemoteFile{}, err
@@ -102,7 +120,7 @@ func (l *lazy) Stat(ctx context.Context, path string) (providers.RemoteFile, err
 	return rf, l.check(err)
 }
 
-func (l *lazy) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
+func (l *Lazy) List(ctx context.Context, dir string) ([]providers.RemoteFile, error) {
 	p, err := l.get(ctx)
 	if err != nil {
 		return nil, err
@@ -111,7 +129,7 @@ func (l *lazy) List(ctx context.Context, dir string) ([]providers.RemoteFile, er
 	return out, l.check(err)
 }
 
-func (l *lazy) Delete(ctx context.Context, path string) error {
+func (l *Lazy) Delete(ctx context.Context, path string) error {
 	p, err := l.get(ctx)
 	if err != nil {
 		return err
@@ -119,7 +137,7 @@ func (l *lazy) Delete(ctx context.Context, path string) error {
 	return l.check(p.Delete(ctx, path))
 }
 
-func (l *lazy) Get(ctx context.Context, path string) (io.ReadCloser, error) {
+func (l *Lazy) Get(ctx context.Context, path string) (io.ReadCloser, error) {
 	p, err := l.get(ctx)
 	if err != nil {
 		return nil, err
@@ -128,7 +146,7 @@ func (l *lazy) Get(ctx context.Context, path string) (io.ReadCloser, error) {
 	return rc, l.check(err)
 }
 
-func (l *lazy) Quota(ctx context.Context) (used, total int64, err error) {
+func (l *Lazy) Quota(ctx context.Context) (used, total int64, err error) {
 	p, err := l.get(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -138,7 +156,7 @@ func (l *lazy) Quota(ctx context.Context) (used, total int64, err error) {
 }
 
 // Close releases the adapter, when one was built.
-func (l *lazy) Close() error {
+func (l *Lazy) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := providers.CloseOf(l.p)
