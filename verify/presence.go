@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -96,6 +97,7 @@ func (p *Presence) Check(ctx context.Context, now time.Time) (Checked, error) {
 		picked = picked[:p.Limit]
 	}
 	var found []queue.TestRestore
+	gone := map[string][]notify.Gone{}
 	for _, j := range picked {
 		prov, err := p.V.Provider(ctx, j.Destination)
 		if err != nil {
@@ -127,7 +129,7 @@ func (p *Presence) Check(ctx context.Context, now time.Time) (Checked, error) {
 			found = append(found, queue.TestRestore{At: now, Destination: j.Destination, Remote: j.RemotePath, Watch: j.Version.Watch,
 				File: j.Version.Rel, Error: why + ", and the watched folder no longer holds the file as it was uploaded"})
 		}
-		p.alert(ctx, notify.CopyGone(j.Version.Watch, j.Version.Rel, j.Destination, j.RemotePath, why, ok, now))
+		gone[j.Destination] = append(gone[j.Destination], notify.Gone{Watch: j.Version.Watch, File: j.Version.Rel, Remote: j.RemotePath, Why: why, Requeued: ok})
 	}
 	if len(found) > 0 {
 		// Kept as a failed check of that copy: status shows it and
@@ -135,6 +137,9 @@ func (p *Presence) Check(ctx context.Context, now time.Time) (Checked, error) {
 		if err := p.V.Store.RecordLost(ctx, found); err != nil {
 			return c, err
 		}
+	}
+	for _, dest := range slices.Sorted(maps.Keys(gone)) {
+		p.alert(ctx, notify.CopiesGone(dest, gone[dest], now))
 	}
 	p.V.Log.Info("checked that the newest stored copies are still there", "ok", c.OK, "requeued", c.Requeued, "lost", c.Lost, "unchecked", c.Unchecked)
 	return c, nil

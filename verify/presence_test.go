@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -143,7 +144,7 @@ func TestPresenceRequeuesAGoneCopyTheFolderStillHolds(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].Destination != "cloud" || pending[0].Version.Size != int64(len("tuesday!")) {
 		t.Fatalf("pending after the check: %+v %v", pending, err)
 	}
-	if len(f.alerts.got) != 1 || !strings.Contains(f.alerts.got[0].Subject, "uploading it again") || f.alerts.got[0].Kind != notify.KindFailure {
+	if len(f.alerts.got) != 1 || !strings.Contains(f.alerts.got[0].Subject, "gone from 'cloud'; uploading again") || f.alerts.got[0].Kind != notify.KindFailure {
 		t.Fatalf("alerts %+v", f.alerts.got)
 	}
 	if len(f.failures(t)) != 0 {
@@ -221,5 +222,32 @@ func TestPresenceLeavesAnUnreachableDestinationAlone(t *testing.T) {
 	}
 	if c != (Checked{Unchecked: 1}) || len(f.alerts.got) != 0 || len(f.failures(t)) != 0 {
 		t.Fatalf("checked %+v, alerts %d, failures %v", c, len(f.alerts.got), f.failures(t))
+	}
+}
+
+// TestPresenceSendsOneAlertPerDestination: a folder emptied at the
+// service is one message naming the copies, not one per file; the same
+// loss found again does not alert again.
+func TestPresenceSendsOneAlertPerDestination(t *testing.T) {
+	f := newPresence(t)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 12 {
+		name := fmt.Sprintf("day-%02d.bak", i)
+		if err := os.Remove(f.upload(t, "cloud", name, name, now.Add(-time.Duration(i)*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := f.pr.Check(ctx, now)
+	if err != nil || c.Requeued != 12 {
+		t.Fatalf("checked %+v %v", c, err)
+	}
+	if len(f.alerts.got) != 1 {
+		t.Fatalf("%d alerts, want one for the destination", len(f.alerts.got))
+	}
+	e := f.alerts.got[0]
+	if !strings.Contains(e.Subject, "12 backup copies gone from 'cloud'") || !strings.Contains(e.Text, "'day-00.bak'") ||
+		!strings.Contains(e.Text, "and 2 more") || e.Fields["requeued"] != "12" {
+		t.Fatalf("alert %+v", e)
 	}
 }
