@@ -6,6 +6,7 @@
 package gdrive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,12 @@ const DefaultChunkSize = 8 << 20
 
 const chunkUnit = 256 << 10
 
+// maxChunk is as large as a chunk grows on a fast link (see
+// providers.ChunkSizer): chunks stream from the file, so size costs no
+// memory, and at the speed that reaches it one is sent again in under a
+// second after a failure.
+const maxChunk = 64 << 20
+
 // Config describes one Drive destination.
 type Config struct {
 	Name         string // destination name, for hints ("run `offsite auth NAME`")
@@ -42,8 +49,12 @@ type Config struct {
 	TokenFile    string // the saved OAuth token (providers/oauth format)
 	ClientID     string
 	ClientSecret string
-	Endpoint     string       // optional emulator root; every URL, the token endpoint's too, is rooted here
-	ChunkSize    int64        // resumable chunk size, rounded up to 256 KiB; files below it go in one request
+	Endpoint     string // optional emulator root; every URL, the token endpoint's too, is rooted here
+	ChunkSize    int64  // resumable chunk size, rounded up to 256 KiB; files below it go in one request
+	// MaxChunkSize is the largest a chunk grows to while chunks go out
+	// quickly (providers.ChunkSizer); zero: 64 MiB. At or below ChunkSize,
+	// every chunk is ChunkSize.
+	MaxChunkSize int64
 	Pacer        *retry.Pacer // shared with the destination's retry decorator; nil makes one
 	Policy       retry.Policy // retries of one call or chunk; zero: retry.DefaultPolicy
 	// Transport carries every request, token refreshes included (nil: the
@@ -66,6 +77,8 @@ type Client struct {
 	http      *http.Client
 	svc       *drive.Service
 	uploadURL string
+
+	maxChunk int64
 
 	mu      sync.Mutex
 	folders map[string]string // folder path below My Drive → id
@@ -110,6 +123,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		name:      cfg.Name,
 		root:      splitPath(cfg.Folder),
 		chunk:     chunk,
+		maxChunk:  cmp.Or(cfg.MaxChunkSize, maxChunk),
 		pacer:     pacer,
 		policy:    cfg.Policy, // zero: Do applies the defaults
 		store:     store,

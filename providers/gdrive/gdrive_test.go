@@ -61,12 +61,16 @@ func newEmu(t testing.TB) *emu {
 	return e
 }
 
-func (e *emu) client(t testing.TB, chunk int64) *Client {
+func (e *emu) client(t testing.TB, chunk int64, opts ...func(*Config)) *Client {
 	t.Helper()
-	c, err := New(context.Background(), Config{
+	cfg := Config{
 		Name: "cloud", Folder: "Backups/Shop1", TokenFile: e.tokenFile, ClientID: "id", ClientSecret: "secret",
 		Endpoint: e.srv.URL, ChunkSize: chunk, Transport: e.rec,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +226,8 @@ func must[T any](v T, err error) T {
 
 func TestLostAnswersMakeNoDuplicate(t *testing.T) {
 	e := newEmu(t)
-	c := e.client(t, testChunk)
+	// Chunks of one size, so the fault meets the last.
+	c := e.client(t, testChunk, func(c *Config) { c.MaxChunkSize = testChunk })
 	// Final chunk of a 3-chunk upload: skip the first two chunks.
 	e.cloud.AddFault(fakecloud.Fault{Service: "drive", Path: "upload_id", Method: "PUT", DropResponse: true, Skip: 2, Times: 1})
 	mustPut(t, c, "big.bak", providertest.Data(4, 3*testChunk))
@@ -450,5 +455,28 @@ func TestSessionStateIsValidatedBeforeUse(t *testing.T) {
 		if c.savedSession([]byte(tc.state), tc.parent, tc.name, 10, tc.md5) != nil {
 			t.Errorf("state %s accepted for %s/%s %s", tc.state, tc.parent, tc.name, tc.md5)
 		}
+	}
+}
+
+// TestChunksGrowOnAFastLink: chunks double while they go out quickly, so
+// a fast link makes fewer round trips; each is a multiple of 256 KiB,
+// which the emulator enforces as Drive does.
+func TestChunksGrowOnAFastLink(t *testing.T) {
+	e := newEmu(t)
+	c := e.client(t, testChunk)
+	data := providertest.Data(9, 8*testChunk)
+	mustPut(t, c, "grow.bak", data)
+	puts := 0
+	for _, x := range e.rec.exchanges() {
+		if x.method == http.MethodPut && strings.Contains(x.target, "upload_id") {
+			puts++
+		}
+	}
+	// 256 KiB, 512 KiB, 1 MiB, then the 256 KiB left: four, not eight.
+	if puts > 5 {
+		t.Fatalf("%d chunks for 8 of the starting size: they did not grow", puts)
+	}
+	if got := providertest.Content(t, c, "grow.bak"); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
 	}
 }

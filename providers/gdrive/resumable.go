@@ -37,10 +37,10 @@ var errSessionGone = &providers.Error{Kind: providers.Permanent, Err: errors.New
 const maxRestarts = 2
 
 // putResumable uploads through a session, resuming o.Session when it fits
-// this upload. Memory is one chunk.
+// this upload. Chunks stream from r, sized by a ChunkSizer.
 func (c *Client) putResumable(ctx context.Context, parent, name string, r io.ReadSeeker, size int64, o providers.PutOptions, want string) (*drive.File, error) {
 	s := c.savedSession(o.Session, parent, name, size, want)
-	buf := make([]byte, c.chunk)
+	sizer := providers.NewChunkSizer(c.chunk, c.maxChunk, chunkUnit)
 	for restarts := 0; ; restarts++ {
 		resumed := s != nil
 		if s == nil {
@@ -50,7 +50,7 @@ func (c *Client) putResumable(ctx context.Context, parent, name string, r io.Rea
 			}
 			save(o, s)
 		}
-		f, err := c.sendAll(ctx, s, r, buf, o, resumed)
+		f, err := c.sendAll(ctx, s, r, sizer, o, resumed)
 		if errors.Is(err, errSessionGone) && restarts < maxRestarts {
 			s = nil
 			continue
@@ -136,14 +136,13 @@ func (c *Client) startSession(ctx context.Context, parent, name string, size int
 // sendAll sends the chunks from s.Offset on. After any failed attempt (and
 // first of all when resuming) it asks Drive how much it holds rather than
 // assuming: "do not assume the server received all bytes sent".
-func (c *Client) sendAll(ctx context.Context, s *session, r io.ReadSeeker, buf []byte, o providers.PutOptions, sync bool) (*drive.File, error) {
-	bufOff, bufLen := int64(-1), 0
+func (c *Client) sendAll(ctx context.Context, s *session, r io.ReadSeeker, sizer *providers.ChunkSizer, o providers.PutOptions, sync bool) (*drive.File, error) {
 	for {
 		var done *drive.File
 		var srcErr error
 		err := c.do(ctx, func(ctx context.Context) error {
 			if sync {
-				off, f, err := c.exchange(ctx, s, nil, -1)
+				off, f, err := c.exchange(ctx, s, nil, 0, -1)
 				if err != nil {
 					return err
 				}
@@ -154,20 +153,23 @@ func (c *Client) sendAll(ctx context.Context, s *session, r io.ReadSeeker, buf [
 				}
 				s.Offset = off
 			}
-			n := int(min(int64(len(buf)), s.Size-s.Offset))
-			if bufOff != s.Offset || bufLen != n {
-				// Read errors are the source's, not Drive's: no point retrying here.
-				if srcErr = readAt(ctx, r, s.Offset, buf[:n]); srcErr != nil {
-					bufOff = -1
-					return nil
-				}
-				bufOff, bufLen = s.Offset, n
+			n := sizer.Next(s.Size - s.Offset)
+			body, err := providers.NewChunkReader(r, s.Offset, n)
+			if err != nil {
+				srcErr = sourceError(err) // the source's, not Drive's: no point retrying here
+				return nil
 			}
-			off, f, err := c.exchange(ctx, s, buf[:n], s.Offset)
+			start := time.Now()
+			off, f, err := c.exchange(ctx, s, &ctxReader{ctx: ctx, r: body}, n, s.Offset)
+			if body.Err != nil {
+				srcErr = sourceError(body.Err)
+				return nil
+			}
 			if err != nil {
 				sync = true
 				return err
 			}
+			sizer.Sent(n, time.Since(start))
 			done = f
 			s.Offset = off
 			return nil
@@ -190,18 +192,21 @@ func (c *Client) sendAll(ctx context.Context, s *session, r io.ReadSeeker, buf [
 	}
 }
 
-// exchange sends one chunk at off (or, with off < 0, a status query) and
-// returns the offset Drive now holds, or the finished file.
-func (c *Client) exchange(ctx context.Context, s *session, chunk []byte, off int64) (int64, *drive.File, error) {
+// exchange sends one chunk of n bytes at off (or, with off < 0, a status
+// query) and returns the offset Drive now holds, or the finished file.
+func (c *Client) exchange(ctx context.Context, s *session, chunk io.Reader, n, off int64) (int64, *drive.File, error) {
 	cr := fmt.Sprintf("bytes */%d", s.Size)
 	if off >= 0 {
-		cr = fmt.Sprintf("bytes %d-%d/%d", off, off+int64(len(chunk))-1, s.Size)
+		cr = fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, s.Size)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.URI, bytes.NewReader(chunk))
+	if chunk == nil {
+		chunk = http.NoBody
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.URI, chunk)
 	if err != nil {
 		return 0, nil, errors.New("upload session: bad session URI")
 	}
-	req.ContentLength = int64(len(chunk))
+	req.ContentLength = n
 	req.Header.Set("Content-Range", cr)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	// Ask for 200 + X-Http-Status-Code-Override instead of 308, as the SDK

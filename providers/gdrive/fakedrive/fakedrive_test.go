@@ -243,30 +243,42 @@ func TestListDefaultFieldsQueryAndEscaping(t *testing.T) {
 func TestResumableRawProtocol(t *testing.T) {
 	e := newEnv(t)
 	resp := e.do(t, "POST", "/upload/drive/v3/files?uploadType=resumable&fields=id,size,md5Checksum",
-		[]byte(`{"name":"raw.bak"}`), map[string]string{"X-Upload-Content-Length": "300", "Content-Type": "application/json; charset=UTF-8"})
+		[]byte(`{"name":"raw.bak"}`), map[string]string{"X-Upload-Content-Length": fmt.Sprint(3*(256<<10) + 100), "Content-Type": "application/json; charset=UTF-8"})
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != 200 || !strings.HasPrefix(loc, e.srv.URL+"/upload/drive/v3/files?") || !strings.Contains(loc, "upload_id=") {
 		t.Fatalf("start = %d, Location %q", resp.StatusCode, loc)
 	}
-	content := data(300)
-	resp = e.do(t, "PUT", loc, content[:100], map[string]string{"Content-Range": "bytes 0-99/300", "Authorization": ""})
-	if resp.StatusCode != 308 || resp.Header.Get("Range") != "bytes=0-99" || resp.Header.Get("Location") != "" {
+	const k = 256 << 10 // every chunk but the last is a multiple of it
+	const total = 3*k + 100
+	content := data(total)
+	put := func(from, to int, extra ...string) *http.Response {
+		h := map[string]string{"Content-Range": fmt.Sprintf("bytes %d-%d/%d", from, to-1, total)}
+		for i := 0; i+1 < len(extra); i += 2 {
+			h[extra[i]] = extra[i+1]
+		}
+		return e.do(t, "PUT", loc, content[from:to], h)
+	}
+	resp = put(0, k, "Authorization", "")
+	if resp.StatusCode != 308 || resp.Header.Get("Range") != fmt.Sprintf("bytes=0-%d", k-1) || resp.Header.Get("Location") != "" {
 		t.Fatalf("chunk = %d Range %q Location %q", resp.StatusCode, resp.Header.Get("Range"), resp.Header.Get("Location"))
 	}
 	// Resend an overlapping chunk, as a client whose answer was lost does.
-	resp = e.do(t, "PUT", loc, content[50:200], map[string]string{"Content-Range": "bytes 50-199/300"})
-	if resp.StatusCode != 308 || resp.Header.Get("Range") != "bytes=0-199" {
+	resp = put(k/2, k/2+k)
+	if resp.StatusCode != 308 || resp.Header.Get("Range") != fmt.Sprintf("bytes=0-%d", k/2+k-1) {
 		t.Fatalf("overlap = %d %q", resp.StatusCode, resp.Header.Get("Range"))
 	}
-	resp = e.do(t, "PUT", loc, nil, map[string]string{"Content-Range": "*/300", "X-GUploader-No-308": "yes"})
-	if resp.StatusCode != 200 || resp.Header.Get("X-Http-Status-Code-Override") != "308" || resp.Header.Get("Range") != "bytes=0-199" {
+	// A chunk that is not the last must be a multiple of 256 KiB.
+	if resp = put(k/2+k, k/2+k+100); resp.StatusCode != 400 {
+		t.Fatalf("a short chunk before the last = %d, want 400", resp.StatusCode)
+	}
+	resp = e.do(t, "PUT", loc, nil, map[string]string{"Content-Range": fmt.Sprintf("*/%d", total), "X-GUploader-No-308": "yes"})
+	if resp.StatusCode != 200 || resp.Header.Get("X-Http-Status-Code-Override") != "308" || resp.Header.Get("Range") != fmt.Sprintf("bytes=0-%d", k/2+k-1) {
 		t.Fatalf("status query = %d %v", resp.StatusCode, resp.Header)
 	}
-	resp = e.do(t, "PUT", loc, content[250:], map[string]string{"Content-Range": "bytes 250-299/300"})
-	if resp.StatusCode != 400 {
+	if resp = put(2*k, total); resp.StatusCode != 400 {
 		t.Fatalf("gap = %d, want 400", resp.StatusCode)
 	}
-	resp = e.do(t, "PUT", loc, content[200:], map[string]string{"Content-Range": "bytes 200-299/300"})
+	resp = put(k/2+k, total)
 	var f struct {
 		ID   string `json:"id"`
 		Size string `json:"size"`
@@ -274,11 +286,11 @@ func TestResumableRawProtocol(t *testing.T) {
 		Name string `json:"name"`
 	}
 	json.NewDecoder(resp.Body).Decode(&f)
-	if resp.StatusCode != 200 || f.Size != "300" || f.MD5 != md5hex(content) || f.Name != "" {
+	if resp.StatusCode != 200 || f.Size != fmt.Sprint(total) || f.MD5 != md5hex(content) || f.Name != "" {
 		t.Fatalf("final = %d %+v", resp.StatusCode, f)
 	}
 	// The answer was lost: the status query returns the same file.
-	resp = e.do(t, "PUT", loc, nil, map[string]string{"Content-Range": "bytes */300"})
+	resp = e.do(t, "PUT", loc, nil, map[string]string{"Content-Range": fmt.Sprintf("bytes */%d", total)})
 	var again struct{ ID string }
 	json.NewDecoder(resp.Body).Decode(&again)
 	if resp.StatusCode != 200 || again.ID != f.ID {
@@ -338,7 +350,9 @@ func TestRestartKeepsFilesAndSessions(t *testing.T) {
 	}
 	resp := e.do(t, "POST", "/upload/drive/v3/files?uploadType=resumable", []byte(`{"name":"b.bak"}`), nil)
 	loc := resp.Header.Get("Location")
-	e.do(t, "PUT", loc, data(20)[:10], map[string]string{"Content-Range": "bytes 0-9/20"})
+	const k = 256 << 10
+	whole := data(k + 10)
+	e.do(t, "PUT", loc, whole[:k], map[string]string{"Content-Range": fmt.Sprintf("bytes 0-%d/%d", k-1, k+10)})
 
 	e.srv.Close()
 	e.start(t)
@@ -346,7 +360,7 @@ func TestRestartKeepsFilesAndSessions(t *testing.T) {
 		t.Fatalf("after restart: %+v", files)
 	}
 	loc = strings.Replace(loc, loc[:strings.Index(loc, "/upload")], e.srv.URL, 1)
-	resp = e.do(t, "PUT", loc, data(20)[10:], map[string]string{"Content-Range": "bytes 10-19/20"})
+	resp = e.do(t, "PUT", loc, whole[k:], map[string]string{"Content-Range": fmt.Sprintf("bytes %d-%d/%d", k, k+9, k+10)})
 	if resp.StatusCode != 200 || len(e.drive.Files()) != 2 {
 		t.Fatalf("resume after restart = %d, files %+v", resp.StatusCode, e.drive.Files())
 	}

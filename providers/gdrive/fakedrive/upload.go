@@ -276,6 +276,12 @@ func (s *Server) chunk(w http.ResponseWriter, r *http.Request) {
 		snap.Total = cr.total
 	}
 	received := snap.Received
+	if n := cr.last - cr.first + 1; cr.first >= 0 && cr.last+1 < snap.Total && n%chunkGranule != 0 {
+		// Every chunk but the last is a multiple of 256 KiB.
+		io.Copy(io.Discard, r.Body)
+		writeError(w, errBadRequest(fmt.Sprintf("Invalid request. The chunk size (%d bytes) must be a multiple of 256 KiB except for the final chunk.", n)))
+		return
+	}
 	if cr.first >= 0 {
 		n, derr := s.appendChunk(&snap, cr, r.Body)
 		if derr != nil {
@@ -316,6 +322,9 @@ func (s *Server) chunk(w http.ResponseWriter, r *http.Request) {
 	// A real 308 with no Location: Go's client does not follow it.
 	w.WriteHeader(http.StatusPermanentRedirect)
 }
+
+// chunkGranule is the unit of every chunk but the last.
+const chunkGranule = 256 << 10
 
 // appendChunk writes the part of a chunk the session does not hold yet and
 // returns the new received count. Bytes sent again after a lost answer are
