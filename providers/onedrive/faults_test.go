@@ -137,7 +137,10 @@ func TestResumeAfterKillResendsLittle(t *testing.T) {
 	e := newEnv(t)
 	data := providertest.Data(6, 6*testChunk+999)
 	var saved []byte
-	c := e.client("B")
+	// Fragments of one size, so four are acknowledged when it fails.
+	fixed := e.config("B")
+	fixed.MaxChunkSize = testChunk
+	c := e.clientWith(fixed)
 	_, err := c.Put(t.Context(), "big.bak", &failAfter{bytes.NewReader(data), 4*testChunk + 5000}, int64(len(data)),
 		providers.PutOptions{OnSession: func(s []byte) { saved = append([]byte(nil), s...) }})
 	if err == nil || saved == nil {
@@ -147,7 +150,8 @@ func TestResumeAfterKillResendsLittle(t *testing.T) {
 		t.Errorf("error shows the upload URL: %v", err)
 	}
 	// A new process: a new client, the saved state, the same file.
-	c2 := e.clientWith(e.config("B"))
+	fixed.TokenFile = e.config("B").TokenFile
+	c2 := e.clientWith(fixed)
 	var first int64 = -1
 	if _, err := put(t, c2, "big.bak", data, providers.PutOptions{Session: saved, OnProgress: func(d int64) {
 		if first < 0 {
@@ -393,4 +397,21 @@ func redacted(t *oauth2.Token) string {
 		return "<nil>"
 	}
 	return "access:" + strconv.Itoa(len(t.AccessToken)) + " refresh:" + strconv.Itoa(len(t.RefreshToken))
+}
+
+// TestFragmentsGrowOnAFastLink: fragments double while they go out
+// quickly, each a multiple of 320 KiB (the emulator refuses others), so a
+// fast link makes fewer round trips.
+func TestFragmentsGrowOnAFastLink(t *testing.T) {
+	e := newEnv(t)
+	data := providertest.Data(12, 16*testChunk)
+	fragments := 0
+	if _, err := put(t, e.client("B"), "grow.bak", data, providers.PutOptions{OnProgress: func(int64) { fragments++ }}); err != nil {
+		t.Fatal(err)
+	}
+	// 1, 2, 4 and 8 of the starting size, then the one left: five, not sixteen.
+	if fragments > 6 {
+		t.Fatalf("%d fragments for 16 of the starting size: they did not grow", fragments)
+	}
+	mustContent(t, e.client("B"), "grow.bak", data)
 }

@@ -6,6 +6,7 @@ package onedrive
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,10 @@ type Config struct {
 	// ChunkSize is the upload-session fragment size, rounded down to a
 	// multiple of 320 KiB; default 10 MiB.
 	ChunkSize int64
+	// MaxChunkSize is the largest a fragment grows to while fragments go
+	// out quickly (providers.ChunkSizer); zero: 56.25 MiB, under Graph's
+	// 60 MiB. At or below ChunkSize, every fragment is ChunkSize.
+	MaxChunkSize int64
 	// Pacer is the destination's shared pacer; nil makes one.
 	Pacer *retry.Pacer
 	// Policy bounds the retries of one call or fragment; zero: retry.DefaultPolicy.
@@ -78,9 +83,11 @@ type Client struct {
 	drive  string       // …/v1.0/me/drive or …/v1.0/drives/{id}
 	folder []string     // encoded segments of cfg.Folder
 	chunk  int64
-	pacer  *retry.Pacer
-	policy retry.Policy
-	log    *slog.Logger
+	// maxChunk is the largest a fragment grows to.
+	maxChunk int64
+	pacer    *retry.Pacer
+	policy   retry.Policy
+	log      *slog.Logger
 	// pageSize is List's $top.
 	pageSize int
 
@@ -125,6 +132,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		plain:    &http.Client{Transport: base},
 		drive:    drive,
 		chunk:    chunk,
+		maxChunk: min(cmp.Or(cfg.MaxChunkSize, maxChunkSize), maxChunkSize),
 		pacer:    cfg.Pacer,
 		policy:   cfg.Policy, // zero: Do applies the defaults
 		log:      cfg.Logger,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -130,27 +131,39 @@ type fragment struct {
 	gone    bool       // 404: the session is gone
 }
 
-// send uploads from st.Offset to the end, one fragment in memory at a
-// time, in order. Each fragment is retried by retry.Do with the
-// destination's pacer; a 416 resyncs from the session's status.
+// send uploads from st.Offset to the end, in order, each fragment
+// streamed from the source and sized by a ChunkSizer. Each fragment is
+// retried by retry.Do with the destination's pacer; a 416 resyncs from
+// the session's status.
 func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFile, error) {
-	buf := make([]byte, min(u.c.chunk, u.size))
+	sizer := providers.NewChunkSizer(u.c.chunk, u.c.maxChunk, fragmentUnit)
 	stalls := 0
 	for {
 		if st.Offset >= u.size {
 			return providers.RemoteFile{}, providers.Errorf(providers.Temporary, "", "",
 				"%s: the session holds every byte but did not finish", u.op)
 		}
-		n := min(u.c.chunk, u.size-st.Offset)
-		if err := u.readAt(ctx, st.Offset, buf[:n]); err != nil {
-			return providers.RemoteFile{}, err
-		}
+		n := sizer.Next(u.size - st.Offset)
 		var fr fragment
+		var srcErr error
+		start := time.Now()
 		err := retry.Do(ctx, u.c.policy, u.c.pacer, func(ctx context.Context) (err error) {
-			fr, err = u.put(ctx, st.URL, buf[:n], st.Offset)
+			body, err := providers.NewChunkReader(u.r, st.Offset, n)
+			if err != nil {
+				srcErr = u.sourceErr(err)
+				return nil
+			}
+			fr, err = u.put(ctx, st.URL, ctxReader{ctx, body}, n, st.Offset)
+			if body.Err != nil {
+				// The source's failure, not the service's: no point retrying.
+				srcErr = u.sourceErr(body.Err)
+				return nil
+			}
 			return err
 		})
 		switch {
+		case srcErr != nil:
+			return providers.RemoteFile{}, srcErr
 		case err != nil:
 			return providers.RemoteFile{}, err
 		case fr.gone:
@@ -174,6 +187,7 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 			}
 			st.Offset = off
 		default:
+			sizer.Sent(n, time.Since(start))
 			stalls = 0
 			st.Offset = fr.next
 			u.save(st)
@@ -184,14 +198,16 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 	}
 }
 
-// put sends one fragment to the uploadUrl, without the Graph token.
-func (u *upload) put(ctx context.Context, uploadURL string, b []byte, off int64) (fragment, error) {
+// put sends one fragment of n bytes at off to the uploadUrl, without the
+// Graph token.
+func (u *upload) put(ctx context.Context, uploadURL string, b io.Reader, n, off int64) (fragment, error) {
 	op := fmt.Sprintf("%s: fragment at %d", u.op, off)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadURL, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadURL, b)
 	if err != nil {
 		return fragment{}, fmt.Errorf("%s: bad upload URL", op)
 	}
-	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+int64(len(b))-1, u.size))
+	req.ContentLength = n
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, u.size))
 	resp, err := u.c.plain.Do(req)
 	if err != nil {
 		return fragment{}, classify(u.c.cfg.Name, op, nil, nil, err)
