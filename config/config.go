@@ -55,25 +55,26 @@ type Watch struct {
 // Destination is one place files are uploaded to.
 type Destination struct {
 	Name         string   `yaml:"name"`
-	Type         string   `yaml:"type"`          // local|gdrive|dropbox|onedrive|email
-	Path         string   `yaml:"path"`          // local: the folder
-	Folder       string   `yaml:"folder"`        // cloud: folder under the account root; "" = root
-	TokenFile    string   `yaml:"token_file"`    // relative to StateDir
-	ClientID     string   `yaml:"client_id"`     // cloud: the shop's own OAuth client
-	ClientSecret string   `yaml:"client_secret"` // never printed
-	Endpoint     string   `yaml:"endpoint"`      // optional service root (emulators)
-	Tenant       string   `yaml:"tenant"`        // onedrive
-	DriveID      string   `yaml:"drive_id"`      // onedrive
-	ChunkSize    Size     `yaml:"chunk_size"`    // cloud: resumable upload chunk
-	Timeout      Duration `yaml:"timeout"`       // cloud: give up a call after this long without an answer or a byte moving
-	Window       string   `yaml:"window"`        // "19:00-07:00": uploads only inside it
-	Bandwidth    Rate     `yaml:"bandwidth"`     // per-destination cap, 0 = none
-	Keep         Keep     `yaml:"keep"`          // remote retention; zero = keep everything
-	Timezone     string   `yaml:"timezone"`      // for window and keep days, default local
-	URL          string   `yaml:"url"`           // email: smtp://user:password@host:port/?from=…&to=…; never printed
-	MaxSize      Size     `yaml:"max_size"`      // email: larger files are refused, not sent
-	Compress     string   `yaml:"compress"`      // off|zstd
-	Encrypt      Encrypt  `yaml:"encrypt"`       // age; zero = stored as it is
+	Type         string   `yaml:"type"`           // local|gdrive|dropbox|onedrive|email
+	Path         string   `yaml:"path"`           // local: the folder
+	Folder       string   `yaml:"folder"`         // cloud: folder under the account root; "" = root
+	TokenFile    string   `yaml:"token_file"`     // relative to StateDir
+	ClientID     string   `yaml:"client_id"`      // cloud: the shop's own OAuth client
+	ClientSecret string   `yaml:"client_secret"`  // never printed
+	Endpoint     string   `yaml:"endpoint"`       // optional service root (emulators)
+	Tenant       string   `yaml:"tenant"`         // onedrive
+	DriveID      string   `yaml:"drive_id"`       // onedrive
+	ChunkSize    Size     `yaml:"chunk_size"`     // cloud: resumable upload chunk
+	ChunkSizeMax Size     `yaml:"chunk_size_max"` // gdrive, onedrive: the largest a chunk grows to; 0 = the service's largest
+	Timeout      Duration `yaml:"timeout"`        // cloud: give up a call after this long without an answer or a byte moving
+	Window       string   `yaml:"window"`         // "19:00-07:00": uploads only inside it
+	Bandwidth    Rate     `yaml:"bandwidth"`      // per-destination cap, 0 = none
+	Keep         Keep     `yaml:"keep"`           // remote retention; zero = keep everything
+	Timezone     string   `yaml:"timezone"`       // for window and keep days, default local
+	URL          string   `yaml:"url"`            // email: smtp://user:password@host:port/?from=…&to=…; never printed
+	MaxSize      Size     `yaml:"max_size"`       // email: larger files are refused, not sent
+	Compress     string   `yaml:"compress"`       // off|zstd
+	Encrypt      Encrypt  `yaml:"encrypt"`        // age; zero = stored as it is
 }
 
 // Encrypt is how a destination's files are encrypted with age: to public

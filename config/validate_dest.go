@@ -173,6 +173,13 @@ func validateCloud(p *problems, at string, d *Destination) {
 		}
 	}
 	checkChunk(p, at+".chunk_size", d.Type, d.ChunkSize)
+	if p.set(at + ".chunk_size_max") {
+		if d.Type != TypeGDrive && d.Type != TypeOneDrive {
+			p.add(at+".chunk_size_max", "leave it out: only gdrive and onedrive chunks grow", "does not apply to %s", d.Type)
+		} else {
+			checkChunk(p, at+".chunk_size_max", d.Type, d.ChunkSizeMax)
+		}
+	}
 	if d.Timeout < MinTimeout {
 		p.add(at+".timeout", "use at least "+MinTimeout.String()+", or leave it out for the default "+DefaultTimeout.String(), "is %s, too short for any call to finish", d.Timeout)
 	}

@@ -115,6 +115,16 @@ destinations:
     client_secret: s
     chunk_size: 8M
 `, 13, "destinations[1].chunk_size", "ambiguous"},
+		{"chunk_size_max off the unit", base + `  - name: cloud
+    type: onedrive
+    client_id: id
+    chunk_size_max: 32MiB
+`, 12, "destinations[1].chunk_size_max", "a multiple of 320KiB"},
+		{"chunk_size_max where chunks do not grow", base + `  - name: box
+    type: dropbox
+    client_id: id
+    chunk_size_max: 32MiB
+`, 12, "destinations[1].chunk_size_max", "only gdrive and onedrive"},
 		{"bad rate", base + "bandwidth: 2MiB\n", 9, "bandwidth", "with /s"},
 		{"rate in bits", base + "bandwidth: 8Mbps\n", 9, "bandwidth", "in bits"},
 		{"watch path missing", `watches:

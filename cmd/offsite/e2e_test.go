@@ -629,6 +629,7 @@ destinations:
     folder: Backups
     endpoint: %s
     chunk_size: 1MiB
+    chunk_size_max: 1MiB
     bandwidth: 6MiB/s
 `, filepath.Join(e.dir, "state"), e.watch, srv.URL)
 	os.WriteFile(e.config, []byte(cfg), 0o600)

@@ -44,6 +44,7 @@ destinations:
     folder: Backups
     endpoint: %s
     chunk_size: 1MiB
+    chunk_size_max: 1MiB
     bandwidth: 4MiB/s
 schedules:
   - name: weekly

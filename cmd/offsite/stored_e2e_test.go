@@ -43,11 +43,12 @@ destinations:
     type: gdrive
     folder: Backups
     endpoint: %s
-    chunk_size: %dKiB
-    bandwidth: %dMiB/s
+    chunk_size: %[4]dKiB
+    chunk_size_max: %[4]dKiB
+    bandwidth: %[5]dMiB/s
     compress: zstd
     encrypt:
-      recipients: [%s]
+      recipients: [%[6]s]
 `, state, e.watch, srv.URL, chunk>>10, max(6, size>>22), public)
 	os.WriteFile(e.config, []byte(cfg), 0o600)
 	data := randomData(7, size) // incompressible: the stored form is about as big

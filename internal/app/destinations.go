@@ -105,7 +105,7 @@ func (a *App) settings(d *config.Destination, pacer *retry.Pacer, call retry.Pol
 	return registry.Settings{
 		Name: d.Name, Path: d.Path, Owner: a.owner(), Folder: d.Folder, TokenFile: d.TokenPath(a.Cfg.StateDir),
 		Client:  registry.Client{ID: d.ClientID, Secret: d.ClientSecret, Endpoint: d.Endpoint, Tenant: d.Tenant},
-		DriveID: d.DriveID, ChunkSize: int64(d.ChunkSize), Timeout: time.Duration(d.Timeout),
+		DriveID: d.DriveID, ChunkSize: int64(d.ChunkSize), MaxChunkSize: int64(d.ChunkSizeMax), Timeout: time.Duration(d.Timeout),
 		URL: d.URL, MaxSize: int64(d.MaxSize),
 		Pacer: pacer, Policy: call, Logger: a.Log,
 	}

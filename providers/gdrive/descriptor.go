@@ -23,7 +23,7 @@ func Descriptor() registry.Descriptor {
 		},
 		New: func(ctx context.Context, s registry.Settings) (providers.Provider, error) {
 			return New(ctx, Config{Name: s.Name, Folder: s.Folder, TokenFile: s.TokenFile, ClientID: s.Client.ID,
-				ClientSecret: s.Client.Secret, Endpoint: s.Client.Endpoint, ChunkSize: s.ChunkSize, Timeout: s.Timeout,
+				ClientSecret: s.Client.Secret, Endpoint: s.Client.Endpoint, ChunkSize: s.ChunkSize, MaxChunkSize: s.MaxChunkSize, Timeout: s.Timeout,
 				Pacer: s.Pacer, Policy: s.Policy})
 		},
 	}

@@ -30,9 +30,12 @@ type Settings struct {
 	Client    Client
 	DriveID   string
 	ChunkSize int64
-	Timeout   time.Duration
-	URL       string // email: the smtp:// URL, password included
-	MaxSize   int64  // email: the largest file sent; 0 = the type's default
+	// MaxChunkSize is the largest a chunk grows to on a fast link; 0 =
+	// the adapter's default.
+	MaxChunkSize int64
+	Timeout      time.Duration
+	URL          string // email: the smtp:// URL, password included
+	MaxSize      int64  // email: the largest file sent; 0 = the type's default
 	// Pacer is the destination's one Retry-After pacer, shared by the
 	// adapter's call retries and the retry wrapper around it.
 	Pacer  *retry.Pacer
