@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/offsite-backup/offsite/internal/units"
 )
 
 // progressFor returns a progress printer for a terminal, or nil when
@@ -30,22 +32,9 @@ func progressFor(w io.Writer) func(done, total int64) {
 				bar[i] = '.'
 			}
 		}
-		fmt.Fprintf(w, "\r[%s] %5.1f%%  %s / %s", bar, pct, human(done), human(total))
+		fmt.Fprintf(w, "\r[%s] %5.1f%%  %s / %s", bar, pct, units.Bytes(done), units.Bytes(total))
 		if done >= total {
 			fmt.Fprintln(w)
 		}
 	}
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
