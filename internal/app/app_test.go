@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 	"github.com/offsite-backup/offsite/expect"
 	"github.com/offsite-backup/offsite/notify"
 	"github.com/offsite-backup/offsite/notify/outboxtest"
-	"github.com/offsite-backup/offsite/providers"
 	"github.com/offsite-backup/offsite/queue"
 )
 
@@ -45,21 +43,6 @@ func TestQueueOutboxKeepsTheOutboxContract(t *testing.T) {
 		},
 	})
 }
-
-type memProvider struct{}
-
-func (memProvider) Put(context.Context, string, io.ReadSeeker, int64, providers.PutOptions) (providers.RemoteFile, error) {
-	return providers.RemoteFile{}, nil
-}
-func (memProvider) Stat(context.Context, string) (providers.RemoteFile, error) {
-	return providers.RemoteFile{}, nil
-}
-func (memProvider) List(context.Context, string) ([]providers.RemoteFile, error) { return nil, nil }
-func (memProvider) Delete(context.Context, string) error                         { return nil }
-func (memProvider) Get(context.Context, string) (io.ReadCloser, error) {
-	return nil, errors.New("no")
-}
-func (memProvider) HashKind() providers.HashKind { return providers.SHA256 }
 
 func testApp(t *testing.T) (*App, string) {
 	t.Helper()
