@@ -86,7 +86,7 @@ func TestWindowPausesChunkedUploadAtBoundary(t *testing.T) {
 		}
 	}}
 	c, err := gdrive.New(context.Background(), gdrive.Config{Name: "cloud", Folder: "Backups", TokenFile: tokenFile,
-		ClientID: "id", ClientSecret: "s", Endpoint: srv.URL, ChunkSize: chunk, Transport: cc})
+		ClientID: "id", ClientSecret: "s", Endpoint: srv.URL, ChunkSize: chunk, MaxChunkSize: chunk, Transport: cc}) // chunks of one size, counted below
 	if err != nil {
 		t.Fatal(err)
 	}
