@@ -2,18 +2,15 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/offsite-backup/offsite/check"
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/providers"
+	"github.com/offsite-backup/offsite/push"
 	"github.com/offsite-backup/offsite/status"
 	"github.com/offsite-backup/offsite/verify"
 )
@@ -39,80 +36,15 @@ func (a *App) providerByName(ctx context.Context, name string) (providers.Provid
 	return a.Provider(d)
 }
 
-// Push uploads one file now, outside the queue, reading it once. The remote path defaults
-// to the file's name; an existing different file there is never
-// overwritten: the upload gets a timestamped name beside it.
+// Push uploads one file to dest now, outside the queue, in dest's stored
+// form (see push.File).
 func (a *App) Push(ctx context.Context, file, dest, as string, progress func(done, total int64)) (providers.RemoteFile, error) {
 	p, err := a.providerByName(ctx, dest)
 	if err != nil {
 		return providers.RemoteFile{}, err
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return providers.RemoteFile{}, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return providers.RemoteFile{}, err
-	}
-	if st.IsDir() {
-		return providers.RemoteFile{}, fmt.Errorf("%s is a folder: push takes one file", file)
-	}
-	// A destination that compresses or encrypts gets the same stored form
-	// as the daemon sends, made into the spool first.
-	var body io.ReadSeeker = f
-	size := st.Size()
-	spec := a.codec(a.Cfg.Destination(dest))
-	if !spec.Plain() {
-		enc, res, err := a.spool().Scratch(f, size, spec)
-		if err != nil {
-			return providers.RemoteFile{}, fmt.Errorf("push %s: make its stored form for %s: %w", file, dest, err)
-		}
-		defer os.Remove(enc.Name())
-		defer enc.Close()
-		body, size = enc, res.Stored.Size
-	}
-	remote := as
-	if remote == "" {
-		remote = filepath.Base(file)
-	}
-	// A mailbox cannot be looked in: there each push is one more mail.
-	if a.cannot(dest, "read") == nil {
-		if rf, err := p.Stat(ctx, remote+spec.Suffix()); err == nil {
-			// Only a copy of the same size can be this file: only then is
-			// the file hashed before it is sent.
-			if rf.Size == size {
-				sums, _, err := providers.HashReader(body, p.HashKind())
-				if err != nil {
-					return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
-				}
-				if providers.SameHash(p.HashKind(), rf.Hash, sums[p.HashKind()]) {
-					return rf, nil // already there
-				}
-				if _, err := body.Seek(0, io.SeekStart); err != nil {
-					return providers.RemoteFile{}, fmt.Errorf("read %s: %w", file, err)
-				}
-			}
-			ext := path.Ext(remote)
-			remote = strings.TrimSuffix(remote, ext) + "." + st.ModTime().UTC().Format("2006-01-02T150405Z") + ext
-		} else if !errors.Is(err, providers.ErrNotFound) {
-			return providers.RemoteFile{}, fmt.Errorf("push %s: %w", file, err)
-		}
-	}
-	remote += spec.Suffix()
-	// No hash up front: the stack hashes the bytes as they are sent and
-	// checks the service's against it, so the file is read once.
-	opts := providers.PutOptions{ModTime: st.ModTime()}
-	if progress != nil {
-		total := size
-		opts.OnProgress = func(n int64) { progress(n, total) }
-	}
-	rf, err := p.Put(ctx, remote, body, size, opts)
-	if err != nil {
-		return rf, fmt.Errorf("push %s to %s: %w", file, dest, err)
-	}
-	return rf, nil
+	return push.File(ctx, push.Request{Provider: p, Dest: dest, File: file, As: as, Spec: a.codec(a.Cfg.Destination(dest)),
+		Spool: a.spool(), Look: a.cannot(dest, "read") == nil, Progress: progress})
 }
 
 // List lists a folder at a destination.

@@ -13,7 +13,7 @@ import (
 // nothing about why. Only internal/app and cmd wire: no other package
 // imports internal/app, only internal/app picks adapters, and the policy
 // and command packages (schedule, retention, monitor, drill, verify,
-// check) reach uploads only through the queue and the Provider interface,
+// check, push) reach uploads only through the queue and the Provider interface,
 // never the daemon.
 func TestLayers(t *testing.T) {
 	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}}: {{join .Imports \" \"}}", "../../...").CombinedOutput()
@@ -44,6 +44,7 @@ func TestLayers(t *testing.T) {
 		{mod + "drill", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config"}, adapters...)},
 		{mod + "verify", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config"}, adapters...)},
 		{mod + "check", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app"}, adapters...)},
+		{mod + "push", append([]string{mod + "daemon", mod + "watcher", mod + "internal/app", mod + "config", mod + "queue"}, adapters...)},
 		// The service manager and the init questions are handed the steps
 		// they run; they open no queue and no destination themselves.
 		{mod + "internal/service", []string{mod + "internal/app", mod + "config", mod + "queue", mod + "daemon", mod + "providers"}},
