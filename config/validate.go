@@ -55,6 +55,15 @@ func (c *Config) validateTop(p *problems) {
 		if fi, err := os.Stat(c.StateDir); err == nil && !fi.IsDir() {
 			p.add("state_dir", "point it at a folder; offsite creates it when missing", "is %s, which is a file", c.StateDir)
 		}
+		for _, w := range c.Watches {
+			// Its queue, log and spool change all the time: watched, they
+			// would never settle, or go out as backups.
+			if w.Path != "" && (inside(c.StateDir, w.Path) && inside(w.Path, c.StateDir) || w.Recursive && inside(c.StateDir, w.Path)) {
+				p.add("state_dir", "keep it outside every watched folder; leave state_dir out for the default, "+DefaultStateDir(),
+					"is %s, inside watch %q's folder %s, so offsite would watch its own queue, log and spool", c.StateDir, w.Name, w.Path)
+				break
+			}
+		}
 	}
 	r := c.Retry
 	if r.Initial <= 0 {

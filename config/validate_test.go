@@ -255,6 +255,23 @@ destinations:
     type: gdrive
     endpoint: ftp://127.0.0.1:8790
 `, 8, "destinations[0].endpoint", "use an http:// or https:// URL"},
+		{"state folder is the watched folder", `state_dir: {W}
+watches:
+  - name: pos
+    path: {W}
+    destinations: [usb]
+destinations:
+  - {name: usb, type: local, path: {D}}
+`, 1, "state_dir", "would watch its own queue"},
+		{"state folder inside a recursive watch", `state_dir: {W}/offsite
+watches:
+  - name: pos
+    path: {W}
+    recursive: true
+    destinations: [usb]
+destinations:
+  - {name: usb, type: local, path: {D}}
+`, 1, "state_dir", "would watch its own queue"},
 		{"local destination inside watch", `watches:
   - name: pos
     path: {W}
