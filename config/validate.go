@@ -56,11 +56,12 @@ func (c *Config) validateTop(p *problems) {
 			p.add("state_dir", "point it at a folder; offsite creates it when missing", "is %s, which is a file", c.StateDir)
 		}
 		for _, w := range c.Watches {
-			// Its queue, log and spool change all the time: watched, they
-			// would never settle, or go out as backups.
-			if w.Path != "" && (inside(c.StateDir, w.Path) && inside(w.Path, c.StateDir) || w.Recursive && inside(c.StateDir, w.Path)) {
-				p.add("state_dir", "keep it outside every watched folder; leave state_dir out for the default, "+DefaultStateDir(),
-					"is %s, inside watch %q's folder %s, so offsite would watch its own queue, log and spool", c.StateDir, w.Name, w.Path)
+			// The watcher skips the state folder (its queue, log and spool
+			// change all the time); one that is the watched folder itself
+			// would make it skip every backup there.
+			if w.Path != "" && inside(c.StateDir, w.Path) && inside(w.Path, c.StateDir) {
+				p.add("state_dir", "give offsite a folder of its own; leave state_dir out for the default, "+DefaultStateDir(),
+					"is watch %q's folder %s itself, so offsite would skip every backup there as its own files", w.Name, w.Path)
 				break
 			}
 		}

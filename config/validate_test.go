@@ -262,16 +262,7 @@ watches:
     destinations: [usb]
 destinations:
   - {name: usb, type: local, path: {D}}
-`, 1, "state_dir", "would watch its own queue"},
-		{"state folder inside a recursive watch", `state_dir: {W}/offsite
-watches:
-  - name: pos
-    path: {W}
-    recursive: true
-    destinations: [usb]
-destinations:
-  - {name: usb, type: local, path: {D}}
-`, 1, "state_dir", "would watch its own queue"},
+`, 1, "state_dir", "would skip every backup there"},
 		{"local destination inside watch", `watches:
   - name: pos
     path: {W}
