@@ -98,12 +98,19 @@ func (a *App) owner() string {
 func (a *App) Watches() ([]daemon.Watch, []watcher.Config) {
 	var routes []daemon.Watch
 	var cfgs []watcher.Config
+	// offsite's own files are never backups: the state folder, and the
+	// config, which may hold a passphrase that must not travel with the
+	// copies it encrypts.
+	own := []string{a.Cfg.StateDir}
+	if f, err := filepath.Abs(a.Cfg.File); err == nil && a.Cfg.File != "" {
+		own = append(own, f)
+	}
 	for _, w := range a.Cfg.Watches {
 		routes = append(routes, daemon.Watch{Name: w.Name, Path: w.Path, Destinations: w.Destinations})
 		cfgs = append(cfgs, watcher.Config{
 			Name: w.Name, Path: w.Path, Include: w.Include, Exclude: w.Exclude, Recursive: w.Recursive,
 			Settle: time.Duration(w.Settle), Rescan: time.Duration(w.Rescan), Poll: time.Duration(w.Poll),
-			Ignore: []string{a.Cfg.StateDir},
+			Ignore: own,
 		})
 	}
 	return routes, cfgs

@@ -253,3 +253,45 @@ func TestMetricsAndHealthz(t *testing.T) {
 		t.Fatalf("/healthz with a paused destination = %d, want 503", code)
 	}
 }
+
+// TestConfigInTheWatchedFolderStaysHome: a config kept beside the backups
+// may hold the passphrase that encrypts them; it is offsite's own file and
+// never goes out with them.
+func TestConfigInTheWatchedFolderStaysHome(t *testing.T) {
+	dir := t.TempDir()
+	watch, usb := filepath.Join(dir, "backups"), filepath.Join(dir, "usb")
+	os.MkdirAll(watch, 0o755)
+	os.MkdirAll(usb, 0o755)
+	file := filepath.Join(watch, "offsite.yaml")
+	yaml := "state_dir: " + filepath.Join(dir, "state") + `
+watches:
+  - name: pos
+    path: ` + watch + `
+    settle: 100ms
+    destinations: [usb]
+destinations:
+  - name: usb
+    type: local
+    path: ` + usb + `
+    encrypt:
+      passphrase: the shop's long passphrase
+`
+	os.WriteFile(file, []byte(yaml), 0o600)
+	os.WriteFile(filepath.Join(watch, "day.bak"), []byte("sales"), 0o644)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenConfig(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sent, _ := filepath.Glob(filepath.Join(usb, "pos", "*"))
+	if len(sent) != 1 || filepath.Base(sent[0]) != "day.bak.age" {
+		t.Fatalf("sent %v, want only day.bak.age", sent)
+	}
+}
