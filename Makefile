@@ -8,9 +8,10 @@ PKGS    ?= ./...
 all: lint test build
 
 # `offsite version` names what was built; the same stamps as make dist.
-STAMP   = -X main.version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) \
-          -X main.commit=$$(git rev-parse HEAD 2>/dev/null || echo none) \
-          -X main.date=$$(date -u -d @$$(git log -1 --format=%ct 2>/dev/null || echo 0) +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO = github.com/offsite-backup/offsite/internal/buildinfo
+STAMP   = -X $(BUILDINFO).version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) \
+          -X $(BUILDINFO).commit=$$(git rev-parse HEAD 2>/dev/null || echo none) \
+          -X $(BUILDINFO).date=$$(date -u -d @$$(git log -1 --format=%ct 2>/dev/null || echo 0) +%Y-%m-%dT%H:%M:%SZ)
 
 build:
 	$(GO) build -ldflags "$(STAMP)" -o $(BIN)/offsite ./cmd/offsite

@@ -21,7 +21,8 @@ VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo none)}
 EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 DATE=${DATE:-$(date -u -d "@$EPOCH" +%Y-%m-%dT%H:%M:%SZ)}
-LDFLAGS="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE"
+BI=github.com/offsite-backup/offsite/internal/buildinfo
+LDFLAGS="-s -w -buildid= -X $BI.version=$VERSION -X $BI.commit=$COMMIT -X $BI.date=$DATE"
 
 mkdir -p "$DIST"
 DIST=$(cd "$DIST" && pwd)

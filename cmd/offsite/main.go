@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/buildinfo"
 	"github.com/offsite-backup/offsite/internal/logfile"
 	"github.com/offsite-backup/offsite/internal/service"
 	"github.com/offsite-backup/offsite/internal/termsafe"
@@ -95,7 +96,7 @@ telling you when something goes wrong.
 Start with:   offsite init      (writes a config)
 Then:         offsite check     (tests it)
 And:          offsite service install && offsite service start`,
-		Version:       readBuildInfo().Version,
+		Version:       buildinfo.Read().Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
