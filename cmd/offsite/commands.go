@@ -227,31 +227,16 @@ func cmdRestore(g *globals) *cobra.Command {
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return g.withApp("", func(a *app.App) error {
-				dest := args[0]
-				var remote string
-				switch {
-				case latest != "" && len(args) == 2:
-					return fmt.Errorf("give either REMOTE or --latest WATCH, not both")
-				case latest != "":
-					r, err := a.Latest(c.Context(), dest, latest)
-					if err != nil {
-						return err
-					}
-					remote = r
-				case len(args) == 2:
-					remote = args[1]
-					if !exact {
-						newest, note, err := a.Newest(c.Context(), dest, remote)
-						if err != nil {
-							return err
-						}
-						if note != "" {
-							fmt.Fprintln(g.stdout, termsafe.Quote(note))
-						}
-						remote = newest
-					}
-				default:
-					return fmt.Errorf("name the file to restore (see `offsite ls %s`), or give --latest WATCH", dest)
+				dest, named := args[0], ""
+				if len(args) == 2 {
+					named = args[1]
+				}
+				remote, note, err := a.RestoreTarget(c.Context(), dest, named, latest, exact)
+				if err != nil {
+					return err
+				}
+				if note != "" {
+					fmt.Fprintln(g.stdout, termsafe.Quote(note))
 				}
 				path, r, err := a.RestoreFile(c.Context(), dest, remote, to, identities)
 				if err != nil {

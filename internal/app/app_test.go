@@ -295,3 +295,22 @@ destinations:
 		t.Fatalf("sent %v, want only day.bak.age", sent)
 	}
 }
+
+// TestRestoreTargetSaysWhatItNeeds: a restore names a file or a watch,
+// not both and not neither, and --exact takes the name as it is.
+func TestRestoreTargetSaysWhatItNeeds(t *testing.T) {
+	a, _ := testApp(t)
+	ctx := context.Background()
+	if _, _, err := a.RestoreTarget(ctx, "usb", "pos/day.bak", "pos", false); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("both: %v", err)
+	}
+	if _, _, err := a.RestoreTarget(ctx, "usb", "", "", false); err == nil || !strings.Contains(err.Error(), "offsite ls usb") {
+		t.Errorf("neither: %v", err)
+	}
+	if r, note, err := a.RestoreTarget(ctx, "usb", "pos/day.2026-11-23T183000Z.bak", "", true); err != nil || r != "pos/day.2026-11-23T183000Z.bak" || note != "" {
+		t.Errorf("exact: %q %q %v", r, note, err)
+	}
+	if _, _, err := a.RestoreTarget(ctx, "usb", "", "pos", false); err == nil || !strings.Contains(err.Error(), "no backup of watch") {
+		t.Errorf("latest of a watch with nothing uploaded: %v", err)
+	}
+}

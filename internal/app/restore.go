@@ -74,6 +74,24 @@ func (a *App) Restore(ctx context.Context, dest, remote, local string) (int64, e
 	return r.Original.Size, err
 }
 
+// RestoreTarget is the remote path a restore reads: the newest backup of
+// watch latest, or the newest version of the file named (named itself
+// with exact). note, when set, says which version was picked.
+func (a *App) RestoreTarget(ctx context.Context, dest, named, latest string, exact bool) (remote, note string, err error) {
+	switch {
+	case latest != "" && named != "":
+		return "", "", fmt.Errorf("give either REMOTE or --latest WATCH, not both")
+	case latest != "":
+		remote, err = a.Latest(ctx, dest, latest)
+		return remote, "", err
+	case named == "":
+		return "", "", fmt.Errorf("name the file to restore (see `offsite ls %s`), or give --latest WATCH", dest)
+	case exact:
+		return named, "", nil
+	}
+	return a.Newest(ctx, dest, named)
+}
+
 // Latest returns the remote path of the newest backup of watch uploaded
 // to dest.
 func (a *App) Latest(ctx context.Context, dest, watch string) (string, error) {
