@@ -139,11 +139,41 @@ func (s *Store) StopFailing(ctx context.Context, dest string) (since time.Time, 
 
 // Things done once, recorded in marks.
 const (
-	markDailyReport  = "daily_report"  // key: the day, 2006-01-02
-	markSilenceEnded = "silence_ended" // key: watch/silence end in UTC
-	markPrune        = "prune"         // key: last_run
-	markWeekly       = "weekly"        // key: since
+	markDailyReport  = "daily_report"   // key: the day, 2006-01-02
+	markSilenceEnded = "silence_ended"  // key: watch/silence end in UTC
+	markPrune        = "prune"          // key: last_run
+	markWeekly       = "weekly"         // key: since
+	markCopies       = "copies_checked" // key: destination
 )
+
+// MarkCopiesChecked records that the daily look at dest's stored copies
+// asked the service at.
+func (s *Store) MarkCopiesChecked(ctx context.Context, dest string, at time.Time) error {
+	if err := s.mark(ctx, markCopies, dest, at); err != nil {
+		return fmt.Errorf("record the look at %s's copies: %w", dest, err)
+	}
+	return nil
+}
+
+// CopiesChecked returns when each destination's stored copies were last
+// looked at by the daily look.
+func (s *Store) CopiesChecked(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, at FROM marks WHERE kind=?`, markCopies)
+	if err != nil {
+		return nil, fmt.Errorf("read when copies were checked: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var dest string
+		var ns int64
+		if err := rows.Scan(&dest, &ns); err != nil {
+			return nil, err
+		}
+		out[dest] = time.Unix(0, ns)
+	}
+	return out, rows.Err()
+}
 
 func (s *Store) marked(ctx context.Context, kind, key string) (time.Time, bool, error) {
 	var ns int64

@@ -118,6 +118,10 @@ type Destination struct {
 	RetiredKey int `json:"retired_key_copies,omitempty"`
 	// RestoreFailed counts stored copies whose last test restore failed.
 	RestoreFailed int `json:"restore_failed,omitempty"`
+	// CopiesChecked is when the daemon's daily look last found this
+	// destination's newest stored copies there (or found which are gone);
+	// left out until it has run, and for local folders and mailboxes.
+	CopiesChecked *time.Time `json:"copies_checked,omitempty"`
 	// RestoreError is one of them, for the concern; not in the JSON form.
 	RestoreError string `json:"-"`
 }

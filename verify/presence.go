@@ -98,6 +98,7 @@ func (p *Presence) Check(ctx context.Context, now time.Time) (Checked, error) {
 	}
 	var found []queue.TestRestore
 	gone := map[string][]notify.Gone{}
+	asked := map[string]bool{} // destinations that answered
 	for _, j := range picked {
 		prov, err := p.V.Provider(ctx, j.Destination)
 		if err != nil {
@@ -112,6 +113,9 @@ func (p *Presence) Check(ctx context.Context, now time.Time) (Checked, error) {
 			// The destination's own trouble shows in status already.
 			c.Unchecked++
 			continue
+		}
+		asked[j.Destination] = true
+		switch {
 		case why == "":
 			c.OK++
 			p.clearSuperseded(ctx, failures[j.Destination], j, byRemote)
@@ -140,6 +144,11 @@ func (p *Presence) Check(ctx context.Context, now time.Time) (Checked, error) {
 	}
 	for _, dest := range slices.Sorted(maps.Keys(gone)) {
 		p.alert(ctx, notify.CopiesGone(dest, gone[dest], now))
+	}
+	for dest := range asked {
+		if err := p.V.Store.MarkCopiesChecked(ctx, dest, now); err != nil {
+			p.V.Log.Warn("cannot record the look at the stored copies", "destination", dest, "err", err)
+		}
 	}
 	p.V.Log.Info("checked that the newest stored copies are still there", "ok", c.OK, "requeued", c.Requeued, "lost", c.Lost, "unchecked", c.Unchecked)
 	return c, nil

@@ -150,6 +150,9 @@ func TestPresenceRequeuesAGoneCopyTheFolderStillHolds(t *testing.T) {
 	if len(f.failures(t)) != 0 {
 		t.Fatalf("a requeued copy is on its way, not lost: %v", f.failures(t))
 	}
+	if at, err := f.s.CopiesChecked(ctx); err != nil || !at["cloud"].Equal(now) || !at["usb"].IsZero() {
+		t.Fatalf("recorded looks %v %v: want cloud's only", at, err)
+	}
 }
 
 // TestPresenceKeepsALostCopyRedUntilANewerOneIsThere: a copy gone from
@@ -222,6 +225,9 @@ func TestPresenceLeavesAnUnreachableDestinationAlone(t *testing.T) {
 	}
 	if c != (Checked{Unchecked: 1}) || len(f.alerts.got) != 0 || len(f.failures(t)) != 0 {
 		t.Fatalf("checked %+v, alerts %d, failures %v", c, len(f.alerts.got), f.failures(t))
+	}
+	if at, _ := f.s.CopiesChecked(ctx); len(at) != 0 {
+		t.Fatalf("a destination that could not be asked is recorded as looked at: %v", at)
 	}
 }
 

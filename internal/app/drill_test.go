@@ -292,4 +292,14 @@ func TestCopyDeletedAtTheCloudIsSentAgain(t *testing.T) {
 	if c, err := e.a.presence(pl).Check(ctx, time.Now()); err != nil || c != (verify.Checked{OK: 1}) {
 		t.Fatalf("check after: %+v %v", c, err)
 	}
+	// Status says when the copies were last looked at, for the cloud only.
+	st, err := e.a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range st.Destinations {
+		if looked := d.CopiesChecked != nil; looked != (d.Name == "gdrive-plain") {
+			t.Errorf("%s: copies_checked %v", d.Name, d.CopiesChecked)
+		}
+	}
 }

@@ -53,6 +53,10 @@ func (a *App) Status(ctx context.Context) (*status.Status, error) {
 		return nil, err
 	}
 	drilled := a.drillFailures(ctx)
+	checked, err := a.Store.CopiesChecked(ctx)
+	if err != nil {
+		return nil, err
+	}
 	byName := map[string]queue.DestinationStatus{}
 	for _, s := range sum {
 		byName[s.Destination] = s
@@ -63,7 +67,8 @@ func (a *App) Status(ctx context.Context) (*status.Status, error) {
 		ds := status.Destination{Name: d.Name, Type: d.Type, Done: s.Counts[queue.Done], BytesDone: s.Bytes,
 			Waiting: s.Counts[queue.Pending] + s.Counts[queue.Uploading], Failing: s.Counts[queue.Failed],
 			Alerting: alerting[d.Name], GivenUp: s.Counts[queue.Dead], LastSuccess: utcPtr(s.LastSuccess),
-			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name], RestoreFailed: len(drilled[d.Name])}
+			StoredAs: d.Codec().Suffix(), RetiredKey: retired[d.Name], RestoreFailed: len(drilled[d.Name]),
+			CopiesChecked: utcPtr(checked[d.Name])}
 		for remote, e := range drilled[d.Name] {
 			if ds.RestoreError == "" || remote+": " < ds.RestoreError {
 				ds.RestoreError = remote + ": " + e // the first by name, so the message is stable
