@@ -25,7 +25,7 @@ func green() status.Status {
 	return status.Status{Time: now, OK: true, Concerns: []status.Concern{},
 		Destinations: []status.Destination{
 			{Name: "usb", Type: "local", Done: 12, BytesDone: 5 << 20, LastSuccess: tp(now.Add(-2 * time.Hour))},
-			{Name: "cloud", Type: "gdrive", Done: 12, BytesDone: 5 << 20, LastSuccess: tp(now.Add(-2 * time.Hour))},
+			{Name: "cloud", Type: "gdrive", Done: 12, BytesDone: 5 << 20, LastSuccess: tp(now.Add(-2 * time.Hour)), CopiesChecked: tp(now.Add(-5 * time.Hour))},
 		},
 		Watches: []status.Watch{{Name: "pos", Path: `C:\POS\Backup`, State: "ok", LastArrival: tp(now.Add(-2 * time.Hour)),
 			Newest: &status.Newest{File: "day.bak", Size: 1 << 20, Seen: now.Add(-2 * time.Hour), Verified: true,
@@ -125,7 +125,8 @@ func TestGreenPage(t *testing.T) {
 		t.Fatalf("GET / = %d", code)
 	}
 	mustContain(t, body, "All backups are offsite or on their way", "day.bak (1 MiB)", "2 hours ago", "✓ verified</span> at cloud, usb",
-		`<meta http-equiv="refresh" content="30; url=/">`, "No test restore yet", "Back up now", `action="/pause-alerts"`)
+		`<meta http-equiv="refresh" content="30; url=/">`, "No test restore yet", "Back up now", `action="/pause-alerts"`,
+		"<dt>Copies checked</dt><dd>5 hours ago</dd>")
 	mustNotContain(t, body, "<script", "OVERDUE", "need attention", "submit\" disabled")
 	if csp := hd.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("Content-Security-Policy %q", csp)
