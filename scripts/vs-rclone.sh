@@ -139,10 +139,13 @@ for r in $REMOTES; do
 		done
 	done
 	o=$(median "${ot[@]}") rc=$(median "${rt[@]}")
-	RESULTS+=("$(printf '| %s | %s | %s | %s | **%.2f** | %s | %s | %s | %s |' "$r" "$SIZE_MB MiB" "$o" "$rc" "$(awk -v a="$o" -v b="$rc" 'BEGIN{print a/b}')" \
+	# Each round's ratio (offsite's run over the rclone run right after it):
+	# the spread says how much the machine's other load moved the figures.
+	span=$(for j in "${!ot[@]}"; do awk -v a="${ot[j]}" -v b="${rt[j]}" 'BEGIN{printf "%.2f\n", a/b}'; done | sort -g | sed -n '1p;$p' | paste -sd' ')
+	RESULTS+=("$(printf '| %s | %s | %s | %s | **%.2f** (%s–%s) | %s | %s | %s | %s |' "$r" "$SIZE_MB MiB" "$o" "$rc" "$(awk -v a="$o" -v b="$rc" 'BEGIN{print a/b}')" ${span% *} ${span#* } \
 		"$(median "${om[@]}")" "$(median "${rm[@]}")" "$(median "${oc[@]}")" "$(median "${rcpu[@]}")")")
 done
 echo
-echo "| service | size | offsite push s (median) | rclone copyto s (median) | ratio (goal ≤ 0.9) | offsite peak RSS MiB | rclone peak RSS MiB | offsite CPU s | rclone CPU s |"
+echo "| service | size | offsite push s (median) | rclone copyto s (median) | ratio (goal ≤ 0.9; rounds' range) | offsite peak RSS MiB | rclone peak RSS MiB | offsite CPU s | rclone CPU s |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${RESULTS[@]}"
