@@ -129,12 +129,23 @@ for r in $REMOTES; do
 		read -r s k c < <(timed "$WORK/rclone-$r-$i.log" "$RCLONE" copyto "$FILE" "$r:offsite-bench/r$i.bin")
 		rt+=("$s") rm+=($((k / 1024))) rcpu+=("$c")
 		printf '%-9s %-7s %8s %9s %7s\n' "$r" rclone "$s" $((k / 1024)) "$c"
+		# Both copies go once timed (not to a trash): the emulator keeps one
+		# file at a time, so no run writes into memory that a pile of earlier
+		# copies left scarce (fresh page cache costs the emulator's kernel
+		# about a second of CPU per 512 MiB on a small VM, taken from both
+		# tools' cores alike, more or less from run to run).
+		for n in "o$i.bin" "r$i.bin"; do
+			"$RCLONE" deletefile --drive-use-trash=false "$r:offsite-bench/$n" >>"$WORK/delete.log" 2>&1 || die "cannot delete $r:$n (see $WORK/delete.log)"
+		done
 	done
 	o=$(median "${ot[@]}") rc=$(median "${rt[@]}")
-	RESULTS+=("$(printf '| %s | %s | %s | %s | **%.2f** | %s | %s | %s | %s |' "$r" "$SIZE_MB MiB" "$o" "$rc" "$(awk -v a="$o" -v b="$rc" 'BEGIN{print a/b}')" \
+	# Each round's ratio (offsite's run over the rclone run right after it):
+	# the spread says how much the machine's other load moved the figures.
+	span=$(for j in "${!ot[@]}"; do awk -v a="${ot[j]}" -v b="${rt[j]}" 'BEGIN{printf "%.2f\n", a/b}'; done | sort -g | sed -n '1p;$p' | paste -sd' ')
+	RESULTS+=("$(printf '| %s | %s | %s | %s | **%.2f** (%s–%s) | %s | %s | %s | %s |' "$r" "$SIZE_MB MiB" "$o" "$rc" "$(awk -v a="$o" -v b="$rc" 'BEGIN{print a/b}')" ${span% *} ${span#* } \
 		"$(median "${om[@]}")" "$(median "${rm[@]}")" "$(median "${oc[@]}")" "$(median "${rcpu[@]}")")")
 done
 echo
-echo "| service | size | offsite push s (median) | rclone copyto s (median) | ratio (goal ≤ 0.9) | offsite peak RSS MiB | rclone peak RSS MiB | offsite CPU s | rclone CPU s |"
+echo "| service | size | offsite push s (median) | rclone copyto s (median) | ratio (goal ≤ 0.9; rounds' range) | offsite peak RSS MiB | rclone peak RSS MiB | offsite CPU s | rclone CPU s |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${RESULTS[@]}"

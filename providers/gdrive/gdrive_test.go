@@ -217,6 +217,36 @@ func TestResetMidChunkResumes(t *testing.T) {
 	}
 }
 
+// TestResetInAGrownChunkSendsItAgainOnly: a connection cut in the middle
+// of a chunk that has grown costs that chunk, not the upload; the
+// md5Checksum the service reports (checked by put against the one
+// expected) and the content match what was sent.
+func TestResetInAGrownChunkSendsItAgainOnly(t *testing.T) {
+	e := newEmu(t)
+	c := e.client(t, testChunk)
+	// Chunks of 1, 2 and 4 starting sizes go through; the fourth, of 8, is
+	// cut after 5 of them.
+	e.cloud.AddFault(fakecloud.Fault{Service: "drive", Path: "upload_id", Method: http.MethodPut, ResetAfterBytes: 5 * testChunk, Skip: 3, Times: 1})
+	data := providertest.Data(14, 16*testChunk+10)
+	mustPut(t, c, "grown.bak", data)
+	if got := providertest.Content(t, c, "grown.bak"); !bytes.Equal(got, data) {
+		t.Fatal("content differs after a reset in a grown chunk")
+	}
+	puts := 0
+	for _, x := range e.rec.exchanges() {
+		if x.method == http.MethodPut && strings.Contains(x.target, "upload_id") {
+			puts++
+		}
+	}
+	if e.rec.count(0) != 1 || puts > 8 {
+		t.Errorf("%d failed connections and %d chunk PUTs, want the 1 injected and chunks that grew", e.rec.count(0), puts)
+	}
+	up := e.cloud.StatsOf("drive").UploadBytes
+	if up <= int64(len(data)) || up > int64(len(data))+8*testChunk {
+		t.Errorf("uploaded %d bytes for %d: want the cut fragment of the grown chunk and at most that chunk again", up, len(data))
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)

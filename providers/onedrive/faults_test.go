@@ -3,6 +3,8 @@ package onedrive
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -414,4 +416,36 @@ func TestFragmentsGrowOnAFastLink(t *testing.T) {
 		t.Fatalf("%d fragments for 16 of the starting size: they did not grow", fragments)
 	}
 	mustContent(t, e.client("B"), "grow.bak", data)
+}
+
+// TestResetInAGrownFragmentSendsItAgainOnly: a connection cut in the middle
+// of a fragment that has grown costs that fragment, not the upload, and
+// the stored copy, its quickXorHash (checked against the one expected)
+// and the emulator's SHA-256 all match what was sent.
+func TestResetInAGrownFragmentSendsItAgainOnly(t *testing.T) {
+	e := newEnv(t)
+	c := e.client("B")
+	data := providertest.Data(13, 16*testChunk+77)
+	fragments := 0
+	// Fragments of 1, 2 and 4 starting sizes go through; the fourth, of 8,
+	// is cut after 5 of them.
+	e.fault(fakecloud.Fault{Path: "/_graph/upload/", Method: "PUT", ResetAfterBytes: 5 * testChunk, Times: 1, Skip: 3})
+	if _, err := put(t, c, "grown.bak", data, providers.PutOptions{OnProgress: func(int64) { fragments++ }}); err != nil {
+		t.Fatal(err)
+	}
+	mustContent(t, c, "grown.bak", data)
+	if fragments > 6 {
+		t.Fatalf("%d fragments for 16 of the starting size: they did not grow", fragments)
+	}
+	got, limit := e.stats().UploadBytes, int64(len(data))+8*testChunk
+	if got <= int64(len(data)) {
+		t.Fatalf("sent %d upload bytes for %d: the cut did not happen", got, len(data))
+	}
+	if got > limit {
+		t.Errorf("sent %d upload bytes for %d, want at most one grown fragment (%d) more", got, len(data), 8*testChunk)
+	}
+	want := sha256.Sum256(data)
+	if fs := e.files(); len(fs) != 1 || fs[0].SHA256 != hex.EncodeToString(want[:]) {
+		t.Fatalf("stored files = %+v, want grown.bak with SHA-256 %x", fs, want)
+	}
 }

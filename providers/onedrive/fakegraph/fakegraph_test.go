@@ -355,3 +355,97 @@ func TestUploadURLTempAuth(t *testing.T) {
 	st, b = f.fragment(raw, data, 0, 5)
 	expect(t, "fragment with tempauth only", st, b, 201, "")
 }
+
+// tornBody yields n bytes of b and then fails, as a connection cut mid-fragment.
+type tornBody struct {
+	b []byte
+	n int
+}
+
+func (r *tornBody) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.ErrClosedPipe
+	}
+	k := copy(p, r.b[:min(r.n, len(r.b))])
+	r.b, r.n = r.b[k:], r.n-k
+	return k, nil
+}
+
+// The hashes of a fragmented upload are taken as the fragments arrive; a
+// torn fragment or a restart mid-session must still give the hashes of
+// the bytes stored, in the answer and in the control API.
+func TestSessionHashesSurviveATornFragmentAndARestart(t *testing.T) {
+	dir := t.TempDir()
+	f := start(t, dir)
+	data := make([]byte, 4*FragmentUnit+123)
+	for i := range data {
+		data[i] = byte(i*31 + i/1000)
+	}
+	total := int64(len(data))
+	want, _, _ := providers.HashReader(bytes.NewReader(data), providers.QuickXor, providers.SHA256)
+	check := func(what string, b []byte, path string) {
+		t.Helper()
+		var it struct {
+			File struct {
+				Hashes struct{ QuickXorHash string } `json:"hashes"`
+			} `json:"file"`
+		}
+		json.Unmarshal(b, &it)
+		if it.File.Hashes.QuickXorHash != want[providers.QuickXor] {
+			t.Fatalf("%s: quickXorHash %q, want %q", what, it.File.Hashes.QuickXorHash, want[providers.QuickXor])
+		}
+		_, lb, _ := f.do("GET", "/_fakecloud/files?service=onedrive", nil, false)
+		var files []fakecloud.File
+		json.Unmarshal(lb, &files)
+		for _, fl := range files {
+			if fl.Path == path {
+				if fl.SHA256 != want[providers.SHA256] || fl.Size != total {
+					t.Fatalf("%s: control API has %+v, want SHA-256 %s", what, fl, want[providers.SHA256])
+				}
+				return
+			}
+		}
+		t.Fatalf("%s: %s not listed: %s", what, path, lb)
+	}
+
+	// A fragment cut after some of its bytes stores none of them.
+	url := f.session("torn.bak")
+	st, b := f.fragment(url, data[:FragmentUnit], 0, total)
+	expect(t, "first fragment", st, b, 202, "")
+	req, _ := http.NewRequest("PUT", url, &tornBody{b: data[FragmentUnit : 2*FragmentUnit], n: FragmentUnit / 2})
+	req.ContentLength = FragmentUnit
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", FragmentUnit, 2*FragmentUnit-1, total))
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("torn fragment answered %d", resp.StatusCode)
+	}
+	st, b = f.fragment(url, data[FragmentUnit:2*FragmentUnit], FragmentUnit, total)
+	for st == 416 { // the server may not have seen the cut yet
+		time.Sleep(10 * time.Millisecond)
+		st, b = f.fragment(url, data[FragmentUnit:2*FragmentUnit], FragmentUnit, total)
+	}
+	expect(t, "fragment sent again", st, b, 202, "")
+	st, b = f.fragment(url, data[2*FragmentUnit:], 2*FragmentUnit, total)
+	expect(t, "last fragment", st, b, 201, "")
+	check("after a torn fragment", b, "torn.bak")
+
+	// A restart loses the running hash; the commit reads the file back.
+	url = f.session("restart.bak")
+	st, b = f.fragment(url, data[:2*FragmentUnit], 0, total)
+	expect(t, "first fragment", st, b, 202, "")
+	f.srv.Close()
+	f = start(t, dir)
+	url = strings.Replace(url, url[:strings.Index(url, "/_graph/")], f.srv.URL, 1)
+	st, b = f.fragment(url, data[2*FragmentUnit:], 2*FragmentUnit, total)
+	expect(t, "last fragment after a restart", st, b, 201, "")
+	check("after a restart", b, "restart.bak")
+
+	// In one go, and as a simple upload.
+	url = f.session("whole.bak")
+	st, b = f.fragment(url, data, 0, total)
+	expect(t, "one fragment", st, b, 201, "")
+	check("in one fragment", b, "whole.bak")
+	st, b, _ = f.do("PUT", "/v1.0/me/drive/root:/simple.bak:/content", data, true)
+	expect(t, "simple upload", st, b, 201, "")
+	check("simple upload", b, "simple.bak")
+}

@@ -39,6 +39,7 @@ type Server struct {
 	downloads map[string]download // pre-authenticated download tokens, in memory only
 
 	sessLocks sync.Map // session id → *sync.Mutex: one fragment at a time per session
+	running   sync.Map // session id → *received: the hash of the bytes received so far
 }
 
 type download struct {
@@ -168,11 +169,20 @@ func (s *Server) Files() []fakecloud.File {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []fakecloud.File
+	changed := false
 	for _, it := range s.st.Items {
 		if it.Folder {
 			continue
 		}
+		if it.SHA256 == "" {
+			if sum, err := sha256File(s.blobPath(it.ID)); err == nil {
+				it.SHA256, changed = sum, true
+			}
+		}
 		out = append(out, fakecloud.File{Path: s.pathLocked(it), Size: it.Size, SHA256: it.SHA256})
+	}
+	if changed {
+		s.saveLocked()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out

@@ -84,7 +84,8 @@ func (s *Server) simpleUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		writeError(w, &graphError{http.StatusInternalServerError, "generalException", err.Error(), ""})
 		return
 	}
-	n, err := io.Copy(f, r.Body)
+	h := newReceived()
+	n, err := io.Copy(io.MultiWriter(f, h), r.Body)
 	f.Close()
 	if err != nil || n != r.ContentLength {
 		writeError(w, errInvalid("", fmt.Sprintf("Received %d of %d bytes", n, r.ContentLength)))
@@ -92,7 +93,7 @@ func (s *Server) simpleUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	answer, status, gerr := s.commitLocked(parent.ID, name, conflict, tmp, time.Time{})
+	answer, status, gerr := s.commitLocked(parent.ID, name, conflict, tmp, h, time.Time{})
 	if gerr != nil {
 		writeError(w, gerr)
 		return
@@ -101,16 +102,20 @@ func (s *Server) simpleUpload(w http.ResponseWriter, r *http.Request, rt route) 
 }
 
 // commitLocked turns the file at tmp into the item name in parentID,
-// honouring conflict. It answers with the driveItem as committed: 201 for
-// a new item, 200 for a replaced one.
-func (s *Server) commitLocked(parentID, name, conflict, tmp string, fsMod time.Time) (map[string]any, int, *graphError) {
+// honouring conflict. h is the hash of tmp's bytes taken as they arrived;
+// nil, or one that does not cover the whole file, reads tmp back instead.
+// It answers with the driveItem as committed: 201 for a new item, 200 for
+// a replaced one.
+func (s *Server) commitLocked(parentID, name, conflict, tmp string, h *received, fsMod time.Time) (map[string]any, int, *graphError) {
 	if s.st.Items[parentID] == nil {
 		return nil, 0, errNotFound("parent folder")
 	}
-	size, qx, sum, err := hashFile(tmp)
-	if err != nil {
-		return nil, 0, &graphError{http.StatusInternalServerError, "generalException", err.Error(), ""}
+	if st, err := os.Stat(tmp); h == nil || err != nil || h.n != st.Size() {
+		if h, err = hashFile(tmp); err != nil {
+			return nil, 0, &graphError{http.StatusInternalServerError, "generalException", err.Error(), ""}
+		}
 	}
+	size := h.n
 	old := s.childLocked(parentID, name)
 	var freed int64
 	if old != nil {
@@ -137,7 +142,8 @@ func (s *Server) commitLocked(parentID, name, conflict, tmp string, fsMod time.T
 	if err := os.Rename(tmp, s.blobPath(it.ID)); err != nil {
 		return nil, 0, &graphError{http.StatusInternalServerError, "generalException", err.Error(), ""}
 	}
-	it.Size, it.QuickXor, it.SHA256, it.Modified, it.FSModified = size, qx, sum, now, fsMod.UTC()
+	// SHA-256 is only for the control API, computed when first listed.
+	it.Size, it.QuickXor, it.SHA256, it.Modified, it.FSModified = size, h.quickXor(), "", now, fsMod.UTC()
 	s.st.Items[it.ID] = it
 	answer := s.renderLocked(it)
 	if s.RewriteOffice && isOffice(name) {
@@ -157,8 +163,8 @@ func (s *Server) rewriteLocked(it *item) {
 	}
 	f.Write([]byte("<!-- sharepoint properties -->"))
 	f.Close()
-	if size, qx, sum, err := hashFile(s.blobPath(it.ID)); err == nil {
-		it.Size, it.QuickXor, it.SHA256 = size, qx, sum
+	if h, err := hashFile(s.blobPath(it.ID)); err == nil {
+		it.Size, it.QuickXor, it.SHA256 = h.n, h.quickXor(), ""
 	}
 }
 
@@ -250,6 +256,7 @@ func (s *Server) sessionLocked(id string) *session {
 
 func (s *Server) dropSessionLocked(ss *session) {
 	delete(s.st.Sessions, ss.ID)
+	s.running.Delete(ss.ID)
 	os.Remove(s.partPath(ss.ID))
 	s.saveLocked()
 }
@@ -364,9 +371,22 @@ func (s *Server) putFragment(w http.ResponseWriter, r *http.Request, ss session)
 		fail(&graphError{http.StatusInternalServerError, "generalException", err.Error(), ""})
 		return
 	}
-	n, err := io.Copy(io.NewOffsetWriter(f, start), io.LimitReader(r.Body, length))
+	// The running hash follows the fragments in order; one that does not
+	// line up (the emulator restarted mid-session) is dropped, and the
+	// commit reads the file back instead.
+	var dst io.Writer = io.NewOffsetWriter(f, start)
+	if start == 0 {
+		s.running.Store(ss.ID, newReceived())
+	}
+	if h, ok := s.running.Load(ss.ID); ok && h.(*received).n == start {
+		dst = io.MultiWriter(dst, h.(*received))
+	} else {
+		s.running.Delete(ss.ID)
+	}
+	n, err := io.Copy(dst, io.LimitReader(r.Body, length))
 	if err != nil || n != length {
 		// A torn fragment is not received: the next one must start here again.
+		s.running.Delete(ss.ID)
 		f.Truncate(start)
 		f.Close()
 		writeError(w, errInvalid("fragmentLengthMismatch", "The fragment was incomplete"))
@@ -388,7 +408,11 @@ func (s *Server) putFragment(w http.ResponseWriter, r *http.Request, ss session)
 		writeJSON(w, http.StatusAccepted, s.sessionStatus(live))
 		return
 	}
-	answer, status, gerr := s.commitLocked(live.ParentID, live.Name, live.Conflict, part, live.FSModified)
+	var h *received
+	if r, ok := s.running.Load(ss.ID); ok {
+		h = r.(*received)
+	}
+	answer, status, gerr := s.commitLocked(live.ParentID, live.Name, live.Conflict, part, h, live.FSModified)
 	s.dropSessionLocked(live)
 	if gerr != nil {
 		writeError(w, gerr)
