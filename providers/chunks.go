@@ -3,6 +3,7 @@ package providers
 import (
 	"errors"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -59,12 +60,20 @@ func (c *ChunkSizer) Sent(n int64, took time.Duration) {
 // ChunkReader is one chunk of a source as a request body: n bytes from
 // off, read as the request is written. It keeps the source's own read
 // error (Err), so a caller can tell a source that failed or shrank from a
-// network that did.
+// network that did. Close it once the request is over, before reading Err
+// or moving the source: Go's HTTP transport may still be reading a body
+// after the request returned (an answer that came before the whole body
+// went), and the next attempt reads the same source.
 type ChunkReader struct {
-	r    io.Reader
-	left int64
-	Err  error
+	mu     sync.Mutex
+	r      io.Reader
+	left   int64
+	closed bool
+	Err    error
 }
+
+// errChunkClosed ends a read of a chunk whose request is over.
+var errChunkClosed = errors.New("chunk body read after its request ended")
 
 // NewChunkReader positions r at off; the body then yields n bytes.
 func NewChunkReader(r io.ReadSeeker, off, n int64) (*ChunkReader, error) {
@@ -75,6 +84,11 @@ func NewChunkReader(r io.ReadSeeker, off, n int64) (*ChunkReader, error) {
 }
 
 func (c *ChunkReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, errChunkClosed
+	}
 	if c.left <= 0 {
 		return 0, io.EOF
 	}
@@ -92,4 +106,13 @@ func (c *ChunkReader) Read(p []byte) (int, error) {
 		c.Err = err
 	}
 	return n, err
+}
+
+// Close detaches the chunk from its source: a read under way finishes
+// first and none follows. It cannot fail.
+func (c *ChunkReader) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	return nil
 }

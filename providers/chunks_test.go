@@ -65,3 +65,19 @@ func TestChunkReaderTellsASourceThatShrank(t *testing.T) {
 		t.Fatalf("short source: %v, kept %v", err, c.Err)
 	}
 }
+
+// TestClosedChunkLeavesTheSourceAlone: once its request is over, a chunk
+// body the HTTP transport still reads gets an error and does not move the
+// source the next attempt has positioned.
+func TestClosedChunkLeavesTheSourceAlone(t *testing.T) {
+	src := bytes.NewReader([]byte(strings.Repeat("y", 100)))
+	old, _ := NewChunkReader(src, 0, 50)
+	old.Close()
+	next, _ := NewChunkReader(src, 50, 50)
+	if n, err := old.Read(make([]byte, 10)); n != 0 || err == nil || old.Err != nil {
+		t.Fatalf("read after Close: %d, %v (kept %v)", n, err, old.Err)
+	}
+	if b, err := io.ReadAll(next); err != nil || len(b) != 50 {
+		t.Fatalf("the next chunk read %d bytes, %v: its source was moved", len(b), err)
+	}
+}
