@@ -60,7 +60,7 @@ func (c *ChunkSizer) Sent(n int64, took time.Duration) {
 // ChunkReader is one chunk of a source as a request body: n bytes from
 // off, read as the request is written. It keeps the source's own read
 // error (Err), so a caller can tell a source that failed or shrank from a
-// network that did. Close it once the request is over, before reading Err
+// network that did. Detach it once the request is over, before reading Err
 // or moving the source: Go's HTTP transport may still be reading a body
 // after the request returned (an answer that came before the whole body
 // went), and the next attempt reads the same source.
@@ -108,11 +108,10 @@ func (c *ChunkReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close detaches the chunk from its source: a read under way finishes
-// first and none follows. It cannot fail.
-func (c *ChunkReader) Close() error {
+// Detach parts the chunk from its source: a read under way finishes first
+// and none follows.
+func (c *ChunkReader) Detach() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	return nil
 }

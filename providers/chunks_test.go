@@ -72,10 +72,10 @@ func TestChunkReaderTellsASourceThatShrank(t *testing.T) {
 func TestClosedChunkLeavesTheSourceAlone(t *testing.T) {
 	src := bytes.NewReader([]byte(strings.Repeat("y", 100)))
 	old, _ := NewChunkReader(src, 0, 50)
-	old.Close()
+	old.Detach()
 	next, _ := NewChunkReader(src, 50, 50)
 	if n, err := old.Read(make([]byte, 10)); n != 0 || err == nil || old.Err != nil {
-		t.Fatalf("read after Close: %d, %v (kept %v)", n, err, old.Err)
+		t.Fatalf("read after Detach: %d, %v (kept %v)", n, err, old.Err)
 	}
 	if b, err := io.ReadAll(next); err != nil || len(b) != 50 {
 		t.Fatalf("the next chunk read %d bytes, %v: its source was moved", len(b), err)

@@ -161,7 +161,7 @@ func (c *Client) sendAll(ctx context.Context, s *session, r io.ReadSeeker, sizer
 			}
 			start := time.Now()
 			off, f, err := c.exchange(ctx, s, &ctxReader{ctx: ctx, r: body}, n, s.Offset)
-			body.Close() // the transport may still be reading it; the next attempt moves the source
+			body.Detach() // the transport may still be reading it; the next attempt moves the source
 			if body.Err != nil {
 				srcErr = sourceError(body.Err)
 				return nil

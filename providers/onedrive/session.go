@@ -154,7 +154,7 @@ func (u *upload) send(ctx context.Context, st *sessionState) (providers.RemoteFi
 				return nil
 			}
 			fr, err = u.put(ctx, st.URL, ctxReader{ctx, body}, n, st.Offset)
-			body.Close() // the transport may still be reading it; the next attempt moves the source
+			body.Detach() // the transport may still be reading it; the next attempt moves the source
 			if body.Err != nil {
 				// The source's failure, not the service's: no point retrying.
 				srcErr = u.sourceErr(body.Err)
