@@ -15,7 +15,7 @@ func cmdAck(g *globals) *cobra.Command {
 		Short: "Acknowledge backups deleted before they were sent, or refused (a link in a backup's place, an unreadable file), so status stops listing them",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				if watch == "" {
 					n, err := a.Store.Acknowledge(c.Context(), dest)
 					if err != nil {

@@ -21,7 +21,7 @@ flow: offsite prints an address; sign in there and paste the code shown back her
 --browser uses a browser on this PC instead (loopback redirect with PKCE).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				mode := app.AuthDefault
 				switch {
 				case browser:

@@ -13,34 +13,13 @@ import (
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
 
-// open loads the config and opens the state folder; exclusive names the
-// command taking the state lock ("" for the commands that do not watch,
-// which also work while a watched folder is missing).
-func (g *globals) open(exclusive string) (*app.App, error) {
-	load := g.loadConfig
-	if exclusive == "" {
-		load = g.loadConfigReadOnly
-	}
-	cfg, err := load()
-	if err != nil {
-		return nil, err
-	}
-	return app.OpenConfig(cfg, g.logger(cfg), exclusive)
-}
-
 func cmdRun(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "run",
 		Short: "Run the daemon in the foreground: watch, queue, upload, notify",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			log, closeLog := g.daemonLogger(cfg)
-			defer closeLog()
-			a, err := app.OpenConfig(cfg, log, "run")
+			a, err := app.OpenCommand(g.daemon("run"))
 			if err != nil {
 				return err
 			}
@@ -56,13 +35,7 @@ func cmdOnce(g *globals) *cobra.Command {
 		Short: "Scan every watch, upload everything due, then exit (non-zero if anything failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			log, closeLog := g.daemonLogger(cfg) // a scheduled task has no console
-			defer closeLog()
-			a, err := app.OpenConfig(cfg, log, "once")
+			a, err := app.OpenCommand(g.daemon("once"))
 			if err != nil {
 				return err
 			}
@@ -82,7 +55,7 @@ func cmdPush(g *globals) *cobra.Command {
 		Short: "Upload one file to a destination now",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				rf, err := a.Push(c.Context(), args[0], to, as, progressFor(g.stdout))
 				if err != nil {
 					return err
@@ -105,7 +78,7 @@ func cmdStatus(g *globals) *cobra.Command {
 		Short: "Show what was uploaded, what is waiting, and what needs attention",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				st, err := a.Status(c.Context())
 				if err != nil {
 					return err
@@ -132,16 +105,12 @@ func cmdCheck(g *globals) *cobra.Command {
 		Short: "Check the config, the watched folders, every destination, and send a test notification",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "config %s: ok\n", termsafe.Quote(cfg.File))
-			a, err := app.OpenConfig(cfg, g.logger(cfg), "")
+			a, err := app.OpenCommand(g.command("", true))
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			fmt.Fprintf(g.stdout, "config %s: ok\n", termsafe.Quote(a.Cfg.File))
 			n := a.CheckKeys(g.stdout, identities)
 			if n += a.Check(c.Context(), g.stdout, !noNotify); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", n)}
@@ -165,7 +134,7 @@ func cmdNotify(g *globals) *cobra.Command {
 		Short: "Send a test message to every notification channel now and say which ones work",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				if len(a.Cfg.Notify) == 0 {
 					return fmt.Errorf("%s has no notify channel: add one under notify: (see config.example.yaml)", a.Cfg.File)
 				}
@@ -185,7 +154,7 @@ func cmdLs(g *globals) *cobra.Command {
 		Short: "List files at a destination",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				dir := ""
 				if len(args) == 2 {
 					dir = args[1]
@@ -226,7 +195,7 @@ func cmdRestore(g *globals) *cobra.Command {
 			"the file keeps its original name there. Nothing is written unless every check passes.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				dest, named := args[0], ""
 				if len(args) == 2 {
 					named = args[1]
@@ -270,7 +239,7 @@ func cmdVerify(g *globals) *cobra.Command {
 			if len(args) > 0 && !restore {
 				return fmt.Errorf("a destination is only taken with --restore")
 			}
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				if restore {
 					dest := ""
 					if len(args) > 0 {
@@ -311,7 +280,7 @@ func cmdRetry(g *globals) *cobra.Command {
 		Short: "Try failed uploads again now, and probe paused destinations (a disk plugged back in)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				stuck, err := a.Retry(c.Context(), dest, g.stdout)
 				if err != nil {
 					return err
@@ -339,7 +308,7 @@ func cmdPause(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--until %q: give a date as YYYY-MM-DD", until)
 			}
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				if err := a.Pause(c.Context(), watch, t, hold); err != nil {
 					return err
 				}
@@ -369,7 +338,7 @@ func cmdResume(g *globals) *cobra.Command {
 		Short: "End a pause now",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				if err := a.Pause(c.Context(), watch, time.Time{}, false); err != nil {
 					return err
 				}
@@ -392,7 +361,7 @@ func cmdService(g *globals) *cobra.Command {
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"install", "uninstall", "start", "stop", "status"},
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
+			cfg, err := g.command("", true).LoadConfig()
 			if err != nil && args[0] == "install" {
 				return err
 			}
@@ -410,15 +379,4 @@ func cmdService(g *globals) *cobra.Command {
 			return service.Control(cfgPath, args[0], g.stdout)
 		},
 	}
-}
-
-// withApp opens the state folder for one command (lock names the command
-// when it needs the state lock) and closes it afterwards.
-func (g *globals) withApp(lock string, fn func(*app.App) error) error {
-	a, err := g.open(lock)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return fn(a)
 }

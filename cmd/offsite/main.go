@@ -4,20 +4,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/offsite-backup/offsite/config"
+	"github.com/offsite-backup/offsite/internal/app"
 	"github.com/offsite-backup/offsite/internal/buildinfo"
-	"github.com/offsite-backup/offsite/internal/logfile"
 	"github.com/offsite-backup/offsite/internal/service"
 	"github.com/offsite-backup/offsite/internal/termsafe"
 )
@@ -32,7 +27,7 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signalContext()
+	ctx, stop := service.SignalContext(os.Stderr)
 	defer stop()
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	if err != nil {
@@ -56,24 +51,6 @@ func printError(w io.Writer, err error) {
 		}
 		fmt.Fprintln(w, l)
 	}
-}
-
-// signalContext ends the context on the first SIGINT/SIGTERM, so the
-// daemon finishes or checkpoints the current chunk; a second signal exits
-// at once.
-func signalContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ch
-		fmt.Fprintln(os.Stderr, "offsite: stopping after the current chunk (press Ctrl+C again to quit at once)")
-		cancel()
-		<-ch
-		fmt.Fprintln(os.Stderr, "offsite: quitting now; interrupted uploads resume on the next start")
-		os.Exit(130)
-	}()
-	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
 type globals struct {
@@ -112,47 +89,28 @@ And:          offsite service install && offsite service start`,
 	return root
 }
 
-// loadConfig finds and loads the config named by -c, for the commands that
-// watch folders (run, once, check): every watched folder must be there.
-func (g *globals) loadConfig() (*config.Config, error) {
-	path, err := config.Find(g.config)
+// command says how a command opens offsite: lock names the command when
+// it takes the state lock; watching is set for those that watch folders.
+func (g *globals) command(lock string, watching bool) app.Command {
+	return app.Command{Config: g.config, Verbose: g.verbose, Stderr: g.stderr, Lock: lock, Watching: watching}
+}
+
+// daemon is how run and once open offsite: watching, holding the state
+// lock, and keeping the log in the state folder too, since a service or a
+// scheduled task has no console.
+func (g *globals) daemon(lock string) app.Command {
+	c := g.command(lock, true)
+	c.LogFile = true
+	return c
+}
+
+// withApp opens offsite for a command that neither watches nor locks, and
+// closes it afterwards.
+func (g *globals) withApp(fn func(*app.App) error) error {
+	a, err := app.OpenCommand(g.command("", false))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return config.Load(path)
-}
-
-// loadConfigReadOnly is loadConfig for every other command: they must work
-// in the disaster they are run in, so a missing watched folder is a
-// warning, not a refusal.
-func (g *globals) loadConfigReadOnly() (*config.Config, error) {
-	path, err := config.Find(g.config)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.LoadReadOnly(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.CheckFolders(); err != nil {
-		fmt.Fprintf(g.stderr, "offsite: warning: %v\n(going on: this command does not need the watched folders; `run` and `once` do)\n", err)
-	}
-	return cfg, nil
-}
-
-// logger writes human-readable logs to stderr.
-func (g *globals) logger(cfg *config.Config) *slog.Logger {
-	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: g.level(cfg)}))
-}
-
-// daemonLogger also keeps the log in the state folder's offsite.log.
-func (g *globals) daemonLogger(cfg *config.Config) (*slog.Logger, func()) {
-	return logfile.Logger(g.stderr, cfg.StateDir, g.level(cfg))
-}
-
-func (g *globals) level(cfg *config.Config) slog.Level {
-	if cfg == nil {
-		return logfile.Level("", g.verbose)
-	}
-	return logfile.Level(cfg.LogLevel, g.verbose)
+	defer a.Close()
+	return fn(a)
 }

@@ -17,7 +17,7 @@ func cmdPrune(g *globals) *cobra.Command {
 			"lists every series with what it would keep and delete, and why.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return g.withApp("", func(a *app.App) error {
+			return g.withApp(func(a *app.App) error {
 				if _, err := a.Prune(c.Context(), dryRun, g.stdout); err != nil {
 					return &exitError{code: 2, err: err}
 				}

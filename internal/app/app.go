@@ -41,6 +41,9 @@ type App struct {
 	// workFactor, when set, is the scrypt work factor of passphrase
 	// encryption; tests lower it (age's default takes about a second).
 	workFactor int
+	// closeLog ends the log file OpenCommand opened, after everything
+	// else has closed (and logged).
+	closeLog func()
 }
 
 // Open loads the config at path and opens the queue. With exclusive set it
@@ -85,7 +88,11 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 
 // Close releases everything Open took.
 func (a *App) Close() error {
-	return errors.Join(a.closeDestinations(), a.Store.Close(), a.lock.Release())
+	err := errors.Join(a.closeDestinations(), a.Store.Close(), a.lock.Release())
+	if a.closeLog != nil {
+		a.closeLog()
+	}
+	return err
 }
 
 // owner names this installation in temp files it leaves at destinations.
