@@ -5,6 +5,7 @@
 package status
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -355,6 +356,14 @@ func PauseFix(name string, local, login bool, reason string) string {
 		fix = "run `offsite check` to see what is wrong and fix it"
 	}
 	return fix + fmt.Sprintf("; then `offsite retry --to %s` tries it at once (otherwise it is tried again by itself, at least once an hour)", name)
+}
+
+// WriteJSON writes s indented, in the form docs/status.md describes, as
+// `status --json` prints it (/healthz answers the same object on one line).
+func (s *Status) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
 }
 
 // Print writes the human-readable form: the verdict first, then the detail.

@@ -65,7 +65,7 @@ func TestLogLinesCannotBeForged(t *testing.T) {
 	cfg := &config.Config{StateDir: t.TempDir()}
 	var console bytes.Buffer
 	g := &globals{stderr: &console}
-	log, closeLog := g.daemon("run").Logger(cfg)
+	log, closeLog := g.with(daemon("run")).Logger(cfg)
 	log.Warn("upload "+hostileName+" failed", "file", hostileName, "err", errors.New("open "+hostileName+": permission denied"))
 	closeLog()
 	file, err := os.ReadFile(filepath.Join(cfg.StateDir, "offsite.log"))

@@ -5,7 +5,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -31,25 +30,13 @@ func main() {
 	defer stop()
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	if err != nil {
-		printError(os.Stderr, err)
+		termsafe.PrintError(os.Stderr, "offsite: ", err)
 		service.ReportFailure(err)
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)
-	}
-}
-
-// printError writes err for a person: the lines the error is built of stay
-// lines, and a file name inside it cannot colour the terminal or forge a
-// line of its own.
-func printError(w io.Writer, err error) {
-	for i, l := range termsafe.ErrorLines(err) {
-		if i == 0 {
-			l = "offsite: " + l
-		}
-		fmt.Fprintln(w, l)
 	}
 }
 
@@ -89,28 +76,42 @@ And:          offsite service install && offsite service start`,
 	return root
 }
 
-// command says how a command opens offsite: lock names the command when
-// it takes the state lock; watching is set for those that watch folders.
-func (g *globals) command(lock string, watching bool) app.Command {
-	return app.Command{Config: g.config, Verbose: g.verbose, Stderr: g.stderr, Lock: lock, Watching: watching}
+// with completes how a command opens offsite with what the flags say:
+// the config, -v, and where logs go.
+func (g *globals) with(how app.Command) app.Command {
+	how.Config, how.Verbose, how.Stderr = g.config, g.verbose, g.stderr
+	return how
 }
 
 // daemon is how run and once open offsite: watching, holding the state
 // lock, and keeping the log in the state folder too, since a service or a
 // scheduled task has no console.
-func (g *globals) daemon(lock string) app.Command {
-	c := g.command(lock, true)
-	c.LogFile = true
-	return c
+func daemon(lock string) app.Command {
+	return app.Command{Lock: lock, Watching: true, LogFile: true}
 }
 
-// withApp opens offsite for a command that neither watches nor locks, and
-// closes it afterwards.
-func (g *globals) withApp(fn func(*app.App) error) error {
-	a, err := app.OpenCommand(g.command("", false))
-	if err != nil {
-		return err
+// arg is the i-th argument, or "" when it was not given.
+func arg(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
 	}
-	defer a.Close()
-	return fn(a)
+	return ""
+}
+
+// on makes cmd run on offsite opened as how says, closing it afterwards.
+func (g *globals) on(how app.Command, cmd *cobra.Command, run func(c *cobra.Command, a *app.App, args []string) error) *cobra.Command {
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		a, err := app.OpenCommand(g.with(how))
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return run(c, a, args)
+	}
+	return cmd
+}
+
+// onApp is on for the commands that neither watch nor lock: most of them.
+func (g *globals) onApp(cmd *cobra.Command, run func(c *cobra.Command, a *app.App, args []string) error) *cobra.Command {
+	return g.on(app.Command{}, cmd, run)
 }

@@ -168,3 +168,49 @@ func (a *App) held(now time.Time) []string {
 func (a *App) silencedUntil(ctx context.Context, watch string) time.Time {
 	return until(a.silence(ctx, watch), time.Now())
 }
+
+// Acknowledge records that a person has seen what status lists as needing
+// one: backups deleted before they were sent (of dest, or of all; none
+// when only watch is given) and refused files (of watch, or of all; none
+// when only dest is given). It returns how many of each it cleared.
+func (a *App) Acknowledge(ctx context.Context, dest, watch string) (deleted, refused int, err error) {
+	if dest != "" {
+		if _, err := a.destination(dest); err != nil {
+			return 0, 0, err
+		}
+	}
+	if watch != "" && a.Cfg.Watch(watch) == nil {
+		return 0, 0, fmt.Errorf("no watch named %q in %s", watch, a.Cfg.File)
+	}
+	if watch == "" {
+		if deleted, err = a.Store.Acknowledge(ctx, dest); err != nil {
+			return 0, 0, err
+		}
+	}
+	if dest == "" {
+		refused, err = a.Store.ClearRefusals(ctx, watch)
+	}
+	return deleted, refused, err
+}
+
+// Listed is one entry of a destination's folder, with what offsite knows
+// of it: a note when a newer version of the same file followed.
+type Listed struct {
+	providers.RemoteFile
+	Note string
+}
+
+// Listing lists a folder at a destination with the queue's notes on each
+// file; without the queue's notes (best effort) it is List.
+func (a *App) Listing(ctx context.Context, dest, dir string) ([]Listed, error) {
+	files, err := a.List(ctx, dest, dir)
+	if err != nil {
+		return nil, err
+	}
+	notes, _ := a.VersionNotes(ctx, dest)
+	out := make([]Listed, len(files))
+	for i, f := range files {
+		out[i] = Listed{RemoteFile: f, Note: notes[f.Path]}
+	}
+	return out, nil
+}

@@ -182,3 +182,16 @@ func ReportFailure(err error) {
 		_ = l.Error("offsite stopped: " + err.Error())
 	}
 }
+
+// Do carries out `offsite service ACTION` for the config at cfgPath: ""
+// when none loads, which every action but install can do without.
+func Do(action, cfgPath string, out io.Writer) error {
+	switch action {
+	case "status":
+		_, err := fmt.Fprintln(out, Status(cfgPath))
+		return err
+	case "install":
+		return Install(cfgPath, out, false)
+	}
+	return Control(cfgPath, action, out)
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/offsite-backup/offsite"
 	"golang.org/x/term"
 )
 
@@ -82,4 +83,34 @@ func TerminalPrompt(in io.Reader, out io.Writer) *Prompt {
 	p := NewPrompt(in, out, secret)
 	p.Echo = echo
 	return p
+}
+
+// Quick is `offsite init` given flags instead of answers: the annotated
+// example (Example), or a starter that copies every backup appearing in
+// Watch to To.
+type Quick struct {
+	Path, Watch, To, Name string
+	Example               bool
+}
+
+// Write writes q's config at q.Path, never over a file that is there, and
+// tells out what to do next.
+func (q Quick) Write(out io.Writer) error {
+	switch {
+	case q.Example && (q.Watch != "" || q.To != ""):
+		return fmt.Errorf("--example writes the annotated example as it is; leave out --watch and --to, or leave out --example")
+	case q.Example:
+		if err := WriteNew(q.Path, offsite.ExampleConfig()); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "wrote %s (the annotated example: edit the watches and destinations in it)\nnext: offsite check -c %s\n", q.Path, q.Path)
+		return nil
+	case q.Watch == "" || q.To == "":
+		return fmt.Errorf("give both the backup folder with --watch and where copies go with --to (or neither, to be asked)")
+	}
+	if err := WriteNew(q.Path, Starter(q.Path, q.Watch, q.To, q.Name)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s\nnext: offsite check -c %s, then offsite run -c %s (or offsite service install)\n", q.Path, q.Path, q.Path)
+	return nil
 }

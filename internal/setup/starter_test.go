@@ -1,11 +1,13 @@
 package setup
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/offsite-backup/offsite"
 	"github.com/offsite-backup/offsite/config"
 )
 
@@ -41,5 +43,35 @@ func TestStarterConfigLoads(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); strings.HasPrefix(string(b), "# other") {
 		t.Error("the config was replaced")
+	}
+}
+
+// TestQuickTakesBothFoldersOrTheExample: `init` with flags writes the
+// starter or the annotated example, and refuses a half answer or a mix
+// before writing anything.
+func TestQuickTakesBothFoldersOrTheExample(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "offsite.yaml")
+	for _, q := range []Quick{{Watch: dir}, {To: dir}, {Example: true, Watch: dir}} {
+		q.Path = path
+		if err := q.Write(io.Discard); err == nil {
+			t.Errorf("%+v: written", q)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Fatalf("%+v: a refused init left a config", q)
+		}
+	}
+	var out strings.Builder
+	if err := (Quick{Path: path, Example: true}).Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != offsite.ExampleConfig() {
+		t.Error("--example did not write the annotated example")
+	}
+	if !strings.Contains(out.String(), "next: offsite check -c "+path) {
+		t.Errorf("output does not say what is next: %q", out.String())
+	}
+	if err := (Quick{Path: path, Watch: dir, To: dir, Name: "pos"}).Write(io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a second init: %v", err)
 	}
 }

@@ -47,10 +47,12 @@ type Wizard struct {
 	Drive func(path string) string
 }
 
-// ErrKept is returned when the user chose to keep an existing config.
-var ErrKept = errors.New("kept the existing config")
+// errKept ends the questions when the user chose to keep an existing
+// config: Run then says so and succeeds.
+var errKept = errors.New("kept the existing config")
 
-// Run asks, writes the config and runs the steps after it. The config is
+// Run asks, writes the config and runs the steps after it; a user who
+// keeps the config that is there ends it without error. The config is
 // written 0600, never over an existing file unless the user says so (the
 // old one is kept beside it as .old). An error before the config is
 // written says that nothing was; one after it says the config is there.
@@ -62,10 +64,13 @@ func (w *Wizard) Run(ctx context.Context) error {
 		return fmt.Errorf("config path %s: %w", w.CfgPath, err)
 	}
 	plan, mode, err := w.ask(ctx, abs)
-	if err != nil {
-		if errors.Is(err, ErrKept) {
-			return err
-		}
+	switch {
+	case errors.Is(err, errKept):
+		fmt.Fprintf(w.Out, "Kept %s as it is. Edit it, or run offsite init -c NEWFILE.\n", w.CfgPath)
+		return nil
+	case errors.Is(err, ErrNoAnswer):
+		return fmt.Errorf("%w; nothing was written. Run offsite init in a terminal to be asked, or pass --watch and --to", err)
+	case err != nil:
 		return fmt.Errorf("%w; nothing was written", err)
 	}
 	body := Render(plan)
@@ -99,7 +104,7 @@ func (w *Wizard) ask(ctx context.Context, abs string) (plan Plan, mode writeMode
 			return plan, mode, err
 		}
 		if !ok {
-			return plan, mode, ErrKept
+			return plan, mode, errKept
 		}
 		mode = keepOld
 	} else if !errors.Is(err, fs.ErrNotExist) {

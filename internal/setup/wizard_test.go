@@ -28,8 +28,8 @@ func TestWizardKeepsAnExistingConfig(t *testing.T) {
 	for _, answer := range []string{"", "n", "no"} {
 		var out strings.Builder
 		w := &Wizard{Prompt: NewPrompt(lines(answer), &out, nil), Out: &out, CfgPath: cfgPath}
-		if err := w.Run(context.Background()); !errors.Is(err, ErrKept) {
-			t.Errorf("answer %q: err %v, want ErrKept", answer, err)
+		if err := w.Run(context.Background()); err != nil || !strings.Contains(out.String(), "Kept "+cfgPath+" as it is") {
+			t.Errorf("answer %q: err %v, output %q; want it kept, and said", answer, err, out.String())
 		}
 		if b, _ := os.ReadFile(cfgPath); string(b) != "# mine\n" {
 			t.Fatalf("answer %q: config changed to %q", answer, b)

@@ -5,6 +5,8 @@ package termsafe
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
@@ -35,6 +37,18 @@ func needsQuote(s string) bool {
 		}
 	}
 	return false
+}
+
+// PrintError writes err to w for a person, as ErrorLines, the first line
+// after prefix: the lines the error is built of stay lines, and a file
+// name inside it cannot colour the terminal or forge a line of its own.
+func PrintError(w io.Writer, prefix string, err error) {
+	for i, l := range ErrorLines(err) {
+		if i == 0 {
+			l = prefix + l
+		}
+		fmt.Fprintln(w, l)
+	}
 }
 
 // ErrorLines returns err's message as lines that are each safe to print.

@@ -60,3 +60,12 @@ func TestErrorLinesKeepsStructureEscapesNames(t *testing.T) {
 		t.Errorf("plain error: %q", got)
 	}
 }
+
+func TestPrintErrorPrefixesTheFirstLineOnly(t *testing.T) {
+	var out strings.Builder
+	PrintError(&out, "offsite: ", errors.Join(errors.New("config: 2 problems"), errors.New("watch \"x\x1b[31m\": gone")))
+	want := "offsite: config: 2 problems\n" + Quote("watch \"x\x1b[31m\": gone") + "\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
