@@ -180,6 +180,13 @@ func TestRemovedBackupIsAlertedAndOnceFails(t *testing.T) {
 	if n := len(hook.kinds("failure")); n != 1 {
 		t.Fatalf("removed backups alerted %d times, want once:\n%s", n, hook)
 	}
+	// A misspelt name is refused, not taken for "nothing to acknowledge".
+	if out, err := e.run("ack", "--to", "usbb"); err == nil || !strings.Contains(out, `"usbb"`) || !strings.Contains(out, "usb") {
+		t.Fatalf("ack --to usbb: %v\n%s", err, out)
+	}
+	if out, err := e.run("ack", "--watch", "poss"); err == nil || !strings.Contains(out, `no watch named "poss"`) {
+		t.Fatalf("ack --watch poss: %v\n%s", err, out)
+	}
 	if out, err := e.run("ack"); err != nil || !strings.HasPrefix(out, "2 deleted backup(s) acknowledged") {
 		t.Fatalf("ack: %v\n%s", err, out)
 	}
