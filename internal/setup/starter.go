@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/offsite-backup/offsite"
+	"github.com/offsite-backup/offsite/config"
 	"golang.org/x/term"
 )
 
@@ -108,7 +109,13 @@ func (q Quick) Write(out io.Writer) error {
 	case q.Watch == "" || q.To == "":
 		return fmt.Errorf("give both the backup folder with --watch and where copies go with --to (or neither, to be asked)")
 	}
-	if err := WriteNew(q.Path, Starter(q.Path, q.Watch, q.To, q.Name)); err != nil {
+	body := Starter(q.Path, q.Watch, q.To, q.Name)
+	// As with the wizard, the config package has the last word: a typo in a
+	// flag is said now, not by the first check after "wrote".
+	if _, err := config.Parse([]byte(body), mustAbs(q.Path)); err != nil {
+		return fmt.Errorf("--watch, --to and --name make a config offsite refuses (nothing was written): %w", err)
+	}
+	if err := WriteNew(q.Path, body); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s\nnext: offsite check -c %s, then offsite run -c %s (or offsite service install)\n", q.Path, q.Path, q.Path)

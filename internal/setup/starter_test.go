@@ -52,7 +52,14 @@ func TestStarterConfigLoads(t *testing.T) {
 func TestQuickTakesBothFoldersOrTheExample(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "offsite.yaml")
-	for _, q := range []Quick{{Watch: dir}, {To: dir}, {Example: true, Watch: dir}} {
+	watch, usb := filepath.Join(dir, "pos"), filepath.Join(dir, "usb")
+	if err := os.Mkdir(watch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []Quick{{Watch: dir}, {To: dir}, {Example: true, Watch: dir},
+		{Watch: filepath.Join(dir, "nope"), To: dir, Name: "pos"}, // a typo in the folder
+		{Watch: dir, To: dir, Name: "my backups"},                 // a name the config refuses
+	} {
 		q.Path = path
 		if err := q.Write(io.Discard); err == nil {
 			t.Errorf("%+v: written", q)
@@ -71,7 +78,7 @@ func TestQuickTakesBothFoldersOrTheExample(t *testing.T) {
 	if !strings.Contains(out.String(), "next: offsite check -c "+path) {
 		t.Errorf("output does not say what is next: %q", out.String())
 	}
-	if err := (Quick{Path: path, Watch: dir, To: dir, Name: "pos"}).Write(io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if err := (Quick{Path: path, Watch: watch, To: usb, Name: "pos"}).Write(io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("a second init: %v", err)
 	}
 }
