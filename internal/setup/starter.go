@@ -56,6 +56,9 @@ func WriteNew(path, body string) error {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s already exists; edit it, or pass -c NEWFILE", path)
 		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write the config %s: the folder %s does not exist; create it, or pass -c with a path in a folder that does", path, filepath.Dir(mustAbs(path)))
+		}
 		return fmt.Errorf("write the config: %w", err)
 	}
 	if _, err := f.WriteString(body); err != nil {
@@ -115,9 +118,42 @@ func (q Quick) Write(out io.Writer) error {
 	if _, err := config.Parse([]byte(body), mustAbs(q.Path)); err != nil {
 		return fmt.Errorf("--watch, --to and --name make a config offsite refuses (nothing was written): %w", err)
 	}
+	created, err := ensureFolder(q.To)
+	if err != nil {
+		return fmt.Errorf("--to %s: %w; nothing was written", q.To, err)
+	}
 	if err := WriteNew(q.Path, body); err != nil {
+		if created {
+			_ = os.Remove(q.To) // made for this config, and still empty
+		}
 		return err
+	}
+	if created {
+		fmt.Fprintf(out, "created the folder %s for the copies\n", q.To)
 	}
 	fmt.Fprintf(out, "wrote %s\nnext: offsite check -c %s, then offsite run -c %s (or offsite service install)\n", q.Path, q.Path, q.Path)
 	return nil
+}
+
+// ensureFolder makes sure the copies' folder is there: one that does not
+// exist yet is made when the disk or share it would be on is there (as
+// the wizard offers), and refused when not, naming what is missing.
+func ensureFolder(path string) (created bool, err error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.IsDir():
+		return false, errors.New("it is a file, not a folder")
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, err
+	}
+	parent := filepath.Dir(mustAbs(path))
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return false, fmt.Errorf("%s is not there: plug in the disk or connect the share, then run init again", parent)
+	}
+	if err := os.Mkdir(path, 0o755); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -1,7 +1,9 @@
 package setup
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +43,9 @@ func TestStarterConfigLoads(t *testing.T) {
 	if err := WriteNew(path, "# other\n"); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("second write: %v", err)
 	}
+	if err := WriteNew(filepath.Join(dir, "nope", "x.yaml"), "# x\n"); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope")+" does not exist") {
+		t.Errorf("a config in a folder that is not there: %v", err)
+	}
 	if b, _ := os.ReadFile(path); strings.HasPrefix(string(b), "# other") {
 		t.Error("the config was replaced")
 	}
@@ -67,6 +72,9 @@ func TestQuickTakesBothFoldersOrTheExample(t *testing.T) {
 		if _, err := os.Stat(path); err == nil {
 			t.Fatalf("%+v: a refused init left a config", q)
 		}
+		if _, err := os.Stat(filepath.Join(dir, "E")); err == nil {
+			t.Fatalf("%+v: a refused init made a folder", q)
+		}
 	}
 	var out strings.Builder
 	if err := (Quick{Path: path, Example: true}).Write(&out); err != nil {
@@ -80,5 +88,22 @@ func TestQuickTakesBothFoldersOrTheExample(t *testing.T) {
 	}
 	if err := (Quick{Path: path, Watch: watch, To: usb, Name: "pos"}).Write(io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("a second init: %v", err)
+	}
+	if _, err := os.Stat(usb); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused init left the copies' folder it made: %v", err)
+	}
+
+	// A folder for the copies that is not there yet is made, as the
+	// wizard offers, when the disk it would be on is there.
+	other := filepath.Join(dir, "other.yaml")
+	out.Reset()
+	if err := (Quick{Path: other, Watch: watch, To: usb, Name: "pos"}).Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(usb); err != nil || !fi.IsDir() || !strings.Contains(out.String(), "created the folder "+usb) {
+		t.Errorf("the copies' folder: %v; output %q", err, out.String())
+	}
+	if _, err := config.Load(other); err != nil {
+		t.Errorf("the written config does not load: %v", err)
 	}
 }

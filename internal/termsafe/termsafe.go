@@ -78,7 +78,9 @@ func ErrorLines(err error) []string {
 	}
 	if inner := errors.Unwrap(err); inner != nil {
 		in := inner.Error()
-		if prefix, ok := strings.CutSuffix(msg, in); ok && strings.Contains(in, "\n") {
+		// A wrapper that ends its own text with a newline puts what it
+		// wraps on a line of its own, even a single error.
+		if prefix, ok := strings.CutSuffix(msg, in); ok && (strings.Contains(in, "\n") || strings.HasSuffix(prefix, "\n")) {
 			lines := ErrorLines(inner)
 			if p, ok := strings.CutSuffix(prefix, "\n"); ok {
 				return append([]string{Quote(p)}, lines...)

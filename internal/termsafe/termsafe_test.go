@@ -56,6 +56,10 @@ func TestErrorLinesKeepsStructureEscapesNames(t *testing.T) {
 	if got := ErrorLines(fmt.Errorf("restore %s: not found", name)); len(got) != 1 || strings.ContainsAny(got[0], "\n\x1b") {
 		t.Errorf("single error: %q", got)
 	}
+	one := fmt.Errorf("1 upload(s) not done:\n%w", errors.Join(fmt.Errorf("pos/%s → usb: not uploaded yet", name)))
+	if got := ErrorLines(one); !slices.Equal(got, []string{"1 upload(s) not done:", want[1]}) {
+		t.Errorf("one wrapped error: %q", got)
+	}
 	if got := ErrorLines(errors.New("plain")); !slices.Equal(got, []string{"plain"}) {
 		t.Errorf("plain error: %q", got)
 	}
