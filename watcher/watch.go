@@ -163,7 +163,7 @@ func (w *watch) checkRoot() {
 		w.closeNotify()
 		w.missing = false
 		w.root = fi
-		w.log.Info("watched folder is back", "path", w.cfg.Path)
+		w.log.Debug("watched folder is back", "path", w.cfg.Path) // the sink says it to the user
 		w.sink.Back(w.cfg.Name)
 		w.openNotify()
 		w.fullScan()
@@ -192,7 +192,7 @@ func (w *watch) goMissing(err error) {
 	w.closeNotify()
 	w.gate.reset()
 	w.unstickAll()
-	w.log.Warn("watched folder missing", "path", w.cfg.Path, "err", err)
+	w.log.Debug("watched folder missing", "path", w.cfg.Path, "err", err) // the sink says it to the user
 	w.sink.Missing(w.cfg.Name, fmt.Errorf("watch %q: %w", w.cfg.Name, err))
 	if !w.polling() {
 		w.watchParent()
