@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,7 @@ func Open(file string) (*Store, error) {
 	s := &Store{db: db, now: time.Now}
 	if err := s.migrate(); err != nil {
 		_ = db.Close() // the migration error is the one to report
-		return nil, fmt.Errorf("open queue %s: %w", file, err)
+		return nil, openError(file, err)
 	}
 	// Upload sessions in the database are credentials: owner only, the
 	// write-ahead log and its index included.
@@ -78,6 +79,27 @@ func Open(file string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// openError says what to do about a database SQLite finds damaged, or
+// not a database at all (a disk fault, or another file copied over it):
+// the queue can be rebuilt from the watched folders, and the adapters'
+// look-before-create finds the copies already at the destinations.
+func openError(file string, err error) error {
+	var c interface{ Code() int }
+	if errors.As(err, &c) && (c.Code()&0xff == sqliteCorrupt || c.Code()&0xff == sqliteNotADB) {
+		return fmt.Errorf("the queue database %s is damaged (%w); "+
+			"stop offsite, move %s and any %s-wal and %s-shm beside it out of the state folder, and start offsite again. "+
+			"It rebuilds the queue from the watched folders; copies already at the destinations are found, not sent twice",
+			file, err, filepath.Base(file), filepath.Base(file), filepath.Base(file))
+	}
+	return fmt.Errorf("open queue %s: %w", file, err)
+}
+
+// SQLite's primary result codes for a damaged file.
+const (
+	sqliteCorrupt = 11
+	sqliteNotADB  = 26
+)
 
 // SetClock replaces the clock (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }

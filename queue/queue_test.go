@@ -291,3 +291,34 @@ func TestUpgradeAddsRemoteKey(t *testing.T) {
 		t.Errorf("after the upgrade: %q", got)
 	}
 }
+
+// TestDamagedDatabaseSaysWhatToDo: a queue file SQLite cannot read (disk
+// damage, another file copied over it) names the fix, not only SQLite's
+// code.
+func TestDamagedDatabaseSaysWhatToDo(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "queue.db")
+	s, err := Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Keep the header, damage the rest: what a bad sector leaves.
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 100; i < len(b); i++ {
+		b[i] = 0xA5
+	}
+	for _, body := range [][]byte{b, []byte("not a database at all, but long enough to have a header......................................................")} {
+		if err := os.WriteFile(file, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(file)
+		if err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "move queue.db") {
+			t.Errorf("open a damaged queue: %v", err)
+		}
+	}
+}
