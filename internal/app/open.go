@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/offsite-backup/offsite/config"
 	"github.com/offsite-backup/offsite/internal/logfile"
@@ -16,7 +17,7 @@ type Command struct {
 	Config string
 	// Verbose is -v: debug logs whatever the config says.
 	Verbose bool
-	// Stderr takes the logs and warnings.
+	// Stderr takes the logs and warnings (os.Stderr when nil).
 	Stderr io.Writer
 	// Watching is set for the commands that watch folders (run, once,
 	// check): every watched folder must be there. Every other command must
@@ -66,6 +67,9 @@ func (c Command) Logger(cfg *config.Config) (log *slog.Logger, close func()) {
 // OpenCommand loads the config c names and opens its state folder as c
 // asks. Close also ends the log file.
 func OpenCommand(c Command) (*App, error) {
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
 	cfg, err := c.LoadConfig()
 	if err != nil {
 		return nil, err
