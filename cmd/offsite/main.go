@@ -101,12 +101,7 @@ func arg(args []string, i int) string {
 // on makes cmd run on offsite opened as how says, closing it afterwards.
 func (g *globals) on(how app.Command, cmd *cobra.Command, run func(c *cobra.Command, a *app.App, args []string) error) *cobra.Command {
 	cmd.RunE = func(c *cobra.Command, args []string) error {
-		a, err := app.OpenCommand(g.with(how))
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		return run(c, a, args)
+		return app.With(g.with(how), func(a *app.App) error { return run(c, a, args) })
 	}
 	return cmd
 }

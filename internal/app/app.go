@@ -46,17 +46,9 @@ type App struct {
 	closeLog func()
 }
 
-// Open loads the config at path and opens the queue. With exclusive set it
-// first takes the state lock, failing when another daemon holds it.
-func Open(path string, log *slog.Logger, exclusive string) (*App, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return OpenConfig(cfg, log, exclusive)
-}
-
-// OpenConfig is Open for a config already loaded.
+// OpenConfig opens the state folder and queue of a loaded config. With
+// exclusive set it first takes the state lock, failing when another
+// daemon holds it. Commands open offsite through OpenCommand.
 func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, error) {
 	if log == nil {
 		log = slog.Default()
@@ -86,7 +78,7 @@ func OpenConfig(cfg *config.Config, log *slog.Logger, exclusive string) (*App, e
 	return a, nil
 }
 
-// Close releases everything Open took.
+// Close releases everything OpenConfig took.
 func (a *App) Close() error {
 	err := errors.Join(a.closeDestinations(), a.Store.Close(), a.lock.Release())
 	if a.closeLog != nil {

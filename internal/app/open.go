@@ -74,10 +74,6 @@ func OpenCommand(c Command) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.open(cfg)
-}
-
-func (c Command) open(cfg *config.Config) (*App, error) {
 	log, closeLog := c.Logger(cfg)
 	a, err := OpenConfig(cfg, log, c.Lock)
 	if err != nil {
@@ -86,4 +82,14 @@ func (c Command) open(cfg *config.Config) (*App, error) {
 	}
 	a.closeLog = closeLog
 	return a, nil
+}
+
+// With runs fn on offsite opened as c asks, and closes it afterwards.
+func With(c Command, fn func(*App) error) error {
+	a, err := OpenCommand(c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
 }

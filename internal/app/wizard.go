@@ -20,12 +20,7 @@ func Wizard(c Command, path string, in io.Reader, out io.Writer) *setup.Wizard {
 	with := func(cfgPath string, fn func(*App) error) error {
 		c := c
 		c.Config, c.Watching = cfgPath, true
-		a, err := OpenCommand(c)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		return fn(a)
+		return With(c, fn)
 	}
 	return &setup.Wizard{
 		Prompt:  setup.TerminalPrompt(in, out),

@@ -139,21 +139,33 @@ func (q Quick) Write(out io.Writer) error {
 // exist yet is made when the disk or share it would be on is there (as
 // the wizard offers), and refused when not, naming what is missing.
 func ensureFolder(path string) (created bool, err error) {
-	fi, err := os.Stat(path)
-	switch {
-	case err == nil && !fi.IsDir():
-		return false, errors.New("it is a file, not a folder")
-	case err == nil:
-		return false, nil
-	case !errors.Is(err, fs.ErrNotExist):
+	there, err := copiesFolder(path, "run init again")
+	if err != nil || there {
 		return false, err
-	}
-	parent := filepath.Dir(mustAbs(path))
-	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-		return false, fmt.Errorf("%s is not there: plug in the disk or connect the share, then run init again", parent)
 	}
 	if err := os.Mkdir(path, 0o755); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// copiesFolder checks the folder copies go to: there when it is a folder
+// already; not there and no error when it can be made, because the disk
+// or share it would be on is there. The error for a missing disk or share
+// ends with then, the next step.
+func copiesFolder(path, then string) (there bool, err error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.IsDir():
+		return false, fmt.Errorf("%s is a file, not a folder", path)
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("cannot open %s: %v", path, err)
+	}
+	parent := filepath.Dir(mustAbs(path))
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return false, fmt.Errorf("%s is not there: plug in the disk or connect the share, then %s", parent, then)
+	}
+	return false, nil
 }

@@ -379,19 +379,12 @@ func (w *Wizard) destFolder(s string, watches []Watch) (string, error) {
 	if advice := w.driveAdvice(path); advice != "" {
 		return "", errors.New(advice)
 	}
-	fi, err := os.Stat(path)
-	if err == nil {
-		if !fi.IsDir() {
-			return "", fmt.Errorf("%s is a file, not a folder", path)
-		}
+	there, err := copiesFolder(path, "type the folder again")
+	if err != nil {
+		return "", err
+	}
+	if there {
 		return path, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("cannot open %s: %v", path, err)
-	}
-	parent := filepath.Dir(path)
-	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("%s is not there: plug in the disk or connect the share, then type the folder again", parent)
 	}
 	ok, err := w.Prompt.YesNo(fmt.Sprintf("  %s does not exist yet. Create it?", path), true)
 	if err != nil {
