@@ -310,6 +310,35 @@ type Filter struct {
 	VersionID   int64   // only this version's jobs
 }
 
+// InFlight returns the newest uploads under way and the newest failing or
+// given-up ones, at most limit of each, read in one statement: a job that
+// moves between the two (a retry claimed, an attempt failed) while status
+// reads them is in one list or the other, never in neither.
+func (s *Store) InFlight(ctx context.Context, limit int) (uploading, failing []*Job, err error) {
+	q := `SELECT ` + jobColumns + ` FROM jobs j JOIN versions v ON v.id=j.version_id
+		WHERE j.id IN (SELECT id FROM (
+			SELECT id, ROW_NUMBER() OVER (PARTITION BY state=? ORDER BY updated_at DESC, id DESC) AS n
+			FROM jobs WHERE state IN (?,?,?)) WHERE n<=?)
+		ORDER BY j.updated_at DESC, j.id DESC`
+	rows, err := s.db.QueryContext(ctx, q, string(Uploading), string(Uploading), string(Failed), string(Dead), limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		if j.State == Uploading {
+			uploading = append(uploading, j)
+		} else {
+			failing = append(failing, j)
+		}
+	}
+	return uploading, failing, rows.Err()
+}
+
 func (s *Store) Jobs(ctx context.Context, f Filter) ([]*Job, error) {
 	q := `SELECT ` + jobColumns + ` FROM jobs j JOIN versions v ON v.id=j.version_id WHERE 1=1`
 	var args []any

@@ -322,3 +322,46 @@ func TestDamagedDatabaseSaysWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestInFlightKeepsEachListWhole: uploads under way and failing ones come
+// from one read, at most limit of each, so many failures cannot push the
+// uploads under way out of status.
+func TestInFlightKeepsEachListWhole(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	mt := time.Date(2026, 11, 23, 18, 5, 1, 0, time.UTC)
+	var routes []Route
+	for _, name := range []string{"a.bak", "b.bak", "c.bak", "d.bak", "e.bak"} {
+		routes = append(routes, Route{Version: ver(name, name, mt), Destinations: []string{"usb"}})
+	}
+	if _, err := s.Enqueue(ctx, routes); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.Claim(ctx, Hold{}, 5)
+	if err != nil || len(jobs) != 5 {
+		t.Fatalf("claim: %d, %v", len(jobs), err)
+	}
+	for _, j := range jobs[:3] {
+		if _, err := s.Fail(ctx, j.ID, "network", "reset", time.Now().Add(time.Hour), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Kill(ctx, jobs[3].ID, "refused", "name refused"); err != nil {
+		t.Fatal(err)
+	}
+	up, failing, err := s.InFlight(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up) != 1 || up[0].ID != jobs[4].ID || up[0].State != Uploading {
+		t.Errorf("uploading = %+v, want only %s", up, jobs[4].Version.Rel)
+	}
+	if len(failing) != 2 {
+		t.Errorf("failing = %d jobs, want the limit of 2", len(failing))
+	}
+	for _, j := range failing {
+		if j.State != Failed && j.State != Dead {
+			t.Errorf("%s in the failing list is %s", j.Version.Rel, j.State)
+		}
+	}
+}

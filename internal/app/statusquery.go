@@ -89,16 +89,12 @@ func (a *App) Status(ctx context.Context) (*status.Status, error) {
 		}
 		st.Watches = append(st.Watches, ws)
 	}
-	uploading, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Uploading}, Limit: 50})
+	uploading, problems, err := a.Store.InFlight(ctx, 50)
 	if err != nil {
-		return nil, fmt.Errorf("read uploads in progress: %w", err)
+		return nil, fmt.Errorf("read uploads in progress and failing: %w", err)
 	}
 	for _, j := range uploading {
 		st.Uploading = append(st.Uploading, jobStatus(j))
-	}
-	problems, err := a.Store.Jobs(ctx, queue.Filter{States: []queue.State{queue.Failed, queue.Dead}, Limit: 50})
-	if err != nil {
-		return nil, fmt.Errorf("read failing uploads: %w", err)
 	}
 	for _, j := range problems {
 		st.Problems = append(st.Problems, jobStatus(j))
